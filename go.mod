@@ -1,0 +1,3 @@
+module github.com/stormtest/stormtest
+
+go 1.26.8
