@@ -1,0 +1,106 @@
+// Package profiles describes the load a stormtest run offers: the traffic shape (phases of
+// first-attempt rates over time) and the behaviour of the simulated clients (timeouts and
+// retries). It knows nothing about HTTP or about how the load is generated.
+package profiles
+
+import "time"
+
+// Duration is a time.Duration that reads and writes as "1.5s" in YAML and JSON, so that
+// profiles and results headers stay readable by people.
+type Duration time.Duration
+
+// Profile is one traffic shape plus one client behaviour.
+type Profile struct {
+	Name        string  `yaml:"name" json:"name"`
+	Description string  `yaml:"description,omitempty" json:"description,omitempty"`
+	Seed        uint64  `yaml:"seed,omitempty" json:"seed,omitempty"`
+	Phases      []Phase `yaml:"phases" json:"phases"`
+	Client      Client  `yaml:"client" json:"client"`
+	SLO         SLO     `yaml:"slo" json:"slo"`
+	Request     Request `yaml:"request,omitempty" json:"request,omitempty"`
+}
+
+// Phase is a stretch of time with one rate curve of *first attempts* per second (retries come
+// on top, decided by the clients). Exactly one of Rate (constant) or From+To (linear ramp)
+// is set.
+type Phase struct {
+	Name     string   `yaml:"name" json:"name"`
+	Duration Duration `yaml:"duration" json:"duration"`
+	Rate     *float64 `yaml:"rate,omitempty" json:"rate,omitempty"`
+	From     *float64 `yaml:"from,omitempty" json:"from,omitempty"`
+	To       *float64 `yaml:"to,omitempty" json:"to,omitempty"`
+}
+
+// Client is how every simulated client behaves.
+type Client struct {
+	// Timeout bounds one attempt, from the moment it is sent until its response is read.
+	Timeout Duration `yaml:"timeout" json:"timeout"`
+	Retry   Retry    `yaml:"retry" json:"retry"`
+}
+
+// Retry policy names.
+const (
+	PolicyNone        = "none"
+	PolicyImmediate   = "immediate"
+	PolicyFixed       = "fixed"
+	PolicyExponential = "exponential"
+)
+
+// Jitter names for the exponential policy (AWS Architecture Blog, "Exponential Backoff and
+// Jitter").
+const (
+	JitterNone         = "none"
+	JitterFull         = "full"
+	JitterEqual        = "equal"
+	JitterDecorrelated = "decorrelated"
+)
+
+// Retry says whether and when a failed attempt is tried again.
+type Retry struct {
+	Policy string `yaml:"policy" json:"policy"`
+	// MaxAttempts counts the first attempt too: 3 means one try and up to two retries.
+	MaxAttempts int      `yaml:"max_attempts,omitempty" json:"max_attempts,omitempty"`
+	Base        Duration `yaml:"base,omitempty" json:"base,omitempty"`
+	Cap         Duration `yaml:"cap,omitempty" json:"cap,omitempty"`
+	Jitter      string   `yaml:"jitter,omitempty" json:"jitter,omitempty"`
+}
+
+// SLO decides what counts as goodput.
+type SLO struct {
+	// Latency: a success slower than this, counted from the intended start of the request's
+	// first attempt, is not goodput.
+	Latency Duration `yaml:"latency" json:"latency"`
+}
+
+// Request is what every attempt sends.
+type Request struct {
+	Method string `yaml:"method,omitempty" json:"method,omitempty"`
+	Path   string `yaml:"path,omitempty" json:"path,omitempty"`
+}
+
+// Shape is the rate curve of one phase, with t measured from the phase's start.
+// Implementations must be exact inverses: TimeOf(Count(t)) == t within float precision.
+type Shape interface {
+	// Rate is the instantaneous first-attempt rate at t, per second.
+	Rate(t time.Duration) float64
+	// Count is the expected number of first attempts in [0, t): the integral of Rate.
+	Count(t time.Duration) float64
+	// TimeOf is the earliest t at which Count(t) reaches n; ok is false when the phase ends
+	// first.
+	TimeOf(n float64) (t time.Duration, ok bool)
+}
+
+// Span is one phase placed on the run's timeline.
+type Span struct {
+	Index      int
+	Name       string
+	Start, End time.Duration
+	Shape      Shape
+	// CountBefore is the number of first attempts expected before this phase starts.
+	CountBefore float64
+}
+
+// Schedule is a profile's whole rate curve on one timeline starting at 0.
+type Schedule struct {
+	Spans []Span
+}

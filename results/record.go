@@ -1,0 +1,113 @@
+// Package results is stormtest's results file: a header, then one record per attempt,
+// streamed to disk as attempts complete, in blocks that carry a checksum so that a crash,
+// a kill -9 or a truncated copy loses at most the block being written.
+package results
+
+import (
+	"time"
+
+	"github.com/stormtest/stormtest/profiles"
+)
+
+// Kind is what became of one attempt, as the client saw it.
+type Kind uint8
+
+// Kinds. The numbers are part of the file format: append only.
+const (
+	KindOK      Kind = iota // a response with a 1xx/2xx/3xx status
+	KindTimeout             // the client gave up: no complete response within its timeout
+	KindRefused             // connection refused
+	KindReset               // connection reset or closed by the peer mid-exchange
+	Kind5xx                 // a 5xx response other than the ones below
+	Kind429                 // 429 Too Many Requests
+	Kind4xx                 // a 4xx response other than 429
+	KindOther               // any other error (DNS, TLS, protocol…)
+	kindCount
+)
+
+var kindNames = [...]string{"ok", "timeout", "refused", "reset", "5xx", "429", "4xx", "other"}
+
+// String is the kind's name as used in reports and JSON.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// Kinds lists every kind in file-format order.
+func Kinds() []Kind {
+	ks := make([]Kind, 0, kindCount)
+	for k := KindOK; k < kindCount; k++ {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// Record is one attempt. Times are absolute (Unix nanoseconds) so that files written by
+// several generator machines can be merged into one timeline.
+type Record struct {
+	RequestID uint64 // the logical request; unique within one generator's file
+	Attempt   uint8  // 1 for the first attempt, 2 for the first retry…
+	Group     uint8  // client group, an index into Header.Groups
+	Phase     uint8  // the profile phase in force at Intended
+	Kind      Kind
+	Code      uint16 // HTTP status; 0 when no response arrived
+
+	// Intended is when this attempt was meant to start: the schedule's time for a first
+	// attempt, failure time plus backoff for a retry. Latency counts from here, so a
+	// generator that falls behind cannot hide the queueing (no coordinated omission).
+	Intended int64
+	// SendLag is how late the attempt actually started: actual start - Intended.
+	SendLag time.Duration
+	// ServiceTime runs from the actual start to the end of the response (or the error).
+	ServiceTime time.Duration
+	// RequestAge is Intended minus the Intended of the request's first attempt: how long the
+	// user behind this request had already been waiting when this attempt was due.
+	RequestAge time.Duration
+	// Error is the client's error, normalised (no URL), empty on success. Files keep a
+	// table of distinct messages, so repeating an error costs nothing.
+	Error string
+}
+
+// Latency is the attempt's latency as a user would feel it: from its intended start to its end.
+func (r *Record) Latency() time.Duration { return r.SendLag + r.ServiceTime }
+
+// End is when the attempt completed, Unix nanoseconds.
+func (r *Record) End() int64 { return r.Intended + int64(r.SendLag+r.ServiceTime) }
+
+// RequestLatency is how long the request had been going on when this attempt ended, counted
+// from the intended start of its first attempt.
+func (r *Record) RequestLatency() time.Duration { return r.RequestAge + r.Latency() }
+
+// OK reports whether the attempt succeeded.
+func (r *Record) OK() bool { return r.Kind == KindOK }
+
+// FormatVersion is the version of the file format this package writes.
+const FormatVersion = 1
+
+// Header opens every results file.
+type Header struct {
+	Format    int       `json:"format"`
+	Generator string    `json:"generator"` // "stormtest <version>"
+	Host      string    `json:"host"`
+	Shard     int       `json:"shard"`  // this generator's index, 0-based
+	Shards    int       `json:"shards"` // how many generators ran the same profile
+	Target    string    `json:"target"`
+	Start     time.Time `json:"start"` // the run's time zero: the profile's t=0
+	// Profile is the profile as run, after any scaling, so that analysis needs nothing else.
+	Profile profiles.Profile `json:"profile"`
+	Groups  []string         `json:"groups"`
+}
+
+// Trailer closes a results file that was finished cleanly. A file without one was cut short
+// (crash, kill -9) and is still readable up to its last complete block.
+type Trailer struct {
+	End         time.Time `json:"end"`
+	Interrupted bool      `json:"interrupted"` // stopped early (Ctrl-C, context cancelled)
+	Reason      string    `json:"reason,omitempty"`
+	Requests    uint64    `json:"requests"` // logical requests started
+	Attempts    uint64    `json:"attempts"` // attempts recorded
+	// UnsentRetries are retries that were due after the run stopped and so never sent.
+	UnsentRetries uint64 `json:"unsent_retries"`
+}
