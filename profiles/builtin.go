@@ -1,0 +1,77 @@
+package profiles
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+)
+
+// builtinFS holds the built-in profiles, one YAML file per profile, named after it.
+//
+//go:embed builtin/*.yaml
+var builtinFS embed.FS
+
+// BuiltinNames lists the built-in profiles, sorted.
+func BuiltinNames() []string {
+	entries, err := fs.ReadDir(builtinFS, "builtin")
+	if err != nil {
+		// The directory is embedded at build time; it cannot be missing.
+		panic(fmt.Sprintf("profiles: embedded built-ins unreadable: %v", err))
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".yaml"); ok {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Builtin returns a fresh copy of the named built-in profile; callers may modify it. It
+// panics if an embedded file does not parse, which the package's tests rule out.
+func Builtin(name string) (*Profile, bool) {
+	p, err := builtin(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false
+	}
+	if err != nil {
+		panic(fmt.Sprintf("profiles: %v", err))
+	}
+	return p, true
+}
+
+func builtin(name string) (*Profile, error) {
+	if !slices.Contains(BuiltinNames(), name) {
+		return nil, fs.ErrNotExist
+	}
+	file := path.Join("builtin", name+".yaml")
+	data, err := builtinFS.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("built-in profile %q: %w", name, err)
+	}
+	return Parse(data, "builtin:"+name+".yaml")
+}
+
+// Load returns the built-in profile called nameOrPath or, when there is none, parses the
+// file at that path. Built-ins win so that "stormtest run steady" never depends on what the
+// working directory holds; a file named like a built-in can be given as ./steady.
+func Load(nameOrPath string) (*Profile, error) {
+	if p, err := builtin(nameOrPath); !errors.Is(err, fs.ErrNotExist) {
+		return p, err
+	}
+	data, err := os.ReadFile(nameOrPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("unknown profile %q: not a built-in (%s) and no such file",
+			nameOrPath, strings.Join(BuiltinNames(), ", "))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load profile: %w", err)
+	}
+	return Parse(data, nameOrPath)
+}

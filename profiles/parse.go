@@ -1,0 +1,439 @@
+package profiles
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ParseError is a problem with a profile file, at a line. Its message is one line,
+// "source:line: field: what is wrong (what was expected)", so that editors and CI logs can
+// jump to it.
+type ParseError struct {
+	Source string
+	Line   int
+	Err    error
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s:%d: %s", e.Source, e.Line, e.Err)
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Keys each mapping of a profile accepts; anything else is refused so that a misspelt key
+// ("max_attempt") is an error instead of a silently ignored setting.
+var (
+	profileKeys = []string{"name", "description", "seed", "phases", "client", "slo", "request"}
+	phaseKeys   = []string{"name", "duration", "rate", "from", "to"}
+	clientKeys  = []string{"timeout", "retry"}
+	retryKeys   = []string{"policy", "max_attempts", "base", "cap", "jitter"}
+	sloKeys     = []string{"latency"}
+	requestKeys = []string{"method", "path"}
+)
+
+// Parse reads one profile from YAML (JSON works too, being YAML). It is strict: unknown or
+// repeated keys, values of the wrong type, durations without units, zero or negative
+// durations, and everything Validate refuses are errors. The error is a *ParseError naming
+// source and the offending line. A profile without a name is named after source's file name.
+// Defaults (see ApplyDefaults) are applied before validation.
+func Parse(data []byte, source string) (*Profile, error) {
+	name := strings.TrimSuffix(filepath.Base(source), filepath.Ext(source))
+	if source == "" {
+		source, name = "<profile>", ""
+	}
+	fail := func(line int, err error) error {
+		return &ParseError{Source: source, Line: max(line, 1), Err: err}
+	}
+
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fail(1, errors.New("empty profile (expected a YAML mapping with at least phases)"))
+		}
+		line, msg := yamlError(err)
+		return nil, fail(line, fmt.Errorf("not valid YAML: %s (expected a YAML mapping with at least phases)", msg))
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := extra.Line
+		if err != nil {
+			line, _ = yamlError(err)
+		}
+		return nil, fail(line, errors.New("a second YAML document (expected one profile per file)"))
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+
+	w := walker{lines: map[string]int{"": root.Line}}
+	p, ferr := w.profile(root)
+	if ferr == nil {
+		if p.Name == "" {
+			p.Name = name
+		}
+		p.ApplyDefaults()
+		ferr = p.validate()
+	}
+	if ferr != nil {
+		line := ferr.line
+		if line == 0 {
+			line = w.lineOf(ferr.path)
+		}
+		return nil, fail(line, ferr)
+	}
+	return p, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError pulls the line out of a yaml.v3 syntax error and flattens the rest to one line.
+func yamlError(err error) (int, string) {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return line, m[2]
+	}
+	return 1, strings.TrimPrefix(msg, "yaml: ")
+}
+
+// walker turns the YAML tree into a Profile, recording the line of every key it sees so that
+// errors found later, by Validate, can still point into the file.
+type walker struct {
+	lines map[string]int
+}
+
+// lineOf is the line of path or, when the field was not in the file (a default, a missing
+// key), of the nearest enclosing field that was.
+func (w *walker) lineOf(path string) int {
+	for {
+		if l, ok := w.lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return w.lines[""]
+		}
+		path = path[:i]
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// resolve follows YAML aliases (*name) to the node they stand for.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// describe says what a node is, for "is X (expected Y)" messages.
+func describe(n *yaml.Node) string {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "empty"
+		case "!!str":
+			return fmt.Sprintf("the string %q", n.Value)
+		default:
+			return fmt.Sprintf("%q", n.Value)
+		}
+	}
+	return "not a value"
+}
+
+func wrongType(path string, n *yaml.Node, expected string) *fieldError {
+	return &fieldError{path: path, line: n.Line, problem: "is " + describe(n), expected: expected}
+}
+
+// field is one key of a mapping and its value.
+type field struct {
+	key string
+	val *yaml.Node
+}
+
+// mapping checks that n is a mapping with only allowed keys, none twice, and returns its
+// fields in document order, so that of several problems the first in the file is reported.
+func (w *walker) mapping(n *yaml.Node, path string, allowed []string) ([]field, *fieldError) {
+	n = resolve(n)
+	expected := "a mapping with keys " + strings.Join(allowed, ", ")
+	if n.Kind != yaml.MappingNode {
+		err := wrongType(path, n, expected)
+		if path == "" {
+			err.problem = "the document " + err.problem
+		}
+		return nil, err
+	}
+	if _, ok := w.lines[path]; !ok { // keep the key's line over its value's
+		w.lines[path] = n.Line
+	}
+	out := make([]field, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := resolve(n.Content[i])
+		if k.Kind != yaml.ScalarNode {
+			return nil, &fieldError{path: path, line: k.Line, problem: "a key is " + describe(k), expected: expected}
+		}
+		if !slices.Contains(allowed, k.Value) {
+			return nil, &fieldError{path: path, line: k.Line, problem: fmt.Sprintf("unknown key %q", k.Value),
+				expected: "one of " + strings.Join(allowed, ", ")}
+		}
+		p := join(path, k.Value)
+		if first, dup := w.lines[p]; dup {
+			return nil, &fieldError{path: p, line: k.Line, problem: fmt.Sprintf("set twice, first on line %d", first), expected: "each key once"}
+		}
+		w.lines[p] = k.Line
+		out = append(out, field{k.Value, n.Content[i+1]})
+	}
+	return out, nil
+}
+
+// scalar returns n as a scalar with a value, or an error saying what was expected.
+func scalar(n *yaml.Node, path, expected string) (*yaml.Node, *fieldError) {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return nil, wrongType(path, n, expected)
+	}
+	return n, nil
+}
+
+// str reads a non-empty string. Numbers are taken as written (a phase may be named 2024).
+func str(n *yaml.Node, path, expected string) (string, *fieldError) {
+	s, err := scalar(n, path, expected)
+	if err != nil {
+		return "", err
+	}
+	if s.Value == "" {
+		return "", &fieldError{path: path, line: s.Line, problem: "is empty", expected: expected}
+	}
+	return s.Value, nil
+}
+
+func number(n *yaml.Node, path, expected string) (*float64, *fieldError) {
+	s, err := scalar(n, path, expected)
+	if err != nil {
+		return nil, err
+	}
+	var f float64
+	if (s.Tag != "!!int" && s.Tag != "!!float") || s.Decode(&f) != nil {
+		return nil, wrongType(path, s, expected)
+	}
+	return &f, nil
+}
+
+func integer(n *yaml.Node, path, expected string, v any) *fieldError {
+	s, err := scalar(n, path, expected)
+	if err != nil {
+		return err
+	}
+	if s.Tag != "!!int" || s.Decode(v) != nil {
+		return wrongType(path, s, expected)
+	}
+	return nil
+}
+
+// duration reads a duration that must be positive: no duration in a profile can sensibly be
+// zero, and refusing an explicit 0 keeps it from being silently replaced by a default.
+func duration(n *yaml.Node, path string) (Duration, *fieldError) {
+	s, ferr := scalar(n, path, durationExpected)
+	if ferr != nil {
+		return 0, ferr
+	}
+	if s.Tag == "!!int" || s.Tag == "!!float" {
+		return 0, &fieldError{path: path, line: s.Line, problem: fmt.Sprintf("%s has no unit", s.Value), expected: durationExpected}
+	}
+	d, err := parseDuration(s.Value)
+	if err != nil {
+		return 0, &fieldError{path: path, line: s.Line, problem: err.Error()}
+	}
+	if d <= 0 {
+		return 0, &fieldError{path: path, line: s.Line, problem: fmt.Sprintf("%s is not positive", d), expected: "a duration > 0"}
+	}
+	return d, nil
+}
+
+func (w *walker) profile(root *yaml.Node) (*Profile, *fieldError) {
+	fields, err := w.mapping(root, "", profileKeys)
+	if err != nil {
+		return nil, err
+	}
+	p := &Profile{}
+	for _, f := range fields {
+		switch key, v := f.key, f.val; key {
+		case "name":
+			p.Name, err = str(v, key, "a profile name")
+		case "description":
+			var s *yaml.Node
+			if s, err = scalar(v, key, "a text"); err == nil {
+				p.Description = s.Value
+			}
+		case "seed":
+			err = integer(v, key, "an integer from 0 to 2^64-1", &p.Seed)
+		case "phases":
+			p.Phases, err = w.phases(v)
+		case "client":
+			err = w.client(v, &p.Client)
+		case "slo":
+			err = w.slo(v, &p.SLO)
+		case "request":
+			err = w.request(v, &p.Request)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+func (w *walker) phases(n *yaml.Node) ([]Phase, *fieldError) {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		return nil, wrongType("phases", n, "a list of phases")
+	}
+	out := make([]Phase, len(n.Content))
+	for i, item := range n.Content {
+		path := fmt.Sprintf("phases[%d]", i)
+		fields, err := w.mapping(item, path, phaseKeys)
+		if err != nil {
+			return nil, err
+		}
+		ph := &out[i]
+		const rate = "a rate in first attempts per second, such as 200"
+		for _, f := range fields {
+			switch key, v := f.key, f.val; key {
+			case "name":
+				ph.Name, err = str(v, join(path, key), "a phase name")
+			case "duration":
+				ph.Duration, err = duration(v, join(path, key))
+			case "rate":
+				ph.Rate, err = number(v, join(path, key), rate)
+			case "from":
+				ph.From, err = number(v, join(path, key), rate)
+			case "to":
+				ph.To, err = number(v, join(path, key), rate)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+func (w *walker) client(n *yaml.Node, c *Client) *fieldError {
+	fields, err := w.mapping(n, "client", clientKeys)
+	for _, f := range fields {
+		switch f.key {
+		case "timeout":
+			c.Timeout, err = duration(f.val, "client.timeout")
+		case "retry":
+			err = w.retry(f.val, &c.Retry)
+		}
+		if err != nil {
+			break
+		}
+	}
+	return err
+}
+
+func (w *walker) retry(n *yaml.Node, r *Retry) *fieldError {
+	const path = "client.retry"
+	fields, err := w.mapping(n, path, retryKeys)
+	if err != nil {
+		return err
+	}
+	for _, f := range fields {
+		key, v := f.key, f.val
+		p := join(path, key)
+		switch key {
+		case "policy":
+			r.Policy, err = str(v, p, "a policy: none, immediate, fixed or exponential")
+		case "max_attempts":
+			const expected = "the number of tries including the first, at least 1"
+			if err = integer(v, p, expected, &r.MaxAttempts); err == nil && r.MaxAttempts < 1 {
+				// Checked here because a 0 left to ApplyDefaults would become 3.
+				err = &fieldError{path: p, line: resolve(v).Line, problem: fmt.Sprintf("%d is less than 1", r.MaxAttempts), expected: expected}
+			}
+		case "base":
+			r.Base, err = duration(v, p)
+		case "cap":
+			r.Cap, err = duration(v, p)
+		case "jitter":
+			r.Jitter, err = str(v, p, "a jitter: none, full, equal or decorrelated")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *walker) slo(n *yaml.Node, s *SLO) *fieldError {
+	fields, err := w.mapping(n, "slo", sloKeys)
+	for _, f := range fields {
+		if s.Latency, err = duration(f.val, "slo.latency"); err != nil {
+			break
+		}
+	}
+	return err
+}
+
+func (w *walker) request(n *yaml.Node, r *Request) *fieldError {
+	fields, err := w.mapping(n, "request", requestKeys)
+	for _, f := range fields {
+		switch f.key {
+		case "method":
+			r.Method, err = str(f.val, "request.method", "an HTTP method such as GET")
+		case "path":
+			r.Path, err = str(f.val, "request.path", "a path such as /api/orders")
+		}
+		if err != nil {
+			break
+		}
+	}
+	return err
+}
+
+// plainProfile has Profile's fields and tags but not its methods, so that MarshalYAML can
+// hand it to the encoder without recursing.
+type plainProfile Profile
+
+// MarshalYAML makes yaml.Marshal(p) write the same document as Marshal.
+func (p *Profile) MarshalYAML() (any, error) {
+	return (*plainProfile)(p), nil
+}
+
+// Marshal writes p as YAML that Parse reads back to an equal profile.
+func (p *Profile) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(p); err != nil {
+		return nil, fmt.Errorf("marshal profile %q: %w", p.Name, err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("marshal profile %q: %w", p.Name, err)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,170 @@
+package profiles
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// Schedule places the profile's phases end to end on one timeline starting at 0. It is
+// meaningful for a profile that passes Validate.
+func (p *Profile) Schedule() *Schedule {
+	s := &Schedule{Spans: make([]Span, len(p.Phases))}
+	var start time.Duration
+	var before float64
+	for i, ph := range p.Phases {
+		shape := ph.Shape()
+		length := max(time.Duration(ph.Duration), 0)
+		s.Spans[i] = Span{Index: i, Name: ph.Name, Start: start, End: start + length, Shape: shape, CountBefore: before}
+		start += length
+		// The next span's CountBefore is computed exactly as countAfter computes it, so that
+		// TimeOf's search and its subtraction agree to the last bit.
+		before = s.Spans[i].countAfter()
+	}
+	return s
+}
+
+// countAfter is the number of first attempts expected by the end of the span.
+func (sp *Span) countAfter() float64 {
+	return sp.CountBefore + sp.Shape.Count(sp.End-sp.Start)
+}
+
+// Duration is the length of the run: the end of the last phase.
+func (s *Schedule) Duration() time.Duration {
+	if len(s.Spans) == 0 {
+		return 0
+	}
+	return s.Spans[len(s.Spans)-1].End
+}
+
+// Total is the number of first attempts expected over the whole run.
+func (s *Schedule) Total() float64 {
+	if len(s.Spans) == 0 {
+		return 0
+	}
+	return s.Spans[len(s.Spans)-1].countAfter()
+}
+
+// span returns the index of the span holding t, for 0 <= t < Duration().
+func (s *Schedule) span(t time.Duration) int {
+	return sort.Search(len(s.Spans), func(i int) bool { return s.Spans[i].End > t })
+}
+
+// PhaseAt is the index of the phase running at t: 0 before the start, the last phase from
+// the end on, so that late events are still attributed to a phase.
+func (s *Schedule) PhaseAt(t time.Duration) int {
+	switch {
+	case len(s.Spans) == 0 || t < 0:
+		return 0
+	case t >= s.Duration():
+		return len(s.Spans) - 1
+	}
+	return s.span(t)
+}
+
+// RateAt is the intended first-attempt rate at t; 0 outside [0, Duration()).
+func (s *Schedule) RateAt(t time.Duration) float64 {
+	if t < 0 || t >= s.Duration() {
+		return 0
+	}
+	sp := &s.Spans[s.span(t)]
+	return sp.Shape.Rate(t - sp.Start)
+}
+
+// CountAt is the number of first attempts expected in [0, t).
+func (s *Schedule) CountAt(t time.Duration) float64 {
+	switch {
+	case t <= 0:
+		return 0
+	case t >= s.Duration():
+		return s.Total()
+	}
+	sp := &s.Spans[s.span(t)]
+	return sp.CountBefore + sp.Shape.Count(t-sp.Start)
+}
+
+// TimeOf is the earliest t at which CountAt(t) >= n, to the nanosecond. The run is the
+// half-open [0, Duration()), so ok is false when that t is not before the end (or n is
+// NaN). The pacer sends the k-th first attempt (k = 0, 1, 2, …) at TimeOf(k): at a constant
+// 100/s that is 0, 10ms, 20ms, …, and exactly rate·duration attempts fit in a phase.
+func (s *Schedule) TimeOf(n float64) (time.Duration, bool) {
+	if len(s.Spans) == 0 || math.IsNaN(n) || n > s.Total() {
+		return 0, false
+	}
+	n = max(n, 0)
+	// The first span whose end count reaches n holds the earliest such t: spans without
+	// traffic before it are skipped, and at a boundary the earlier span's end wins.
+	i := sort.Search(len(s.Spans), func(i int) bool { return s.Spans[i].countAfter() >= n })
+	if i == len(s.Spans) {
+		return 0, false
+	}
+	sp := &s.Spans[i]
+	length := sp.End - sp.Start
+	// Rounding can leave the local count a hair outside the span's own [0, Count(length)].
+	local := min(max(n-sp.CountBefore, 0), sp.Shape.Count(length))
+	t, ok := sp.Shape.TimeOf(local)
+	if !ok {
+		t = length
+	}
+	if at := sp.Start + t; at < s.Duration() {
+		return at, true
+	}
+	return 0, false
+}
+
+// PeakRate is the highest first-attempt rate anywhere in the profile.
+func (p *Profile) PeakRate() float64 {
+	peak := 0.0
+	for _, sp := range p.Schedule().Spans {
+		peak = max(peak, sp.peak())
+	}
+	return peak
+}
+
+// peak uses the shape's own Peak when it has one and otherwise samples its rate, so that a
+// new kind of shape works here before it gets an exact Peak.
+func (sp *Span) peak() float64 {
+	if p, ok := sp.Shape.(interface{ Peak() float64 }); ok {
+		return p.Peak()
+	}
+	const samples = 1000
+	length := float64(sp.End - sp.Start)
+	peak := 0.0
+	for i := range samples {
+		peak = max(peak, sp.Shape.Rate(time.Duration(length*float64(i)/samples)))
+	}
+	return peak
+}
+
+// Scaled returns a copy of p with every rate multiplied by rate and every phase duration
+// by length. Client timeouts, retry delays and the SLO are left alone: they describe the
+// clients and the target, not the traffic shape. Factors should be positive; a result with
+// negative rates or zero durations fails Validate. p is not modified.
+func (p *Profile) Scaled(rate, length float64) *Profile {
+	q := *p
+	q.Phases = make([]Phase, len(p.Phases))
+	// scale allocates, so the copy shares no rate pointers with p.
+	scale := func(v *float64) *float64 {
+		if v == nil {
+			return nil
+		}
+		x := *v * rate
+		return &x
+	}
+	for i, ph := range p.Phases {
+		ph.Rate, ph.From, ph.To = scale(ph.Rate), scale(ph.From), scale(ph.To)
+		d := math.Round(float64(ph.Duration) * length)
+		switch {
+		case math.IsNaN(d):
+			ph.Duration = 0
+		case d >= math.MaxInt64:
+			ph.Duration = math.MaxInt64
+		case d <= math.MinInt64:
+			ph.Duration = math.MinInt64
+		default:
+			ph.Duration = Duration(d)
+		}
+		q.Phases[i] = ph
+	}
+	return &q
+}
