@@ -1,0 +1,60 @@
+package attack
+
+import (
+	"strings"
+
+	"github.com/stormtest/stormtest/results"
+)
+
+// classify turns what vegeta reports for one hit into the attempt's outcome. vegeta gives
+// the status code when a response was read and an error string otherwise; Go's net/http
+// errors have no stable types once vegeta has flattened them, so the strings are matched.
+func classify(code uint16, errText string) results.Kind {
+	switch {
+	case code == 429:
+		return results.Kind429
+	case code >= 500:
+		return results.Kind5xx
+	case code >= 400:
+		return results.Kind4xx
+	case code != 0 && errText == "":
+		return results.KindOK
+	case code != 0:
+		// A status below 400 with an error: the body could not be read completely.
+		return classifyError(errText)
+	case errText == "":
+		return results.KindOther
+	}
+	return classifyError(errText)
+}
+
+func classifyError(errText string) results.Kind {
+	switch {
+	case strings.Contains(errText, "Client.Timeout"),
+		strings.Contains(errText, "deadline exceeded"),
+		strings.Contains(errText, "timeout"):
+		return results.KindTimeout
+	case strings.Contains(errText, "connection refused"):
+		return results.KindRefused
+	case strings.Contains(errText, "connection reset"),
+		strings.Contains(errText, "broken pipe"),
+		strings.Contains(errText, "EOF"),
+		strings.Contains(errText, "server closed"):
+		return results.KindReset
+	}
+	return results.KindOther
+}
+
+// errorMessage keeps the root cause of a Go error chain and drops the request line and
+// socket addresses, so that results files hold a handful of distinct messages rather than
+// one per URL or ephemeral port. net/http renders chains as `Get "URL": op: cause`; the
+// last ": "-separated part is the cause.
+func errorMessage(errText string) string {
+	if errText == "" {
+		return ""
+	}
+	if i := strings.LastIndex(errText, ": "); i >= 0 {
+		return errText[i+2:]
+	}
+	return errText
+}
