@@ -1,0 +1,253 @@
+package analyze
+
+import (
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/stormtest/stormtest/results"
+)
+
+// numKinds sizes the per-kind counters; kinds beyond it (a newer file format) count as
+// KindOther.
+const numKinds = int(results.KindOther) + 1
+
+// Bounds on the sliding set of per-window latency histograms. Records arrive in End order
+// give or take a few seconds (several generator goroutines, merged files), so histograms are
+// kept open for lateSlack behind the newest window; anything later goes to the oldest open
+// window.
+const (
+	lateSlack   = 10 * time.Second
+	minOpenWins = 4
+	// tailSlack bounds how far past the schedule's end the series may reach, so that a
+	// corrupt End time cannot make the Analyzer allocate windows for years.
+	tailSlack = time.Hour
+)
+
+// winCounts are the counters kept for every window of the run.
+type winCounts struct {
+	intended, offered, goodput, errors, timeouts uint64
+	p50, p99, max                                int64 // µs, set when the window's histogram closes
+}
+
+type phaseAcc struct {
+	intended, offered, goodput, errors uint64
+	kinds                              [numKinds]uint64
+	lat                                *hdr.Histogram
+}
+
+type groupAcc struct {
+	requests, attempts uint64
+	lat                *hdr.Histogram
+}
+
+// Analyzer accumulates attempt records of one run. Feed it with Add, then call Finish once.
+// It is not safe for concurrent use.
+type Analyzer struct {
+	h      results.Header
+	opt    Options
+	start  int64 // Unix ns of window 0
+	window int64 // ns
+	maxWin int   // windows beyond this are folded into the last one
+	slo    time.Duration
+
+	wins []winCounts
+
+	// ring holds the latency histograms of windows lo..hi (by End time); window w lives in
+	// ring[w%len(ring)].
+	ring   []*hdr.Histogram
+	lo, hi int
+
+	phases []phaseAcc
+	groups []groupAcc
+	all    *hdr.Histogram // attempt latency from the intended start
+	svc    *hdr.Histogram // service time
+	lag    *hdr.Histogram // generator lag
+
+	kinds                                  [numKinds]uint64
+	requests, attempts, successes, goodput uint64
+	firstIntended, lastEnd                 int64
+	seen                                   bool
+
+	late, early, clipped, badPhase, badGroup uint64
+
+	liveHists int      // histograms allocated; bounded, whatever the number of records
+	warnings  []string // added before Finish (Files: per-file problems)
+	// trailerPartial: the trailer passed to Finish covers only some of the files, so its
+	// counts are not compared with what was read.
+	trailerPartial bool
+}
+
+// New prepares an Analyzer for a run with header h.
+func New(h results.Header, opt Options) *Analyzer {
+	opt = opt.withDefaults()
+	a := &Analyzer{
+		h:      h,
+		opt:    opt,
+		start:  h.Start.UnixNano(),
+		window: int64(opt.Window),
+		slo:    time.Duration(h.Profile.SLO.Latency),
+		hi:     -1,
+	}
+	var scheduled time.Duration
+	for _, p := range h.Profile.Phases {
+		scheduled += time.Duration(p.Duration)
+	}
+	planned := int((scheduled + opt.Window - 1) / opt.Window)
+	a.maxWin = planned + int(tailSlack/opt.Window) + 1
+	// Room for the schedule plus a drain tail, so that Add does not reallocate in a normal run.
+	a.wins = make([]winCounts, 0, planned+int(lateSlack/opt.Window)+minOpenWins)
+
+	open := max(minOpenWins, int(lateSlack/opt.Window)+2)
+	a.ring = make([]*hdr.Histogram, open)
+	for i := range a.ring {
+		a.ring[i] = a.newHist()
+	}
+	a.phases = make([]phaseAcc, max(1, len(h.Profile.Phases)))
+	for i := range a.phases {
+		a.phases[i].lat = a.newHist()
+	}
+	a.groups = make([]groupAcc, max(1, len(h.Groups)))
+	for i := range a.groups {
+		a.groups[i].lat = a.newHist()
+	}
+	a.all, a.svc, a.lag = a.newHist(), a.newHist(), a.newHist()
+	return a
+}
+
+// Add accounts one attempt. It does not allocate (beyond the window counters' occasional
+// growth past the planned schedule) and keeps no reference to r.
+func (a *Analyzer) Add(r *results.Record) {
+	first := r.Attempt <= 1
+	end := r.End()
+	iw := a.index(r.Intended)
+	sw := a.index(r.Intended + int64(r.SendLag))
+	ew := a.index(end)
+	a.grow(max(iw, sw, ew))
+
+	ph := a.phase(r.Phase)
+	g := a.group(r.Group)
+	kind := r.Kind
+	if int(kind) >= numKinds {
+		kind = results.KindOther
+	}
+
+	a.attempts++
+	g.attempts++
+	ph.offered++
+	a.wins[sw].offered++
+	if first {
+		a.requests++
+		g.requests++
+		ph.intended++
+		a.wins[iw].intended++
+		if !a.seen || r.Intended < a.firstIntended {
+			a.firstIntended = r.Intended
+		}
+	}
+	a.kinds[kind]++
+	if r.OK() {
+		a.successes++
+		if a.slo <= 0 || r.RequestLatency() <= a.slo {
+			a.goodput++
+			ph.goodput++
+			a.wins[ew].goodput++
+		}
+	} else {
+		ph.errors++
+		ph.kinds[kind]++
+		a.wins[ew].errors++
+		if kind == results.KindTimeout {
+			a.wins[ew].timeouts++
+		}
+	}
+	if !a.seen || end > a.lastEnd {
+		a.lastEnd = end
+	}
+	a.seen = true
+
+	lat := micros(r.Latency())
+	record(a.windowHist(ew), lat)
+	record(ph.lat, lat)
+	record(g.lat, lat)
+	record(a.all, lat)
+	record(a.svc, micros(r.ServiceTime))
+	record(a.lag, micros(r.SendLag))
+}
+
+// index is the window holding Unix-ns time t, clamped to the series' bounds.
+func (a *Analyzer) index(t int64) int {
+	d := t - a.start
+	if d < 0 {
+		a.early++
+		return 0
+	}
+	w := d / a.window
+	if w >= int64(a.maxWin) {
+		a.clipped++
+		return a.maxWin - 1
+	}
+	return int(w)
+}
+
+// grow makes window w exist.
+func (a *Analyzer) grow(w int) {
+	for len(a.wins) <= w {
+		a.wins = append(a.wins, winCounts{})
+	}
+}
+
+func (a *Analyzer) phase(i uint8) *phaseAcc {
+	if int(i) >= len(a.phases) {
+		a.badPhase++
+		return &a.phases[len(a.phases)-1]
+	}
+	return &a.phases[i]
+}
+
+func (a *Analyzer) group(i uint8) *groupAcc {
+	if int(i) >= len(a.groups) {
+		a.badGroup++
+		return &a.groups[len(a.groups)-1]
+	}
+	return &a.groups[i]
+}
+
+// windowHist returns the open histogram for window w, sliding the open set forward (and
+// closing windows that fall out of it) when w is newer than any seen so far. A window older
+// than the open set is too late to have its own histogram: it goes to the oldest open one.
+func (a *Analyzer) windowHist(w int) *hdr.Histogram {
+	n := len(a.ring)
+	switch {
+	case a.hi < 0:
+		a.lo, a.hi = max(0, w-n+1), w
+	case w > a.hi:
+		newLo := w - n + 1
+		for j := a.lo; j < newLo && j <= a.hi; j++ {
+			a.closeWindow(j)
+		}
+		a.lo, a.hi = max(a.lo, newLo), w
+	case w < a.lo:
+		a.late++
+		w = a.lo
+	}
+	return a.ring[w%n]
+}
+
+// closeWindow stores window j's percentiles and clears its histogram for reuse.
+func (a *Analyzer) closeWindow(j int) {
+	h := a.ring[j%len(a.ring)]
+	if h.TotalCount() > 0 {
+		c := &a.wins[j]
+		c.p50, c.p99, c.max = h.ValueAtQuantile(50), h.ValueAtQuantile(99), h.Max()
+		h.Reset()
+	}
+}
+
+// closeAll closes every open window; Finish calls it.
+func (a *Analyzer) closeAll() {
+	for j := a.lo; j <= a.hi; j++ {
+		a.closeWindow(j)
+	}
+	a.lo, a.hi = 0, -1
+}

@@ -1,0 +1,109 @@
+package analyze
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stormtest/stormtest/results"
+)
+
+// writeFile writes recs to a results file; trailer false leaves it as a crash would (no
+// Close, so no trailer; the writer's pending records are flushed first).
+func writeFile(t *testing.T, path string, h results.Header, recs []results.Record, trailer bool) {
+	t.Helper()
+	w, err := results.Create(path, h, results.CreateOptions{FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if err := w.Write(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(results.Trailer{End: h.Start.Add(80 * time.Second), Attempts: uint64(len(recs))}); err != nil {
+		t.Fatal(err)
+	}
+	if !trailer {
+		// Cut the file as a crash would: through the middle of its records.
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, st.Size()*2/3); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	h := testHeader(phase("base", 30, 100), phase("surge", 10, 300), phase("after", 40, 100))
+	recs := synth(
+		stretch{secs: 30, rps: 100, okShare: 1, tries: 3},
+		stretch{secs: 10, rps: 300, phase: 1, okShare: 0.2, tries: 3},
+		stretch{secs: 40, rps: 100, phase: 2, okShare: 0.2, tries: 3},
+	)
+	var shard [2][]results.Record
+	for _, r := range recs {
+		shard[r.RequestID%2] = append(shard[r.RequestID%2], r)
+	}
+	paths := []string{filepath.Join(dir, "s0.storm"), filepath.Join(dir, "s1.storm")}
+	for i, p := range paths {
+		hi := h
+		hi.Shard, hi.Shards = i, 2
+		hi.Start = h.Start.Add(time.Duration(i) * time.Millisecond)
+		writeFile(t, p, hi, shard[i], true)
+	}
+
+	t.Run("shards merge", func(t *testing.T) {
+		rep, err := Files(paths, DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != Metastable || rep.Attempts != uint64(len(recs)) || rep.Requests != 30*100+10*300+40*100 {
+			t.Errorf("verdict %s attempts %d requests %d", rep.Verdict, rep.Attempts, rep.Requests)
+		}
+		if !rep.Start.Equal(h.Start) || len(rep.Warnings) != 0 {
+			t.Errorf("start %v (want the earliest, %v), warnings %q", rep.Start, h.Start, rep.Warnings)
+		}
+	})
+	t.Run("unrelated file", func(t *testing.T) {
+		other := h
+		other.Profile.Name = "other"
+		p := filepath.Join(dir, "other.storm")
+		writeFile(t, p, other, shard[0][:10], true)
+		_, err := Files([]string{paths[0], p}, DefaultOptions())
+		if err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("error %v, want one naming %s", err, p)
+		}
+	})
+	t.Run("same shard twice", func(t *testing.T) {
+		if _, err := Files([]string{paths[0], paths[0]}, DefaultOptions()); err == nil {
+			t.Error("no error for the same shard twice")
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		p := filepath.Join(dir, "missing.storm")
+		if _, err := Files([]string{p}, DefaultOptions()); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("error %v, want one naming %s", err, p)
+		}
+	})
+	t.Run("cut short", func(t *testing.T) {
+		p := filepath.Join(dir, "cut.storm")
+		writeFile(t, p, h, recs, false)
+		rep, err := Files([]string{p}, DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := strings.Join(rep.Warnings, "\n")
+		if !strings.Contains(all, "no trailer") || !strings.Contains(all, "results cut short: "+p+": damaged at byte") {
+			t.Errorf("warnings %q, want no trailer and damage naming the file", rep.Warnings)
+		}
+		if rep.Attempts == 0 || rep.Attempts >= uint64(len(recs)) {
+			t.Errorf("%d attempts read from a file cut to 2/3 of %d", rep.Attempts, len(recs))
+		}
+	})
+}

@@ -1,0 +1,291 @@
+package analyze
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stormtest/stormtest/results"
+)
+
+// partialShare: the first window with traffic counts as partial (and is not judged) when its
+// first request came later than this share of the window.
+const partialShare = 0.1
+
+// Finish closes the analysis and builds the report. t is the file's trailer, nil when it
+// had none; damage is the error that stopped reading early, nil when the file read cleanly.
+// Call it once, after the last Add.
+func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
+	a.closeAll()
+	s := a.series()
+	p := judgeParams{
+		tolerance: a.opt.Tolerance,
+		minCount:  a.opt.MinCount,
+		sustain:   a.opt.Sustain,
+		grace:     a.opt.grace(time.Duration(a.h.Profile.Client.Timeout)),
+	}
+	j := judge(s, p)
+
+	r := &Report{
+		Verdict:      j.verdict,
+		Evidence:     j.evidence,
+		Target:       a.h.Target,
+		Profile:      a.h.Profile.Name,
+		Start:        a.h.Start,
+		Requests:     a.requests,
+		Attempts:     a.attempts,
+		Successes:    a.successes,
+		Goodput:      a.goodput,
+		TriggerPhase: j.triggerPhase,
+		Latency: LatencySummary{
+			Percentiles: summarize(a.all),
+			ServiceTime: summarize(a.svc),
+			Lag:         summarize(a.lag),
+		},
+		Errors: make(map[string]uint64),
+	}
+	r.DurationSeconds = a.duration(t).Seconds()
+	r.Amplification = safeDiv(float64(a.attempts), float64(a.requests))
+	if j.hasAmpAfter {
+		r.AmplificationAfterTrigger = &j.ampAfter
+	}
+	at := func(i int) *float64 {
+		if i < 0 {
+			return nil
+		}
+		v := s.dur(i).Seconds()
+		return &v
+	}
+	r.OnsetSeconds = at(j.onset)
+	r.TriggerEndSeconds = at(j.triggerEnd)
+	if j.recovery >= 0 && j.triggerEnd >= 0 {
+		r.RecoverySeconds = at(j.recovery - j.triggerEnd)
+	}
+	for k := results.KindTimeout; int(k) < numKinds; k++ {
+		if n := a.kinds[k]; n > 0 {
+			r.Errors[k.String()] = n
+		}
+	}
+	r.Phases = a.phaseStats(s.phases)
+	r.Groups = a.groupStats()
+	r.Windows = a.windowReport(j.state)
+	r.Warnings = append(append([]string(nil), a.warnings...), a.finishWarnings(t, damage, j, r)...)
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+	return r
+}
+
+// series extracts judge's input from the window counters.
+func (a *Analyzer) series() series {
+	n := len(a.wins)
+	s := series{
+		window:      a.opt.Window,
+		intended:    make([]float64, n),
+		offered:     make([]float64, n),
+		goodput:     make([]float64, n),
+		errors:      make([]float64, n),
+		timeouts:    make([]float64, n),
+		phases:      a.spans(),
+		maxAttempts: a.h.Profile.Client.Retry.MaxAttempts,
+	}
+	for i, w := range a.wins {
+		s.intended[i] = float64(w.intended)
+		s.offered[i] = float64(w.offered)
+		s.goodput[i] = float64(w.goodput)
+		s.errors[i] = float64(w.errors)
+		s.timeouts[i] = float64(w.timeouts)
+	}
+	if a.requests > 0 && a.firstIntended >= a.start {
+		off := a.firstIntended - a.start
+		s.skip = int(off / a.window)
+		if float64(off%a.window) > partialShare*float64(a.window) {
+			s.skip++
+		}
+	}
+	return s
+}
+
+// spans places the profile's phases on the timeline. It walks the phase durations itself
+// rather than building the profile's Schedule, which needs the rate shapes too.
+func (a *Analyzer) spans() []span {
+	var out []span
+	var at time.Duration
+	for i, p := range a.h.Profile.Phases {
+		name := p.Name
+		if name == "" {
+			name = fmt.Sprintf("phase %d", i+1)
+		}
+		d := time.Duration(p.Duration)
+		out = append(out, span{name: name, start: at, end: at + d})
+		at += d
+	}
+	if len(out) == 0 {
+		out = append(out, span{name: "run", end: time.Duration(len(a.wins)) * a.opt.Window})
+	}
+	return out
+}
+
+// duration is how long the run lasted: to the trailer's end when there is one, else to the
+// last attempt's end.
+func (a *Analyzer) duration(t *results.Trailer) time.Duration {
+	if t != nil && !t.End.IsZero() && t.End.After(a.h.Start) {
+		return t.End.Sub(a.h.Start)
+	}
+	if a.seen && a.lastEnd > a.start {
+		return time.Duration(a.lastEnd - a.start)
+	}
+	return 0
+}
+
+func (a *Analyzer) phaseStats(spans []span) []PhaseStats {
+	out := make([]PhaseStats, len(a.phases))
+	for i := range a.phases {
+		pa := &a.phases[i]
+		sp := spans[min(i, len(spans)-1)]
+		d := (sp.end - sp.start).Seconds()
+		lat := summarize(pa.lat)
+		ps := PhaseStats{
+			Name:          sp.name,
+			StartSeconds:  sp.start.Seconds(),
+			EndSeconds:    sp.end.Seconds(),
+			IntendedRPS:   safeDiv(float64(pa.intended), d),
+			OfferedRPS:    safeDiv(float64(pa.offered), d),
+			GoodputRPS:    safeDiv(float64(pa.goodput), d),
+			ErrorRPS:      safeDiv(float64(pa.errors), d),
+			Amplification: safeDiv(float64(pa.offered), float64(pa.intended)),
+			P50:           lat.P50,
+			P99:           lat.P99,
+			P999:          lat.P999,
+			Max:           lat.Max,
+			Errors:        make(map[string]uint64),
+		}
+		for k := results.KindTimeout; int(k) < numKinds; k++ {
+			if n := pa.kinds[k]; n > 0 {
+				ps.Errors[k.String()] = n
+			}
+		}
+		out[i] = ps
+	}
+	return out
+}
+
+func (a *Analyzer) groupStats() []GroupStats {
+	out := make([]GroupStats, len(a.groups))
+	for i := range a.groups {
+		g := &a.groups[i]
+		name := "default"
+		if i < len(a.h.Groups) {
+			name = a.h.Groups[i]
+		}
+		out[i] = GroupStats{
+			Name:          name,
+			Requests:      g.requests,
+			Attempts:      g.attempts,
+			Amplification: safeDiv(float64(g.attempts), float64(g.requests)),
+			P99:           ms(g.lat.ValueAtQuantile(99)),
+		}
+	}
+	return out
+}
+
+func (a *Analyzer) windowReport(state []int8) []Window {
+	secs := a.opt.Window.Seconds()
+	out := make([]Window, len(a.wins))
+	for i, w := range a.wins {
+		out[i] = Window{
+			T:           float64(i) * secs,
+			IntendedRPS: float64(w.intended) / secs,
+			OfferedRPS:  float64(w.offered) / secs,
+			GoodputRPS:  float64(w.goodput) / secs,
+			ErrorRPS:    float64(w.errors) / secs,
+			P50:         ms(w.p50),
+			P99:         ms(w.p99),
+			Max:         ms(w.max),
+		}
+		if state[i] != unjudged {
+			h := state[i] == healthy
+			out[i].Healthy = &h
+		}
+	}
+	return out
+}
+
+// finishWarnings lists what limits how far the report can be trusted.
+func (a *Analyzer) finishWarnings(t *results.Trailer, damage error, j judgement, r *Report) []string {
+	var w []string
+	if lag := r.Latency.Lag.P99; lag > ms(micros(a.opt.LagWarn)) {
+		w = append(w, fmt.Sprintf("generator lag p99 is %.1f ms (above %s): the generator, not the target, may be the "+
+			"bottleneck; latencies count from the intended start, so they include this lag", lag, a.opt.LagWarn))
+	}
+	for _, err := range flatten(damage) {
+		w = append(w, fmt.Sprintf("results cut short: %v; the analysis covers only the records before it", err))
+	}
+	switch {
+	case t == nil:
+		w = append(w, "no trailer: the results file was cut short (crash, kill -9 or a truncated copy); "+
+			"the analysis covers the records up to its last complete block")
+	case t.Interrupted:
+		msg := fmt.Sprintf("run interrupted after %.0f s of the profile's %.0f s", r.DurationSeconds, a.scheduled().Seconds())
+		if t.Reason != "" {
+			msg += " (" + t.Reason + ")"
+		}
+		w = append(w, msg+": the verdict covers only the part that ran")
+	}
+	if t != nil && damage == nil && !a.trailerPartial && t.Attempts != a.attempts {
+		w = append(w, fmt.Sprintf("the trailer counts %d attempts but %d were read", t.Attempts, a.attempts))
+	}
+	if traffic := a.windowsWithTraffic(); j.judged == 0 {
+		w = append(w, fmt.Sprintf("too few requests to judge: no window gathered %d intended requests within %d windows",
+			a.opt.MinCount, maxWiden))
+	} else if 2*j.judged < traffic {
+		w = append(w, fmt.Sprintf("too few requests to judge much of the run: only %d of %d windows with traffic "+
+			"gathered %d intended requests within %d windows", j.judged, traffic, a.opt.MinCount, maxWiden))
+	}
+	if a.late > 0 {
+		w = append(w, fmt.Sprintf("%d attempts ended more than %s before newer ones had been read; their latency "+
+			"was counted in a later window", a.late, lateSlack))
+	}
+	if a.early > 0 {
+		w = append(w, fmt.Sprintf("%d time stamps fell before the run's start; they were counted in the first window", a.early))
+	}
+	if a.clipped > 0 {
+		w = append(w, fmt.Sprintf("%d time stamps fell more than %s after the schedule's end; they were counted in the last window",
+			a.clipped, tailSlack))
+	}
+	if a.badPhase > 0 || a.badGroup > 0 {
+		w = append(w, fmt.Sprintf("%d records name a phase and %d a client group that the header does not list; "+
+			"they were counted in the last one", a.badPhase, a.badGroup))
+	}
+	return w
+}
+
+func (a *Analyzer) scheduled() time.Duration {
+	var d time.Duration
+	for _, p := range a.h.Profile.Phases {
+		d += time.Duration(p.Duration)
+	}
+	return d
+}
+
+func (a *Analyzer) windowsWithTraffic() int {
+	n := 0
+	for _, w := range a.wins {
+		if w.intended > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// flatten lists the errors joined in err (errors.Join), or err itself.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

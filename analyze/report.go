@@ -1,0 +1,105 @@
+package analyze
+
+import "time"
+
+// Verdicts.
+const (
+	Stable     = "stable"
+	Overloaded = "overloaded"
+	Metastable = "metastable"
+)
+
+// Report is the analysis of one run. It is stormtest's JSON report format: the field list is
+// documented in docs/analyze-json.md, keep the two in step.
+type Report struct {
+	Verdict  string   `json:"verdict"`
+	Evidence []string `json:"evidence"`
+	Warnings []string `json:"warnings"`
+
+	Target          string    `json:"target"`
+	Profile         string    `json:"profile"`
+	Start           time.Time `json:"start"`
+	DurationSeconds float64   `json:"duration_seconds"`
+
+	Requests  uint64 `json:"requests"`
+	Attempts  uint64 `json:"attempts"`
+	Successes uint64 `json:"successes"`
+	Goodput   uint64 `json:"goodput"`
+
+	Amplification             float64  `json:"amplification"`
+	AmplificationAfterTrigger *float64 `json:"amplification_after_trigger"`
+
+	OnsetSeconds      *float64 `json:"onset_seconds"`
+	TriggerEndSeconds *float64 `json:"trigger_end_seconds"`
+	RecoverySeconds   *float64 `json:"recovery_seconds"`
+	TriggerPhase      string   `json:"trigger_phase"`
+
+	Latency LatencySummary    `json:"latency"`
+	Errors  map[string]uint64 `json:"errors"`
+
+	Phases  []PhaseStats `json:"phases"`
+	Groups  []GroupStats `json:"groups"`
+	Windows []Window     `json:"windows"`
+}
+
+// Percentiles summarise one histogram, in milliseconds.
+type Percentiles struct {
+	Count uint64  `json:"count"`
+	Mean  float64 `json:"mean_ms"`
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P99   float64 `json:"p99_ms"`
+	P999  float64 `json:"p999_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+// LatencySummary is the whole run's attempt latency counted from the intended start (so
+// generator lag is included), plus service time (from the actual send) and generator lag.
+type LatencySummary struct {
+	Percentiles
+	ServiceTime Percentiles `json:"service_time"`
+	Lag         Percentiles `json:"lag"`
+}
+
+// PhaseStats describe one profile phase. Counts are of attempts whose intended start fell in
+// the phase (Record.Phase), so a request sent during a surge counts there even if it ended
+// after it.
+type PhaseStats struct {
+	Name          string            `json:"name"`
+	StartSeconds  float64           `json:"start_s"`
+	EndSeconds    float64           `json:"end_s"`
+	IntendedRPS   float64           `json:"intended_rps"`
+	OfferedRPS    float64           `json:"offered_rps"`
+	GoodputRPS    float64           `json:"goodput_rps"`
+	ErrorRPS      float64           `json:"error_rps"`
+	Amplification float64           `json:"amplification"`
+	P50           float64           `json:"p50_ms"`
+	P99           float64           `json:"p99_ms"`
+	P999          float64           `json:"p999_ms"`
+	Max           float64           `json:"max_ms"`
+	Errors        map[string]uint64 `json:"errors"`
+}
+
+// GroupStats describe one client group.
+type GroupStats struct {
+	Name          string  `json:"name"`
+	Requests      uint64  `json:"requests"`
+	Attempts      uint64  `json:"attempts"`
+	Amplification float64 `json:"amplification"`
+	P99           float64 `json:"p99_ms"`
+}
+
+// Window is one bucket of the per-window series.
+type Window struct {
+	T           float64 `json:"t"`
+	IntendedRPS float64 `json:"intended_rps"`
+	OfferedRPS  float64 `json:"offered_rps"`
+	GoodputRPS  float64 `json:"goodput_rps"`
+	ErrorRPS    float64 `json:"error_rps"`
+	P50         float64 `json:"p50_ms"`
+	P99         float64 `json:"p99_ms"`
+	Max         float64 `json:"max_ms"`
+	// Healthy is nil when the window was not judged (too few requests, or a partial first
+	// window).
+	Healthy *bool `json:"healthy"`
+}

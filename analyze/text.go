@@ -1,0 +1,68 @@
+package analyze
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteText writes a compact human summary: the verdict line, the evidence, a per-phase
+// table and the warnings.
+func (r *Report) WriteText(w io.Writer) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s: %s, profile %s, %s s, %d requests, %d attempts (%.2f per request), goodput %d\n",
+		strings.ToUpper(r.Verdict), orDash(r.Target), orDash(r.Profile), num(r.DurationSeconds, 1),
+		r.Requests, r.Attempts, r.Amplification, r.Goodput)
+	for _, e := range r.Evidence {
+		fmt.Fprintf(&b, "  - %s\n", e)
+	}
+	l := r.Latency
+	fmt.Fprintf(&b, "latency ms (from intended start): p50 %s  p90 %s  p99 %s  p99.9 %s  max %s;  service p99 %s;  lag p99 %s\n",
+		num(l.P50, 1), num(l.P90, 1), num(l.P99, 1), num(l.P999, 1), num(l.Max, 1),
+		num(l.ServiceTime.P99, 1), num(l.Lag.P99, 1))
+
+	if len(r.Phases) > 0 {
+		b.WriteByte('\n')
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "phase\tspan s\tintended/s\toffered/s\tgoodput/s\tampl\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\terrors\t")
+		for _, p := range r.Phases {
+			fmt.Fprintf(tw, "%s\t%s–%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t\n",
+				p.Name, num(p.StartSeconds, 1), num(p.EndSeconds, 1),
+				num(p.IntendedRPS, 1), num(p.OfferedRPS, 1), num(p.GoodputRPS, 1), p.Amplification,
+				num(p.P50, 1), num(p.P99, 1), num(p.P999, 1), num(p.Max, 1),
+				pct(safeDiv(p.ErrorRPS, p.OfferedRPS)))
+		}
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("analyze: format phase table: %w", err)
+		}
+	}
+	if len(r.Warnings) > 0 {
+		b.WriteString("\nwarnings:\n")
+		for _, s := range r.Warnings {
+			fmt.Fprintf(&b, "  ! %s\n", s)
+		}
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("analyze: write text report: %w", err)
+	}
+	return nil
+}
+
+// num formats x with up to prec decimals, dropping them for large values where they are
+// noise.
+func num(x float64, prec int) string {
+	if x >= 1000 {
+		prec = 0
+	}
+	return strconv.FormatFloat(x, 'f', prec, 64)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
