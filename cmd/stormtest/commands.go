@@ -1,0 +1,251 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/attack"
+	"github.com/stormtest/stormtest/demo"
+	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/target"
+)
+
+func serveCommand() *cli.Command {
+	def := target.DefaultConfig()
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the built-in target: a web service over a database pool that can fail metastably",
+		Description: "A FIFO queue in front of a pool of database connections, each query taking --query-time.\n" +
+			"Work for clients that already timed out is still done unless --cancel-abandoned.\n" +
+			"Capacity is db-conns × capacity-fraction / query-time requests per second.\n\n" +
+			"Example (the first outage: half the database pool applied):\n" +
+			"  stormtest serve --addr 127.0.0.1:8080 --db-conns 16 --capacity-fraction 0.5 --query-time 20ms",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
+			&cli.IntFlag{Name: "db-conns", Value: def.DBConns, Usage: "database connections provisioned"},
+			&cli.Float64Flag{Name: "capacity-fraction", Value: def.CapacityFraction, Usage: "fraction of the pool actually applied, in (0,1]"},
+			&cli.DurationFlag{Name: "query-time", Value: def.QueryTime, Usage: "time one query holds a connection"},
+			&cli.Float64Flag{Name: "query-jitter", Value: def.QueryJitter, Usage: "relative spread of the query time, in [0,1)"},
+			&cli.BoolFlag{Name: "cancel-abandoned", Usage: "drop the work of clients that went away instead of finishing it"},
+			&cli.IntFlag{Name: "queue-limit", Usage: "shed with 503 when this many requests wait (0: unlimited)"},
+			&cli.Uint64Flag{Name: "seed", Usage: "seed of the query-time jitter"},
+		},
+		Action: func(c *cli.Context) error {
+			cfg := target.Config{
+				DBConns:          c.Int("db-conns"),
+				CapacityFraction: c.Float64("capacity-fraction"),
+				QueryTime:        c.Duration("query-time"),
+				QueryJitter:      c.Float64("query-jitter"),
+				CancelAbandoned:  c.Bool("cancel-abandoned"),
+				QueueLimit:       c.Int("queue-limit"),
+				Seed:             c.Uint64("seed"),
+			}
+			if err := cfg.Validate(); err != nil {
+				return usageError("%v", err)
+			}
+			running, err := target.Start(c.Context, c.String("addr"), cfg)
+			if err != nil {
+				return cli.Exit(err.Error(), exitFail)
+			}
+			fmt.Fprintf(c.App.Writer, "serving on %s: pool %d of %d connections, query %s, capacity %.0f req/s (stats at %s/stats); Ctrl-C stops\n",
+				running.URL, cfg.PoolSize(), cfg.DBConns, cfg.QueryTime, cfg.Capacity(), running.URL)
+			<-c.Context.Done()
+			return running.Stop()
+		},
+	}
+}
+
+func attackCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "attack",
+		Usage: "drive a profile against a target and record every attempt",
+		Description: "Open-loop: first attempts follow the profile's rate curve whatever the target does; each\n" +
+			"client times out and retries by the profile's policy. Every attempt is streamed to --out as\n" +
+			"it completes; Ctrl-C stops, waits for attempts in flight and keeps everything recorded.\n\n" +
+			"Example:\n" +
+			"  stormtest attack --target http://127.0.0.1:8080 --profile monday-morning --out run.st\n" +
+			"  stormtest analyze run.st",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
+			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile name or YAML file"},
+			&cli.StringFlag{Name: "out", Usage: "results file to write (required)", Required: true},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace --out if it exists"},
+			&cli.Uint64Flag{Name: "max-workers", Usage: "bound on concurrent attempts (0: sized from the profile)"},
+			&cli.IntFlag{Name: "connections", Usage: "idle keep-alive connections per host (0: vegeta's default)"},
+		},
+		Action: func(c *cli.Context) error {
+			prof, err := profiles.Load(c.String("profile"))
+			if err != nil {
+				return usageError("%v", err)
+			}
+			out := c.String("out")
+			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s\n",
+				c.String("target"), prof.Name, prof.Schedule().Duration(), out)
+			sum, err := attack.RunToFile(c.Context, attack.Config{
+				Target:      c.String("target"),
+				Profile:     prof,
+				MaxWorkers:  c.Uint64("max-workers"),
+				Connections: c.Int("connections"),
+			}, attack.Output{Path: out, Overwrite: c.Bool("overwrite")}, nil)
+			if err != nil {
+				if sum.Attempts > 0 {
+					return cli.Exit(fmt.Sprintf("%v (the %d attempts recorded so far are in %s)", err, sum.Attempts, out), exitFail)
+				}
+				return cli.Exit(err.Error(), exitFail)
+			}
+			state := "done"
+			if sum.Interrupted {
+				state = "interrupted"
+			}
+			fmt.Fprintf(c.App.ErrWriter, "%s: %d requests, %d attempts in %s, recorded to %s; next: stormtest analyze %s\n",
+				state, sum.Requests, sum.Attempts, sum.End.Sub(sum.Start).Round(time.Millisecond), out, out)
+			return nil
+		},
+	}
+}
+
+func analyzeFlags() []cli.Flag {
+	def := analyze.DefaultOptions()
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "window", Value: def.Window, Usage: "width of a time window"},
+		&cli.Float64Flag{Name: "tolerance", Value: def.Tolerance, Usage: "fraction of intended load goodput may miss and still be healthy"},
+		&cli.IntFlag{Name: "min-count", Value: def.MinCount, Usage: "requests a health judgement needs (windows are widened to get them)"},
+		&cli.IntFlag{Name: "sustain", Value: def.Sustain, Usage: "consecutive judgements that make an onset or a recovery"},
+		&cli.DurationFlag{Name: "grace", Value: def.Grace, Usage: "how long after the trigger a failure must last to be metastable (0: max(10s, 5 × client timeout))"},
+	}
+}
+
+func analyzeOptions(c *cli.Context) analyze.Options {
+	opt := analyze.DefaultOptions()
+	opt.Window = c.Duration("window")
+	opt.Tolerance = c.Float64("tolerance")
+	opt.MinCount = c.Int("min-count")
+	opt.Sustain = c.Int("sustain")
+	opt.Grace = c.Duration("grace")
+	return opt
+}
+
+func analyzeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "analyze",
+		Usage:     "judge a recorded run: stable, overloaded (recovered) or metastable, with the evidence",
+		ArgsUsage: "FILE...",
+		Description: "Several files are merged as shards of one run (one per generator machine).\n\n" +
+			"Example:\n" +
+			"  stormtest analyze run.st\n" +
+			"  stormtest analyze --json run.st | jq .verdict",
+		Flags: append([]cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object (schema in the README)"},
+		}, analyzeFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usageError("analyze: no results file given")
+			}
+			rep, err := analyze.Files(c.Args().Slice(), analyzeOptions(c))
+			if err != nil {
+				return usageError("%v", err)
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			return rep.WriteText(c.App.Writer)
+		},
+	}
+}
+
+func demoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "demo",
+		Usage: "reproduce a Monday-morning metastable outage on the built-in target, then show retries were why",
+		Description: "Starts two built-in targets on loopback with half their database pool applied, drives the\n" +
+			"monday-morning profile against one with retrying clients and against the other with clients\n" +
+			"that do not retry, and analyses both: the first stays down after the peak (metastable), the\n" +
+			"second recovers (overloaded). Takes about 35 seconds.\n\n" +
+			"Example:\n" +
+			"  stormtest demo --dir out/demo",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: "out/demo", Usage: "where the results files go"},
+		},
+		Action: func(c *cli.Context) error {
+			_, err := demo.Run(c.Context, demo.Options{Dir: c.String("dir")}, c.App.Writer)
+			if err != nil {
+				return cli.Exit(err.Error(), exitFail)
+			}
+			return nil
+		},
+	}
+}
+
+func profilesCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "profiles",
+		Usage: "list, show and validate traffic profiles",
+		Description: "Example:\n" +
+			"  stormtest profiles                      # list the built-ins\n" +
+			"  stormtest profiles show monday-morning > mine.yaml\n" +
+			"  stormtest profiles validate mine.yaml",
+		Action: func(c *cli.Context) error {
+			for _, name := range profiles.BuiltinNames() {
+				p, _ := profiles.Builtin(name)
+				fmt.Fprintf(c.App.Writer, "%-16s %6s  %s\n", name, p.Schedule().Duration(), firstSentence(p.Description))
+			}
+			return nil
+		},
+		Subcommands: []*cli.Command{
+			{
+				Name:      "show",
+				Usage:     "print a profile as YAML that can be edited and passed back with --profile FILE",
+				ArgsUsage: "NAME|FILE",
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return usageError("profiles show: give one profile name or file")
+					}
+					p, err := profiles.Load(c.Args().First())
+					if err != nil {
+						return usageError("%v", err)
+					}
+					data, err := p.Marshal()
+					if err != nil {
+						return cli.Exit(err.Error(), exitFail)
+					}
+					_, err = c.App.Writer.Write(data)
+					return err
+				},
+			},
+			{
+				Name:      "validate",
+				Usage:     "check profile files; exit 2 with the first problem of each",
+				ArgsUsage: "FILE...",
+				Action: func(c *cli.Context) error {
+					if c.NArg() == 0 {
+						return usageError("profiles validate: no file given")
+					}
+					for _, path := range c.Args().Slice() {
+						p, err := profiles.Load(path)
+						if err != nil {
+							return usageError("%v", err)
+						}
+						fmt.Fprintf(c.App.Writer, "%s: ok (%s, %d phases, %s, %.0f first attempts)\n",
+							path, p.Name, len(p.Phases), p.Schedule().Duration(), p.Schedule().Total())
+					}
+					return nil
+				},
+			},
+		},
+	}
+}
+
+// firstSentence keeps a listing to one line per profile.
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}

@@ -1,0 +1,176 @@
+// Package demo reproduces the first outage stormtest was built for, on one machine: a service
+// running on half of its database pool after a maintenance change meets Monday-morning traffic.
+// With retrying clients it stays down after the peak has passed (metastable); with clients
+// that do not retry, the same peak only overloads it and it recovers.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/attack"
+	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/target"
+)
+
+// Options for Run.
+type Options struct {
+	Dir string // where the results files go
+	// Profile overrides the built-in monday-morning profile (tests use shorter ones).
+	Profile *profiles.Profile
+	// Target overrides the half-pool target configuration.
+	Target *target.Config
+}
+
+// Outcome is one of the demo's runs.
+type Outcome struct {
+	Title   string
+	File    string
+	Report  *analyze.Report
+	Target  target.Stats // the target's own view when the run ended
+	Timeout time.Duration
+}
+
+// TargetConfig is the target of the first outage: 16 database connections provisioned, half
+// applied, 20 ms a query: 400 requests/s where 800 were planned.
+func TargetConfig() target.Config {
+	cfg := target.DefaultConfig()
+	cfg.DBConns = 16
+	cfg.CapacityFraction = 0.5
+	cfg.QueryTime = 20 * time.Millisecond
+	return cfg
+}
+
+// Run runs both halves of the demo at once, each against its own target so that neither
+// disturbs the other, and prints what each shows.
+func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
+	prof := opt.Profile
+	if prof == nil {
+		p, ok := profiles.Builtin("monday-morning")
+		if !ok {
+			return nil, errors.New("demo: the monday-morning profile is missing from this build")
+		}
+		prof = p
+	}
+	tcfg := TargetConfig()
+	if opt.Target != nil {
+		tcfg = *opt.Target
+	}
+	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+
+	noRetry := *prof
+	noRetry.Client.Retry = profiles.Retry{Policy: profiles.PolicyNone}
+	runs := []struct {
+		title   string
+		file    string
+		profile *profiles.Profile
+	}{
+		{fmt.Sprintf("clients retry (%s, up to %d attempts)", prof.Client.Retry.Policy, prof.Client.Retry.Attempts()),
+			filepath.Join(opt.Dir, "retrying.st"), prof},
+		{"clients do not retry", filepath.Join(opt.Dir, "no-retry.st"), &noRetry},
+	}
+
+	fmt.Fprintf(w, "stormtest demo: the %q profile against the built-in target with %d of %d database connections applied (capacity %.0f req/s, %.0f planned)\n",
+		prof.Name, tcfg.PoolSize(), tcfg.DBConns, tcfg.Capacity(), tcfg.Capacity()/tcfg.CapacityFraction)
+	for i, sp := range prof.Schedule().Spans {
+		ph := prof.Phases[i]
+		rate := ""
+		switch {
+		case ph.Rate != nil:
+			rate = fmt.Sprintf("%.0f", *ph.Rate)
+		case ph.From != nil && ph.To != nil:
+			rate = fmt.Sprintf("%.0f → %.0f", *ph.From, *ph.To)
+		}
+		fmt.Fprintf(w, "  phase %-10s %5.1fs-%5.1fs  %s first attempts/s\n", sp.Name, sp.Start.Seconds(), sp.End.Seconds(), rate)
+	}
+	fmt.Fprintf(w, "running both variants side by side for %s, each against its own target…\n", prof.Schedule().Duration())
+
+	outcomes := make([]Outcome, len(runs))
+	progress := make([]attack.Progress, len(runs))
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcomes[i], errs[i] = runOne(ctx, tcfg, r.profile, r.file, &progress[i])
+			outcomes[i].Title = r.title
+		}()
+	}
+	stopTicker := make(chan struct{})
+	tickerDone := make(chan struct{})
+	go func() {
+		defer close(tickerDone)
+		reportProgress(w, time.Now(), progress, stopTicker)
+	}()
+	wg.Wait()
+	close(stopTicker)
+	<-tickerDone
+	if err := errors.Join(errs...); err != nil {
+		return outcomes, err
+	}
+
+	for i := range outcomes {
+		o := &outcomes[i]
+		rep, err := analyze.Files([]string{o.File}, analyze.DefaultOptions())
+		if err != nil {
+			return outcomes, fmt.Errorf("demo: analysing %s: %w", o.File, err)
+		}
+		o.Report = rep
+		fmt.Fprintf(w, "\n=== %d. %s — results in %s\n", i+1, o.Title, o.File)
+		if err := rep.WriteText(w); err != nil {
+			return outcomes, err
+		}
+		fmt.Fprintf(w, "target's own view at the end: %d queued, oldest waiting %.0f ms (client timeout %s), %d served, %d served for clients that had already given up\n",
+			o.Target.QueueDepth, o.Target.OldestWaitMS, o.Timeout, o.Target.Served, o.Target.Abandoned)
+	}
+	fmt.Fprintf(w, "\nSame traffic, same half-sized pool: %s with retrying clients, %s without retries.\n",
+		outcomes[0].Report.Verdict, outcomes[1].Report.Verdict)
+	fmt.Fprintf(w, "Dig in:  stormtest analyze %s   (or --json)\n", outcomes[0].File)
+	return outcomes, ctx.Err()
+}
+
+func runOne(ctx context.Context, tcfg target.Config, prof *profiles.Profile, file string, progress *attack.Progress) (Outcome, error) {
+	running, err := target.Start(ctx, "127.0.0.1:0", tcfg)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("demo: starting the target: %w", err)
+	}
+	defer running.Stop()
+	_, err = attack.RunToFile(ctx, attack.Config{Target: running.URL, Profile: prof},
+		attack.Output{Path: file, Overwrite: true}, progress)
+	out := Outcome{File: file, Target: running.Server.Stats(), Timeout: time.Duration(prof.Client.Timeout)}
+	if err != nil {
+		return out, fmt.Errorf("demo: %s: %w", file, err)
+	}
+	return out, nil
+}
+
+// reportProgress prints a plain line every few seconds, so a person (or a CI log) sees the
+// runs moving.
+func reportProgress(w io.Writer, start time.Time, progress []attack.Progress, stop <-chan struct{}) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			fmt.Fprintf(w, "  %4.0fs:", time.Since(start).Seconds())
+			for i := range progress {
+				p := &progress[i]
+				fmt.Fprintf(w, "  run %d: %d attempts, %d ok, %d retries;", i+1,
+					p.Attempts.Load(), p.Successes.Load(), p.Retries.Load())
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
