@@ -34,8 +34,9 @@ type Outcome struct {
 	Title   string
 	File    string
 	Report  *analyze.Report
-	Target  target.Stats // the target's own view when the run ended
+	Target  target.Stats // the target's own view as the profile ended
 	Timeout time.Duration
+	SLO     time.Duration
 }
 
 // TargetConfig is the target of the first outage: 16 database connections provisioned, half
@@ -130,8 +131,8 @@ func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
 		if err := rep.WriteText(w); err != nil {
 			return outcomes, err
 		}
-		fmt.Fprintf(w, "target's own view at the end: %d queued, oldest waiting %.0f ms (client timeout %s), %d served, %d served for clients that had already given up\n",
-			o.Target.QueueDepth, o.Target.OldestWaitMS, o.Timeout, o.Target.Served, o.Target.Abandoned)
+		fmt.Fprintf(w, "target's own view as the load ended: %d queued, oldest waiting %.0f ms, recent median wait %.0f ms (SLO %s, client timeout %s); %d served, %d served for clients that had already given up\n",
+			o.Target.QueueDepth, o.Target.OldestWaitMS, o.Target.WaitP50MS, o.SLO, o.Timeout, o.Target.Served, o.Target.Abandoned)
 	}
 	fmt.Fprintf(w, "\nSame traffic, same half-sized pool: %s with retrying clients, %s without retries.\n",
 		outcomes[0].Report.Verdict, outcomes[1].Report.Verdict)
@@ -145,13 +146,48 @@ func runOne(ctx context.Context, tcfg target.Config, prof *profiles.Profile, fil
 		return Outcome{}, fmt.Errorf("demo: starting the target: %w", err)
 	}
 	defer running.Stop()
+
+	// The target's view is taken as the profile ends, while the clients are still there:
+	// once they stop, a queue of requests whose clients left may empty at once and make a
+	// failed target look recovered.
+	end := time.Now().Add(prof.Schedule().Duration())
+	atEnd := make(chan target.Stats, 1)
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTimer(time.Until(end) - statsLead)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			atEnd <- running.Server.Stats()
+		case <-ctx.Done():
+		}
+	}()
+
 	_, err = attack.RunToFile(ctx, attack.Config{Target: running.URL, Profile: prof},
 		attack.Output{Path: file, Overwrite: true}, progress)
-	out := Outcome{File: file, Target: running.Server.Stats(), Timeout: time.Duration(prof.Client.Timeout)}
+	<-sampled
+	out := Outcome{File: file, Timeout: time.Duration(prof.Client.Timeout), SLO: time.Duration(prof.SLO.Latency)}
+	select {
+	case out.Target = <-atEnd:
+	default:
+		out.Target = running.Server.Stats()
+	}
 	if err != nil {
 		return out, fmt.Errorf("demo: %s: %w", file, err)
 	}
 	return out, nil
+}
+
+// statsLead is how long before the profile's end the target's view is taken.
+const statsLead = 200 * time.Millisecond
+
+// TargetStillFailing is the target's own verdict, independent of the analyzer: as the load
+// ended, requests were waiting for a database connection longer than the SLO allows (the
+// oldest one still queued, or the typical recent one), so no client could be served well.
+func (o Outcome) TargetStillFailing() bool {
+	limit := float64(o.SLO.Milliseconds())
+	return o.Target.OldestWaitMS > limit || o.Target.WaitP50MS > limit
 }
 
 // reportProgress prints a plain line every few seconds, so a person (or a CI log) sees the
