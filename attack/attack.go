@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -58,6 +59,19 @@ type Progress struct {
 	Attempts  atomic.Uint64
 	Successes atomic.Uint64
 	Retries   atomic.Uint64
+}
+
+// Validate checks what can be checked before an attack starts, so that bad input fails fast
+// with a message naming it.
+func (c Config) Validate() error {
+	if c.Profile == nil {
+		return errors.New("attack: no profile")
+	}
+	if err := c.Profile.Validate(); err != nil {
+		return err
+	}
+	_, err := requestURL(c.Target, c.Profile.Request.Path)
+	return err
 }
 
 // Run attacks until the profile ends or ctx is cancelled. Attempts in flight when it stops
@@ -245,8 +259,9 @@ func requestURL(target, path string) (string, error) {
 		return "", errors.New("no target URL given")
 	}
 	u, err := url.Parse(target)
-	if err != nil {
-		return "", fmt.Errorf("bad target URL %q: %w", target, err)
+	if err != nil || u.Scheme == "" {
+		// "127.0.0.1:8080" is the usual slip; url.Parse's own message does not say so.
+		return "", fmt.Errorf("bad target URL %q: want a URL such as http://127.0.0.1:8080", target)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", fmt.Errorf("bad target URL %q: scheme must be http or https", target)
@@ -277,4 +292,27 @@ func connections(configured int) int {
 		return configured
 	}
 	return vegeta.DefaultConnections
+}
+
+// Preflight connects once to the target's host, so that a typo in the port or a target that
+// is not running is reported at once, in one line, rather than as a run full of refusals.
+func Preflight(ctx context.Context, target string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return fmt.Errorf("bad target URL %q: %w", target, err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	d := net.Dialer{Timeout: 3 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return fmt.Errorf("target %s is unreachable: %w", target, err)
+	}
+	return conn.Close()
 }

@@ -55,7 +55,7 @@ func TestRequestURL(t *testing.T) {
 		{"http://127.0.0.1:8080/", "api", "http://127.0.0.1:8080/api", ""},
 		{"http://127.0.0.1:8080/base/", "/x", "http://127.0.0.1:8080/base/x", ""},
 		{"", "/", "", "no target URL"},
-		{"127.0.0.1:8080", "/", "", "bad target URL"},
+		{"127.0.0.1:8080", "/", "", "want a URL such as http://"},
 		{"ftp://127.0.0.1", "/", "", "scheme must be http or https"},
 		{"http://", "/", "", "no host"},
 		{"http://127.0.0.1:8080/#x", "/", "", "fragment"},

@@ -27,10 +27,7 @@ const startLead = 20 * time.Millisecond
 // closes with a trailer, also when the attack is interrupted or fails midway: whatever was
 // recorded stays readable.
 func RunToFile(ctx context.Context, cfg Config, out Output, progress *Progress) (Summary, error) {
-	if cfg.Profile == nil {
-		return Summary{}, fmt.Errorf("attack: no profile")
-	}
-	if _, err := requestURL(cfg.Target, cfg.Profile.Request.Path); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return Summary{}, err
 	}
 	prof := *cfg.Profile

@@ -84,14 +84,21 @@ func attackCommand() *cli.Command {
 				return usageError("%v", err)
 			}
 			out := c.String("out")
-			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s\n",
-				c.String("target"), prof.Name, prof.Schedule().Duration(), out)
-			sum, err := attack.RunToFile(c.Context, attack.Config{
+			cfg := attack.Config{
 				Target:      c.String("target"),
 				Profile:     prof,
 				MaxWorkers:  c.Uint64("max-workers"),
 				Connections: c.Int("connections"),
-			}, attack.Output{Path: out, Overwrite: c.Bool("overwrite")}, nil)
+			}
+			if err := cfg.Validate(); err != nil {
+				return usageError("%v", err)
+			}
+			if err := attack.Preflight(c.Context, cfg.Target); err != nil {
+				return usageError("%v", err)
+			}
+			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s\n",
+				c.String("target"), prof.Name, prof.Schedule().Duration(), out)
+			sum, err := attack.RunToFile(c.Context, cfg, attack.Output{Path: out, Overwrite: c.Bool("overwrite")}, nil)
 			if err != nil {
 				if sum.Attempts > 0 {
 					return cli.Exit(fmt.Sprintf("%v (the %d attempts recorded so far are in %s)", err, sum.Attempts, out), exitFail)
