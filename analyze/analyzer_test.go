@@ -196,7 +196,9 @@ func TestAnalyzerAddDoesNotAllocate(t *testing.T) {
 	}
 }
 
-func TestAnalyzerMetastableRun(t *testing.T) {
+// metastableRun feeds an analyzer a synthetic run: 100 rps served well for 30 s, a 300 rps
+// surge for 10 s, then 100 rps again with only 20 % of requests succeeding, on 3 attempts each.
+func metastableRun() (*Analyzer, []results.Record) {
 	h := testHeader(phase("base", 30, 100), phase("surge", 10, 300), phase("after", 40, 100))
 	recs := synth(
 		stretch{secs: 30, rps: 100, okShare: 1, tries: 3},
@@ -207,6 +209,11 @@ func TestAnalyzerMetastableRun(t *testing.T) {
 	for i := range recs {
 		a.Add(&recs[i])
 	}
+	return a, recs
+}
+
+func TestAnalyzerMetastableRun(t *testing.T) {
+	a, recs := metastableRun()
 	rep := a.Finish(&results.Trailer{End: t0.Add(80 * time.Second), Attempts: uint64(len(recs))}, nil)
 	if rep.Verdict != Metastable {
 		t.Fatalf("verdict %s, want metastable; evidence %q", rep.Verdict, rep.Evidence)

@@ -10,16 +10,7 @@ import (
 )
 
 func TestWriteText(t *testing.T) {
-	h := testHeader(phase("base", 30, 100), phase("surge", 10, 300), phase("after", 40, 100))
-	recs := synth(
-		stretch{secs: 30, rps: 100, okShare: 1, tries: 3},
-		stretch{secs: 10, rps: 300, phase: 1, okShare: 0.2, tries: 3},
-		stretch{secs: 40, rps: 100, phase: 2, okShare: 0.2, tries: 3},
-	)
-	a := New(h, DefaultOptions())
-	for i := range recs {
-		a.Add(&recs[i])
-	}
+	a, _ := metastableRun()
 	rep := a.Finish(nil, nil)
 	var b strings.Builder
 	if err := rep.WriteText(&b); err != nil {
