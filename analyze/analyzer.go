@@ -1,10 +1,12 @@
 package analyze
 
 import (
+	"fmt"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/stormtest/stormtest/internal/cpustat"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -27,7 +29,11 @@ const (
 // winCounts are the counters kept for every window of the run.
 type winCounts struct {
 	intended, offered, goodput, errors, timeouts uint64
-	p50, p99, max                                int64 // µs, set when the window's histogram closes
+	ends                                         uint64 // attempts that ended here, for in-flight
+	kinds                                        [numKinds]uint64
+	lagMax                                       time.Duration // the generator's worst lag for sends here
+	machineCPU                                   float64       // busiest generator machine, 0–1; -1: no sample
+	p50, p99, max                                int64         // µs, set when the window's histogram closes
 }
 
 type phaseAcc struct {
@@ -136,6 +142,10 @@ func (a *Analyzer) Add(r *results.Record) {
 	g.attempts++
 	ph.offered++
 	a.wins[sw].offered++
+	a.wins[ew].ends++
+	if r.SendLag > a.wins[sw].lagMax {
+		a.wins[sw].lagMax = r.SendLag
+	}
 	if first {
 		a.requests++
 		g.requests++
@@ -157,6 +167,7 @@ func (a *Analyzer) Add(r *results.Record) {
 		ph.errors++
 		ph.kinds[kind]++
 		a.wins[ew].errors++
+		a.wins[ew].kinds[kind]++
 		if kind == results.KindTimeout {
 			a.wins[ew].timeouts++
 		}
@@ -193,8 +204,45 @@ func (a *Analyzer) index(t int64) int {
 // grow makes window w exist.
 func (a *Analyzer) grow(w int) {
 	for len(a.wins) <= w {
-		a.wins = append(a.wins, winCounts{})
+		a.wins = append(a.wins, winCounts{machineCPU: -1})
 	}
+}
+
+// cpuSaturated is the busy fraction at which a generator machine counts as saturated: above
+// it, goroutines wait for a CPU and attempts leave late.
+const cpuSaturated = 0.9
+
+// AddCPU takes the CPU samples of one generator machine (a results trailer's), to show them
+// per window and to warn when the machine, not the target, may have been the bottleneck.
+// Call it after the records are added; source names the file in the warning.
+func (a *Analyzer) AddCPU(source string, samples []cpustat.Sample) {
+	saturated, known := 0, 0
+	for _, smp := range samples {
+		if smp.Machine < 0 {
+			continue
+		}
+		known++
+		if smp.Machine >= cpuSaturated {
+			saturated++
+		}
+		// A sample covers the second before its time stamp.
+		w := int((time.Duration(smp.T*float64(time.Second)) - 1) / time.Duration(a.window))
+		if w >= 0 && w < len(a.wins) {
+			a.wins[w].machineCPU = max(a.wins[w].machineCPU, smp.Machine)
+		}
+	}
+	if saturated >= 2 && float64(saturated) >= 0.1*float64(known) {
+		a.warnings = append(a.warnings, fmt.Sprintf("the generator machine%s was CPU-saturated (≥ %.0f%% busy) for %d of %d s: "+
+			"the generator, not the target, may have been the bottleneck; give it more cores or split the load over more generators",
+			sourceSuffix(source), cpuSaturated*100, saturated, known))
+	}
+}
+
+func sourceSuffix(source string) string {
+	if source == "" {
+		return ""
+	}
+	return " (" + source + ")"
 }
 
 func (a *Analyzer) phase(i uint8) *phaseAcc {

@@ -109,6 +109,7 @@ func mergeTrailers(a *Analyzer, paths []string, readers []*results.Reader) *resu
 			continue
 		}
 		have++
+		a.AddCPU(paths[i], ti.CPU)
 		if ti.End.After(t.End) {
 			t.End = ti.End
 		}

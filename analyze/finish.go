@@ -158,12 +158,10 @@ func (a *Analyzer) phaseStats(spans []span) []PhaseStats {
 			P99:           lat.P99,
 			P999:          lat.P999,
 			Max:           lat.Max,
-			Errors:        make(map[string]uint64),
+			Errors:        kindMap(pa.kinds[:]),
 		}
-		for k := results.KindTimeout; int(k) < numKinds; k++ {
-			if n := pa.kinds[k]; n > 0 {
-				ps.Errors[k.String()] = n
-			}
+		if ps.Errors == nil {
+			ps.Errors = make(map[string]uint64)
 		}
 		out[i] = ps
 	}
@@ -192,8 +190,13 @@ func (a *Analyzer) groupStats() []GroupStats {
 func (a *Analyzer) windowReport(state []int8) []Window {
 	secs := a.opt.Window.Seconds()
 	out := make([]Window, len(a.wins))
+	var inFlight int64
 	for i, w := range a.wins {
+		inFlight += int64(w.offered) - int64(w.ends)
 		out[i] = Window{
+			InFlight:    uint64(max(inFlight, 0)),
+			LagMax:      float64(w.lagMax) / float64(time.Millisecond),
+			Errors:      kindMap(w.kinds[:]),
 			T:           float64(i) * secs,
 			IntendedRPS: float64(w.intended) / secs,
 			OfferedRPS:  float64(w.offered) / secs,
@@ -206,6 +209,10 @@ func (a *Analyzer) windowReport(state []int8) []Window {
 		if state[i] != unjudged {
 			h := state[i] == healthy
 			out[i].Healthy = &h
+		}
+		if w.machineCPU >= 0 {
+			cpu := w.machineCPU
+			out[i].MachineCPU = &cpu
 		}
 	}
 	return out
@@ -288,4 +295,18 @@ func flatten(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// kindMap names the non-zero failure counts; nil when there are none.
+func kindMap(kinds []uint64) map[string]uint64 {
+	var m map[string]uint64
+	for k := results.KindTimeout; int(k) < len(kinds); k++ {
+		if n := kinds[k]; n > 0 {
+			if m == nil {
+				m = make(map[string]uint64)
+			}
+			m[k.String()] = n
+		}
+	}
+	return m
 }

@@ -99,6 +99,16 @@ type Window struct {
 	P50         float64 `json:"p50_ms"`
 	P99         float64 `json:"p99_ms"`
 	Max         float64 `json:"max_ms"`
+	// InFlight counts attempts sent and not yet ended at the window's end: the concurrency
+	// the target was holding, as the generator saw it.
+	InFlight uint64 `json:"in_flight"`
+	// LagMax is the generator's worst lag among the attempts sent in the window.
+	LagMax float64 `json:"lag_max_ms"`
+	// MachineCPU is the busiest generator machine's CPU use in the window (0–1); null when
+	// not sampled.
+	MachineCPU *float64 `json:"machine_cpu"`
+	// Errors counts the window's failed attempts by kind.
+	Errors map[string]uint64 `json:"errors,omitempty"`
 	// Healthy is nil when the window was not judged (too few requests, or a partial first
 	// window).
 	Healthy *bool `json:"healthy"`

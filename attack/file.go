@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/stormtest/stormtest/internal/cpustat"
 	"github.com/stormtest/stormtest/internal/version"
 	"github.com/stormtest/stormtest/results"
 )
@@ -59,8 +60,10 @@ func RunToFile(ctx context.Context, cfg Config, out Output, progress *Progress) 
 	}
 	cfg.Recorder = w
 
+	sampler := cpustat.Start(cfg.Start, time.Second)
 	sum, runErr := Run(ctx, cfg, progress)
 	trailer := results.Trailer{
+		CPU:           sampler.Stop(),
 		End:           sum.End,
 		Interrupted:   sum.Interrupted || runErr != nil,
 		Requests:      sum.Requests,

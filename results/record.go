@@ -6,6 +6,7 @@ package results
 import (
 	"time"
 
+	"github.com/stormtest/stormtest/internal/cpustat"
 	"github.com/stormtest/stormtest/profiles"
 )
 
@@ -110,4 +111,7 @@ type Trailer struct {
 	Attempts    uint64    `json:"attempts"` // attempts recorded
 	// UnsentRetries are retries that were due after the run stopped and so never sent.
 	UnsentRetries uint64 `json:"unsent_retries"`
+	// CPU samples the generator machine once a second: a generator that saturated its own
+	// machine measured itself, and the analysis says so.
+	CPU []cpustat.Sample `json:"cpu,omitempty"`
 }

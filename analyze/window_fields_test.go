@@ -1,0 +1,98 @@
+package analyze
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stormtest/stormtest/internal/cpustat"
+	"github.com/stormtest/stormtest/results"
+)
+
+// TestWindowInFlightLagAndErrorKinds follows three hand-made attempts through the series:
+// in-flight at each window's end, the worst generator lag among the window's sends, and
+// failures by kind where they ended.
+func TestWindowInFlightLagAndErrorKinds(t *testing.T) {
+	h := testHeader(phase("only", 4, 1))
+	a := New(h, DefaultOptions())
+	at := func(d time.Duration) int64 { return t0.Add(d).UnixNano() }
+	recs := []results.Record{
+		// Sent at 0.5 s (lag 20 ms), ends at 2.6 s: in flight at the ends of windows 0 and 1.
+		{RequestID: 1, Attempt: 1, Kind: results.KindTimeout, Intended: at(480 * time.Millisecond),
+			SendLag: 20 * time.Millisecond, ServiceTime: 2100 * time.Millisecond, Error: "timeout"},
+		// Sent at 0.2 s, ends at 0.3 s: never in flight at a window's end.
+		{RequestID: 2, Attempt: 1, Kind: results.KindOK, Code: 200, Intended: at(200 * time.Millisecond),
+			SendLag: time.Millisecond, ServiceTime: 100 * time.Millisecond},
+		// Sent at 1.9 s (lag 300 ms), refused at 2.1 s.
+		{RequestID: 3, Attempt: 1, Kind: results.KindRefused, Intended: at(1600 * time.Millisecond),
+			SendLag: 300 * time.Millisecond, ServiceTime: 200 * time.Millisecond, Error: "connection refused"},
+	}
+	for i := range recs {
+		a.Add(&recs[i])
+	}
+	rep := a.Finish(nil, nil)
+	want := []struct {
+		inFlight uint64
+		lagMax   float64
+		errors   map[string]uint64
+	}{
+		{1, 20, nil},
+		{2, 300, nil},
+		{0, 0, map[string]uint64{"timeout": 1, "refused": 1}},
+	}
+	if len(rep.Windows) < len(want) {
+		t.Fatalf("%d windows, want at least %d", len(rep.Windows), len(want))
+	}
+	for i, w := range want {
+		got := rep.Windows[i]
+		if got.InFlight != w.inFlight || got.LagMax != w.lagMax || len(got.Errors) != len(w.errors) {
+			t.Errorf("window %d: in flight %d, lag max %v ms, errors %v; want %d, %v, %v", i, got.InFlight, got.LagMax, got.Errors, w.inFlight, w.lagMax, w.errors)
+		}
+		for k, n := range w.errors {
+			if got.Errors[k] != n {
+				t.Errorf("window %d: %d %s errors, want %d", i, got.Errors[k], k, n)
+			}
+		}
+	}
+}
+
+func TestAddCPUWarnsWhenTheGeneratorSaturated(t *testing.T) {
+	samples := func(busy ...float64) []cpustat.Sample {
+		var s []cpustat.Sample
+		for i, b := range busy {
+			s = append(s, cpustat.Sample{T: float64(i + 1), Machine: b})
+		}
+		return s
+	}
+	cases := []struct {
+		name    string
+		samples []cpustat.Sample
+		warn    bool
+	}{
+		{"idle", samples(0.1, 0.2, 0.3, 0.2, 0.1, 0.1, 0.2, 0.3, 0.2, 0.1), false},
+		{"one busy second is noise", samples(0.1, 0.95, 0.3, 0.2, 0.1, 0.1, 0.2, 0.3, 0.2, 0.1), false},
+		{"saturated for 3 of 10 s", samples(0.1, 0.95, 0.97, 0.99, 0.1, 0.1, 0.2, 0.3, 0.2, 0.1), true},
+		{"unknown samples do not count", samples(-1, -1, -1, 0.95, 0.95), true},
+		{"no samples", nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := New(testHeader(phase("only", 10, 10)), DefaultOptions())
+			recs := synth(stretch{secs: 10, rps: 10, okShare: 1, tries: 1})
+			for i := range recs {
+				a.Add(&recs[i])
+			}
+			a.AddCPU("gen-0.st", tc.samples)
+			rep := a.Finish(nil, nil)
+			warned := strings.Contains(strings.Join(rep.Warnings, "\n"), "CPU-saturated")
+			if warned != tc.warn {
+				t.Errorf("warned %v, want %v: %q", warned, tc.warn, rep.Warnings)
+			}
+			if len(tc.samples) > 2 && tc.samples[2].Machine >= 0 {
+				if c := rep.Windows[2].MachineCPU; c == nil || *c != tc.samples[2].Machine {
+					t.Errorf("window 2 machine CPU %v, want the sample taken at t=3 s (%v)", c, tc.samples[2].Machine)
+				}
+			}
+		})
+	}
+}
