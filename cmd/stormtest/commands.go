@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/demo"
+	"github.com/stormtest/stormtest/hlog"
 	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/results"
 	"github.com/stormtest/stormtest/target"
 )
 
@@ -148,14 +151,29 @@ func analyzeCommand() *cli.Command {
 			"  stormtest analyze --json run.st | jq .verdict",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object (schema in the README)"},
+			&cli.StringFlag{Name: "hlog", Usage: "also write an HdrHistogram interval log (1 s intervals, tagged per phase) to this file; one results file only"},
 		}, analyzeFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return usageError("analyze: no results file given")
 			}
+			if c.String("hlog") != "" && c.NArg() != 1 {
+				return usageError("analyze: --hlog takes one results file, got %d", c.NArg())
+			}
 			rep, err := analyze.Files(c.Args().Slice(), analyzeOptions(c))
 			if err != nil {
 				return usageError("%v", err)
+			}
+			if out := c.String("hlog"); out != "" {
+				r, err := results.Open(c.Args().First())
+				if err != nil {
+					return usageError("%v", err)
+				}
+				err = writeOutput(c, out, func(w io.Writer) error { return hlog.Write(w, r, c.Duration("window")) })
+				r.Close()
+				if err != nil {
+					return err
+				}
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)

@@ -64,6 +64,8 @@ func newApp(stdout, stderr *os.File) *cli.App {
 			analyzeCommand(),
 			demoCommand(),
 			profilesCommand(),
+			exportCommand(),
+			hlogCommand(),
 		},
 		// Errors are printed once, by run, as one line.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -143,6 +143,14 @@ client: {timeout: 1s, retry: {policy: exponential, max_attempts: 3}}
 	if rep.Verdict != "stable" || rep.Requests != 100 || len(rep.Phases) != 1 || len(rep.Windows) < 2 {
 		t.Errorf("report: %+v", rep)
 	}
+	hlogPath := filepath.Join(t.TempDir(), "run.hlog")
+	if code, _, stderr := runCLI(t, context.Background(), "analyze", "--hlog", hlogPath, out); code != 0 {
+		t.Fatalf("analyze --hlog: exit %d: %s", code, stderr)
+	}
+	if data, err := os.ReadFile(hlogPath); err != nil || !strings.HasPrefix(string(data), "#[Histogram log format version 1.3]") ||
+		!strings.Contains(string(data), "Tag=only,") {
+		t.Errorf("analyze --hlog wrote %q (%v)", data, err)
+	}
 	code, text, _ := runCLI(t, context.Background(), "analyze", out)
 	if code != 0 || !strings.Contains(text, "STABLE") {
 		t.Errorf("analyze text: exit %d\n%s", code, text)
