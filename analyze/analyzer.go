@@ -97,7 +97,7 @@ func New(h results.Header, opt Options) *Analyzer {
 	}
 	var scheduled time.Duration
 	for _, p := range h.Profile.Phases {
-		scheduled += time.Duration(p.Duration)
+		scheduled += p.Length()
 	}
 	planned := int((scheduled + opt.Window - 1) / opt.Window)
 	a.maxWin = planned + int(tailSlack/opt.Window) + 1

@@ -116,7 +116,7 @@ func (a *Analyzer) spans() []span {
 		if name == "" {
 			name = fmt.Sprintf("phase %d", i+1)
 		}
-		d := time.Duration(p.Duration)
+		d := p.Length()
 		out = append(out, span{name: name, start: at, end: at + d})
 		at += d
 	}
@@ -270,7 +270,7 @@ func (a *Analyzer) finishWarnings(t *results.Trailer, damage error, j judgement,
 func (a *Analyzer) scheduled() time.Duration {
 	var d time.Duration
 	for _, p := range a.h.Profile.Phases {
-		d += time.Duration(p.Duration)
+		d += p.Length()
 	}
 	return d
 }

@@ -96,3 +96,23 @@ func TestAddCPUWarnsWhenTheGeneratorSaturated(t *testing.T) {
 		})
 	}
 }
+
+// TestRepeatedPhaseSpansAllItsPlays: a phase with repeat: 3 lasts three of its durations, and
+// the phase after it starts there.
+func TestRepeatedPhaseSpansAllItsPlays(t *testing.T) {
+	rep := phase("waves", 2, 10)
+	rep.Repeat = 3
+	h := testHeader(rep, phase("after", 4, 10))
+	a := New(h, DefaultOptions())
+	recs := synth(stretch{secs: 6, rps: 10, okShare: 1, tries: 1}, stretch{secs: 4, rps: 10, phase: 1, okShare: 1, tries: 1})
+	for i := range recs {
+		a.Add(&recs[i])
+	}
+	r := a.Finish(nil, nil)
+	if len(r.Phases) != 2 || r.Phases[0].EndSeconds != 6 || r.Phases[1].StartSeconds != 6 || r.Phases[1].EndSeconds != 10 {
+		t.Fatalf("phases %+v: want waves 0–6 s and after 6–10 s", r.Phases)
+	}
+	if r.Phases[0].IntendedRPS != 10 {
+		t.Errorf("waves intended %.1f rps, want 10 (60 requests over 6 s)", r.Phases[0].IntendedRPS)
+	}
+}

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +34,8 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // ("max_attempt") is an error instead of a silently ignored setting.
 var (
 	profileKeys = []string{"name", "description", "seed", "phases", "client", "slo", "request"}
-	phaseKeys   = []string{"name", "duration", "rate", "from", "to"}
+	phaseKeys   = []string{"name", "duration", "rate", "from", "to", "steps", "growth", "amplitude", "period",
+		"spike", "spike_at", "spike_for", "points", "repeat"}
 	clientKeys  = []string{"timeout", "retry"}
 	retryKeys   = []string{"policy", "max_attempts", "base", "cap", "jitter"}
 	sloKeys     = []string{"latency"}
@@ -273,6 +275,69 @@ func duration(n *yaml.Node, path string) (Duration, *fieldError) {
 	return d, nil
 }
 
+// offset reads a duration that may be 0: a point or a spike can sit at a phase's start.
+func offset(n *yaml.Node, path string) (Duration, *fieldError) {
+	s, ferr := scalar(n, path, durationExpected)
+	if ferr != nil {
+		return 0, ferr
+	}
+	if s.Tag == "!!int" || s.Tag == "!!float" {
+		if s.Value == "0" { // 0 needs no unit, and [0, 100] is how curves are pasted
+			return 0, nil
+		}
+		return 0, &fieldError{path: path, line: s.Line, problem: fmt.Sprintf("%s has no unit", s.Value), expected: durationExpected}
+	}
+	d, err := parseDuration(s.Value)
+	if err != nil {
+		return 0, &fieldError{path: path, line: s.Line, problem: err.Error()}
+	}
+	if d < 0 {
+		return 0, &fieldError{path: path, line: s.Line, problem: fmt.Sprintf("%s is negative", d), expected: "an offset from 0s"}
+	}
+	return d, nil
+}
+
+// atLeastOne reads a count that must be at least 1. It is checked here, not only in
+// Validate, because an explicit 0 would otherwise read as "not set".
+func atLeastOne(n *yaml.Node, path, expected string, v *int) *fieldError {
+	if err := integer(n, path, expected, v); err != nil {
+		return err
+	}
+	if *v < 1 {
+		return &fieldError{path: path, line: resolve(n).Line, problem: fmt.Sprintf("%d is less than 1", *v), expected: expected}
+	}
+	return nil
+}
+
+// points reads [[offset, rate], ...], recording each point's line so that Validate's
+// complaints about a point (out of order, negative) point at it.
+func (w *walker) points(n *yaml.Node, path string) ([]Point, *fieldError) {
+	const expected = "a list of [offset, rate] points such as [[0s, 100], [30s, 400]]"
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		return nil, wrongType(path, n, expected)
+	}
+	out := make([]Point, len(n.Content))
+	for i, item := range n.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		item = resolve(item)
+		w.lines[p] = item.Line
+		if item.Kind != yaml.SequenceNode || len(item.Content) != 2 {
+			return nil, wrongType(p, item, "an [offset, rate] pair such as [30s, 400]")
+		}
+		at, err := offset(item.Content[0], p)
+		if err != nil {
+			return nil, err
+		}
+		r, err := number(item.Content[1], p, "a rate in first attempts per second, such as 200")
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Point{At: at, Rate: *r}
+	}
+	return out, nil
+}
+
 func (w *walker) profile(root *yaml.Node) (*Profile, *fieldError) {
 	fields, err := w.mapping(root, "", profileKeys)
 	if err != nil {
@@ -332,6 +397,27 @@ func (w *walker) phases(n *yaml.Node) ([]Phase, *fieldError) {
 				ph.From, err = number(v, join(path, key), rate)
 			case "to":
 				ph.To, err = number(v, join(path, key), rate)
+			case "steps":
+				err = atLeastOne(v, join(path, key), "the number of equal steps from from to to, at least 1", &ph.Steps)
+			case "growth":
+				ph.Growth, err = str(v, join(path, key), "a growth: linear or exponential")
+			case "amplitude":
+				ph.Amplitude, err = number(v, join(path, key), "how far the wave swings above and below rate, per second")
+			case "period":
+				ph.Period, err = duration(v, join(path, key))
+			case "spike":
+				ph.Spike, err = number(v, join(path, key), rate)
+			case "spike_at":
+				var at Duration
+				if at, err = offset(v, join(path, key)); err == nil {
+					ph.SpikeAt = &at
+				}
+			case "spike_for":
+				ph.SpikeFor, err = duration(v, join(path, key))
+			case "points":
+				ph.Points, err = w.points(v, join(path, key))
+			case "repeat":
+				err = atLeastOne(v, join(path, key), "how many times to play the phase, at least 1", &ph.Repeat)
 			}
 			if err != nil {
 				return nil, err
@@ -436,4 +522,32 @@ func (p *Profile) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("marshal profile %q: %w", p.Name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// MarshalYAML writes a point as a one-line [offset, rate] list, the form Parse reads.
+func (pt Point) MarshalYAML() (any, error) {
+	return &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Value: pt.At.String()},
+		{Kind: yaml.ScalarNode, Value: strconv.FormatFloat(pt.Rate, 'g', -1, 64)},
+	}}, nil
+}
+
+// MarshalJSON writes a point as ["30s", 400].
+func (pt Point) MarshalJSON() ([]byte, error) {
+	return json.Marshal([]any{pt.At, pt.Rate})
+}
+
+// UnmarshalJSON reads ["30s", 400].
+func (pt *Point) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil || len(raw) != 2 {
+		return fmt.Errorf("point %s: not an [offset, rate] pair", b)
+	}
+	if err := json.Unmarshal(raw[0], &pt.At); err != nil {
+		return fmt.Errorf("point %s: %w", b, err)
+	}
+	if err := json.Unmarshal(raw[1], &pt.Rate); err != nil {
+		return fmt.Errorf("point %s: rate is not a number", b)
+	}
+	return nil
 }

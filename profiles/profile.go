@@ -21,14 +21,51 @@ type Profile struct {
 }
 
 // Phase is a stretch of time with one rate curve of *first attempts* per second (retries come
-// on top, decided by the clients). Exactly one of Rate (constant) or From+To (linear ramp)
-// is set.
+// on top, decided by the clients). The fields set choose the curve (see Phase.Shape):
+//   - Rate alone: constant;
+//   - From+To: linear ramp, or Steps equal stairs, or Growth "exponential";
+//   - Rate+Amplitude+Period: sine wave around Rate;
+//   - Rate+Spike+SpikeAt+SpikeFor: Rate with a rectangular burst to Spike;
+//   - Points: piecewise linear through (offset, rate) points.
+//
+// Repeat plays the curve that many times in a row; Duration is the length of one play, so
+// the phase lasts Length() = Duration·Repeat.
 type Phase struct {
 	Name     string   `yaml:"name" json:"name"`
 	Duration Duration `yaml:"duration" json:"duration"`
 	Rate     *float64 `yaml:"rate,omitempty" json:"rate,omitempty"`
 	From     *float64 `yaml:"from,omitempty" json:"from,omitempty"`
 	To       *float64 `yaml:"to,omitempty" json:"to,omitempty"`
+	// Steps turns the from/to ramp into that many equal-length constant steps, the first at
+	// From and the last at To.
+	Steps int `yaml:"steps,omitempty" json:"steps,omitempty"`
+	// Growth is how a from/to ramp climbs: GrowthLinear (the default) or GrowthExponential.
+	Growth string `yaml:"growth,omitempty" json:"growth,omitempty"`
+	// Amplitude and Period make Rate the midline of a sine wave (a compressed day).
+	Amplitude *float64 `yaml:"amplitude,omitempty" json:"amplitude,omitempty"`
+	Period    Duration `yaml:"period,omitempty" json:"period,omitempty"`
+	// Spike is the rate from SpikeAt (an offset into the phase, which may be 0, hence the
+	// pointer) for SpikeFor; Rate holds elsewhere.
+	Spike    *float64  `yaml:"spike,omitempty" json:"spike,omitempty"`
+	SpikeAt  *Duration `yaml:"spike_at,omitempty" json:"spike_at,omitempty"`
+	SpikeFor Duration  `yaml:"spike_for,omitempty" json:"spike_for,omitempty"`
+	// Points is a curve pasted from metrics: straight lines between (offset, rate) points.
+	Points []Point `yaml:"points,omitempty" json:"points,omitempty"`
+	// Repeat is how many times the curve is played; 0 means once.
+	Repeat int `yaml:"repeat,omitempty" json:"repeat,omitempty"`
+}
+
+// Growth names for a from/to phase.
+const (
+	GrowthLinear      = "linear"
+	GrowthExponential = "exponential"
+)
+
+// Point is one (offset, rate) corner of a points phase. It reads and writes as a two-element
+// list, [30s, 400], the way such curves are pasted.
+type Point struct {
+	At   Duration
+	Rate float64
 }
 
 // Client is how every simulated client behaves.

@@ -14,7 +14,7 @@ func (p *Profile) Schedule() *Schedule {
 	var before float64
 	for i, ph := range p.Phases {
 		shape := ph.Shape()
-		length := max(time.Duration(ph.Duration), 0)
+		length := ph.Length()
 		s.Spans[i] = Span{Index: i, Name: ph.Name, Start: start, End: start + length, Shape: shape, CountBefore: before}
 		start += length
 		// The next span's CountBefore is computed exactly as countAfter computes it, so that
@@ -121,25 +121,14 @@ func (p *Profile) PeakRate() float64 {
 	return peak
 }
 
-// peak uses the shape's own Peak when it has one and otherwise samples its rate, so that a
-// new kind of shape works here before it gets an exact Peak.
-func (sp *Span) peak() float64 {
-	if p, ok := sp.Shape.(interface{ Peak() float64 }); ok {
-		return p.Peak()
-	}
-	const samples = 1000
-	length := float64(sp.End - sp.Start)
-	peak := 0.0
-	for i := range samples {
-		peak = max(peak, sp.Shape.Rate(time.Duration(length*float64(i)/samples)))
-	}
-	return peak
-}
+func (sp *Span) peak() float64 { return peakOf(sp.Shape, sp.End-sp.Start) }
 
-// Scaled returns a copy of p with every rate multiplied by rate and every phase duration
-// by length. Client timeouts, retry delays and the SLO are left alone: they describe the
-// clients and the target, not the traffic shape. Factors should be positive; a result with
-// negative rates or zero durations fails Validate. p is not modified.
+// Scaled returns a copy of p with every rate multiplied by rate and every time within the
+// traffic shape by length: phase durations, sine periods, spike offsets and lengths, and
+// point offsets, so that the curve keeps its form. Steps, growth and repeat counts are
+// shape, not scale, and stay. Client timeouts, retry delays and the SLO are left alone: they
+// describe the clients and the target, not the traffic shape. Factors should be positive; a
+// result with negative rates or zero durations fails Validate. p is not modified.
 func (p *Profile) Scaled(rate, length float64) *Profile {
 	q := *p
 	q.Phases = make([]Phase, len(p.Phases))
@@ -151,18 +140,34 @@ func (p *Profile) Scaled(rate, length float64) *Profile {
 		x := *v * rate
 		return &x
 	}
+	stretch := func(d Duration) Duration {
+		x := math.Round(float64(d) * length)
+		switch {
+		case math.IsNaN(x):
+			return 0
+		case x >= math.MaxInt64:
+			return math.MaxInt64
+		case x <= math.MinInt64:
+			return math.MinInt64
+		}
+		return Duration(x)
+	}
 	for i, ph := range p.Phases {
 		ph.Rate, ph.From, ph.To = scale(ph.Rate), scale(ph.From), scale(ph.To)
-		d := math.Round(float64(ph.Duration) * length)
-		switch {
-		case math.IsNaN(d):
-			ph.Duration = 0
-		case d >= math.MaxInt64:
-			ph.Duration = math.MaxInt64
-		case d <= math.MinInt64:
-			ph.Duration = math.MinInt64
-		default:
-			ph.Duration = Duration(d)
+		ph.Amplitude, ph.Spike = scale(ph.Amplitude), scale(ph.Spike)
+		ph.Duration, ph.Period, ph.SpikeFor = stretch(ph.Duration), stretch(ph.Period), stretch(ph.SpikeFor)
+		if ph.SpikeAt != nil {
+			at := stretch(*ph.SpikeAt)
+			ph.SpikeAt = &at
+		}
+		if ph.Points != nil {
+			// Offsets and the duration are rounded the same way, so a last offset equal to
+			// the duration stays equal to it.
+			pts := make([]Point, len(ph.Points))
+			for j, pt := range ph.Points {
+				pts[j] = Point{At: stretch(pt.At), Rate: pt.Rate * rate}
+			}
+			ph.Points = pts
 		}
 		q.Phases[i] = ph
 	}

@@ -6,14 +6,49 @@ import (
 )
 
 // Shape returns the rate curve of the phase. It is the one place that maps a phase's fields
-// to a curve: a new kind of phase (step, exponential, sine, spike, piecewise points) adds
-// its fields to Phase, a Shape type below, a case here and a case in Phase.validate; the
-// Schedule works on any Shape and does not change.
+// to a curve: a new kind of phase adds its fields to Phase, a Shape type, a case in
+// baseShape and a case in Phase.validate; the Schedule works on any Shape and does not
+// change.
 //
-// A phase with neither rate nor from/to (which Validate refuses) is treated as rate 0.
+// A phase with none of the rate fields (which Validate refuses) is treated as rate 0.
 func (ph Phase) Shape() Shape {
 	length := max(time.Duration(ph.Duration), 0)
+	base := ph.baseShape(length)
+	if ph.Repeat > 1 {
+		return Repeated{Play: base, Length: length, Times: ph.Repeat}
+	}
+	return base
+}
+
+// Length is how long the phase lasts on the timeline: Duration times Repeat.
+func (ph Phase) Length() time.Duration {
+	d := max(time.Duration(ph.Duration), 0)
+	n := time.Duration(max(ph.Repeat, 1))
+	if d != 0 && n > math.MaxInt64/d {
+		return math.MaxInt64
+	}
+	return d * n
+}
+
+// baseShape is one play of the phase's curve. The order of the cases is the order of
+// precedence when several kinds' fields are set, which only matters for a phase Validate
+// refuses.
+func (ph Phase) baseShape(length time.Duration) Shape {
 	switch {
+	case len(ph.Points) > 0:
+		return newPointsShape(ph.Points, length)
+	case ph.Rate != nil && ph.Amplitude != nil:
+		return Sine{Mean: *ph.Rate, Amplitude: *ph.Amplitude, Period: time.Duration(ph.Period), Length: length}
+	case ph.Rate != nil && ph.Spike != nil:
+		at := time.Duration(0)
+		if ph.SpikeAt != nil {
+			at = time.Duration(*ph.SpikeAt)
+		}
+		return newSpikeShape(*ph.Rate, *ph.Spike, at, time.Duration(ph.SpikeFor), length)
+	case ph.From != nil && ph.To != nil && ph.Steps > 0:
+		return newStepsShape(*ph.From, *ph.To, ph.Steps, length)
+	case ph.From != nil && ph.To != nil && ph.Growth == GrowthExponential:
+		return Exponential{From: *ph.From, To: *ph.To, Length: length}
 	case ph.From != nil && ph.To != nil:
 		return Ramp{From: *ph.From, To: *ph.To, Length: length}
 	case ph.Rate != nil:

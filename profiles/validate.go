@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -58,7 +59,8 @@ func errAt(path, problem, expected string) *fieldError {
 //   - fixed: max_attempts 3, base 100ms;
 //   - immediate: max_attempts 3;
 //   - slo.latency: the client timeout (anything slower has failed for the client anyway);
-//   - phase names: "phase-N", N counting from 1.
+//   - phase names: "phase-N", N counting from 1;
+//   - the duration of a points phase: its last offset.
 //
 // It never overwrites a field that is set, and applying it twice changes nothing.
 func (p *Profile) ApplyDefaults() {
@@ -98,8 +100,14 @@ func (p *Profile) ApplyDefaults() {
 		p.SLO.Latency = p.Client.Timeout
 	}
 	for i := range p.Phases {
-		if p.Phases[i].Name == "" {
-			p.Phases[i].Name = fmt.Sprintf("phase-%d", i+1)
+		ph := &p.Phases[i]
+		if ph.Name == "" {
+			ph.Name = fmt.Sprintf("phase-%d", i+1)
+		}
+		// A points phase is as long as its curve; saying so again would only be a chance
+		// to disagree.
+		if ph.Duration == 0 && len(ph.Points) > 0 {
+			ph.Duration = ph.Points[len(ph.Points)-1].At
 		}
 	}
 }
@@ -131,11 +139,12 @@ func (p *Profile) validate() *fieldError {
 				"unique phase names, since reports are broken down by phase")
 		}
 		seen[ph.Name] = i
-		if time.Duration(ph.Duration) > math.MaxInt64-total {
+		length := ph.Length()
+		if length > math.MaxInt64-total {
 			return errAt(path+".duration", "the run's total length overflows", "a total under 290 years")
 		}
-		total += time.Duration(ph.Duration)
-		traffic = traffic || ph.Shape().Count(time.Duration(ph.Duration)) > 0
+		total += length
+		traffic = traffic || ph.Shape().Count(length) > 0
 	}
 	if !traffic {
 		return errAt("phases", "every phase has rate 0", "at least one phase that sends requests")
@@ -167,37 +176,222 @@ func notPositive(d Duration) string {
 
 const rateExpected = "a finite rate >= 0, in first attempts per second"
 
+// MaxSteps bounds steps: more would be a ramp drawn in pixels, and the bound keeps every
+// step at least a microsecond long in any phase of a second or more.
+const MaxSteps = 1_000_000
+
+// Phase kinds, as named in messages.
+const (
+	kindConstant = "constant"
+	kindRamp     = "from/to"
+	kindSine     = "sine"
+	kindSpike    = "spike"
+	kindPoints   = "points"
+)
+
+// kindKeys are the rate fields each kind of phase reads (name, duration and repeat go with
+// every kind). A field of another kind is an error rather than ignored, because whoever
+// wrote it expected it to do something.
+var kindKeys = map[string][]string{
+	kindConstant: {"rate"},
+	kindRamp:     {"from", "to", "steps", "growth"},
+	kindSine:     {"rate", "amplitude", "period"},
+	kindSpike:    {"rate", "spike", "spike_at", "spike_for"},
+	kindPoints:   {"points"},
+}
+
+// kindExpected is the hint for a phase with the wrong set of rate fields.
+const kindExpected = "rate for a constant phase, or from and to for a ramp"
+
 func (ph Phase) validate(path string) *fieldError {
 	if ph.Name == "" {
 		return errAt(path+".name", "empty", "a phase name")
 	}
+	set := []struct {
+		key string
+		on  bool
+	}{
+		{"rate", ph.Rate != nil}, {"from", ph.From != nil}, {"to", ph.To != nil},
+		{"steps", ph.Steps != 0}, {"growth", ph.Growth != ""},
+		{"amplitude", ph.Amplitude != nil}, {"period", ph.Period != 0},
+		{"spike", ph.Spike != nil}, {"spike_at", ph.SpikeAt != nil}, {"spike_for", ph.SpikeFor != 0},
+		{"points", ph.Points != nil},
+	}
+	isSet := func(keys ...string) bool {
+		for _, s := range set {
+			if s.on && slices.Contains(keys, s.key) {
+				return true
+			}
+		}
+		return false
+	}
+	var kind string
+	switch {
+	case isSet("points"):
+		kind = kindPoints
+	case isSet("amplitude", "period"):
+		kind = kindSine
+	case isSet("spike", "spike_at", "spike_for"):
+		kind = kindSpike
+	case isSet("from", "to", "steps", "growth"):
+		if ph.Rate != nil {
+			return errAt(path+".rate", "both rate and from/to are set", "rate for a constant phase, or from and to for a ramp, not both")
+		}
+		kind = kindRamp
+	case ph.Rate != nil:
+		kind = kindConstant
+	default:
+		return errAt(path, "no rate", kindExpected+"; or see docs/profiles.md for steps, sine, spike and points")
+	}
+	for _, s := range set {
+		if s.on && !slices.Contains(kindKeys[kind], s.key) {
+			return errAt(path+"."+s.key, fmt.Sprintf("set in a %s phase", kind),
+				"one kind of curve per phase; a "+kind+" phase takes "+strings.Join(kindKeys[kind], ", "))
+		}
+	}
+	if kind == kindPoints {
+		// Before the duration: a points phase takes its duration from its last point.
+		if err := validatePoints(path, ph.Points, ph.Duration); err != nil {
+			return err
+		}
+	}
 	if ph.Duration <= 0 {
 		return errAt(path+".duration", notPositive(ph.Duration), "a duration > 0 such as 30s")
 	}
-	ramp := ph.From != nil || ph.To != nil
-	switch {
-	case ph.Rate != nil && ramp:
-		return errAt(path+".rate", "both rate and from/to are set", "rate for a constant phase, or from and to for a ramp, not both")
-	case ph.Rate == nil && !ramp:
-		return errAt(path, "no rate", "rate for a constant phase, or from and to for a ramp")
-	case ramp && ph.From == nil:
-		return errAt(path+".to", "to without from", "from and to together for a ramp")
-	case ramp && ph.To == nil:
-		return errAt(path+".from", "from without to", "from and to together for a ramp")
+	if ph.Repeat < 0 {
+		return errAt(path+".repeat", fmt.Sprintf("%d is negative", ph.Repeat), "how many times to play the phase, at least 1")
+	}
+	if ph.Repeat > 1 && time.Duration(ph.Duration) > math.MaxInt64/time.Duration(ph.Repeat) {
+		return errAt(path+".repeat", "the phase's length overflows", "a total under 290 years")
 	}
 	for _, f := range []struct {
 		key string
 		v   *float64
-	}{{"rate", ph.Rate}, {"from", ph.From}, {"to", ph.To}} {
-		if f.v == nil {
-			continue
+	}{{"rate", ph.Rate}, {"from", ph.From}, {"to", ph.To}, {"amplitude", ph.Amplitude}, {"spike", ph.Spike}} {
+		if err := checkRate(path+"."+f.key, f.v); err != nil {
+			return err
 		}
-		switch v := *f.v; {
-		case math.IsNaN(v) || math.IsInf(v, 0):
-			return errAt(path+"."+f.key, fmt.Sprintf("%v is not finite", v), rateExpected)
-		case v < 0:
-			return errAt(path+"."+f.key, fmt.Sprintf("%v is negative", v), rateExpected)
+	}
+	switch kind {
+	case kindRamp:
+		return ph.validateRamp(path)
+	case kindSine:
+		return ph.validateSine(path)
+	case kindSpike:
+		return ph.validateSpike(path)
+	}
+	return nil
+}
+
+func checkRate(path string, v *float64) *fieldError {
+	if v == nil {
+		return nil
+	}
+	switch x := *v; {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		return errAt(path, fmt.Sprintf("%v is not finite", x), rateExpected)
+	case x < 0:
+		return errAt(path, fmt.Sprintf("%v is negative", x), rateExpected)
+	}
+	return nil
+}
+
+func (ph Phase) validateRamp(path string) *fieldError {
+	switch {
+	case ph.From == nil && ph.To == nil:
+		key := "steps"
+		if ph.Steps == 0 {
+			key = "growth"
 		}
+		return errAt(path+"."+key, key+" without from and to", "from and to with "+key)
+	case ph.From == nil:
+		return errAt(path+".to", "to without from", "from and to together for a ramp")
+	case ph.To == nil:
+		return errAt(path+".from", "from without to", "from and to together for a ramp")
+	}
+	switch ph.Growth {
+	case "", GrowthLinear:
+	case GrowthExponential:
+		if ph.Steps != 0 {
+			return errAt(path+".growth", "exponential with steps", "steps (stairs) or growth: exponential, not both")
+		}
+		if *ph.From <= 0 || *ph.To <= 0 {
+			return errAt(path+".growth", fmt.Sprintf("exponential from %v to %v", *ph.From, *ph.To), "from > 0 and to > 0: an exponential never reaches or leaves 0")
+		}
+	default:
+		return errAt(path+".growth", fmt.Sprintf("unknown growth %q", ph.Growth), "one of "+GrowthLinear+", "+GrowthExponential)
+	}
+	const stepsExpected = "the number of equal steps from from to to, 1 to 1000000"
+	switch {
+	case ph.Steps < 0:
+		return errAt(path+".steps", fmt.Sprintf("%d is less than 1", ph.Steps), stepsExpected)
+	case ph.Steps > MaxSteps:
+		return errAt(path+".steps", fmt.Sprintf("%d is too many", ph.Steps), stepsExpected)
+	case ph.Steps > 0 && time.Duration(ph.Duration) < time.Duration(ph.Steps):
+		return errAt(path+".steps", fmt.Sprintf("%d steps in %s are shorter than a nanosecond", ph.Steps, ph.Duration), "fewer steps or a longer duration")
+	}
+	return nil
+}
+
+func (ph Phase) validateSine(path string) *fieldError {
+	switch {
+	case ph.Rate == nil:
+		return errAt(path+".amplitude", "a wave without rate", "rate (the wave's midline), amplitude and period together")
+	case ph.Amplitude == nil:
+		return errAt(path+".period", "period without amplitude", "rate, amplitude and period together")
+	case ph.Period == 0:
+		return errAt(path+".amplitude", "amplitude without period", "rate, amplitude and period together")
+	case ph.Period < 0:
+		return errAt(path+".period", notPositive(ph.Period), "a duration > 0 such as 10s")
+	case *ph.Amplitude > *ph.Rate:
+		return errAt(path+".amplitude", fmt.Sprintf("%v is above rate %v", *ph.Amplitude, *ph.Rate), "amplitude <= rate, so that the rate never goes below 0")
+	}
+	return nil
+}
+
+func (ph Phase) validateSpike(path string) *fieldError {
+	const together = "rate, spike, spike_at and spike_for together"
+	switch {
+	case ph.Rate == nil:
+		return errAt(path+".spike", "a spike without rate", together)
+	case ph.Spike == nil:
+		return errAt(path, "no spike", "spike: the burst's rate, with "+together)
+	case ph.SpikeAt == nil:
+		return errAt(path, "no spike_at", "spike_at: when the burst starts, from 0s, with "+together)
+	case ph.SpikeFor == 0:
+		return errAt(path, "no spike_for", "spike_for: how long the burst lasts, with "+together)
+	case *ph.SpikeAt < 0:
+		return errAt(path+".spike_at", fmt.Sprintf("%s is negative", *ph.SpikeAt), "an offset into the phase, from 0s")
+	case ph.SpikeFor < 0:
+		return errAt(path+".spike_for", notPositive(ph.SpikeFor), "a duration > 0")
+	case *ph.SpikeAt >= ph.Duration:
+		return errAt(path+".spike_at", fmt.Sprintf("%s is not before the phase's end %s", *ph.SpikeAt, ph.Duration), "a spike that starts within the phase")
+	case ph.SpikeFor > ph.Duration-*ph.SpikeAt:
+		return errAt(path+".spike_for", fmt.Sprintf("the spike ends at %s, after the phase's end %s", time.Duration(*ph.SpikeAt)+time.Duration(ph.SpikeFor), ph.Duration),
+			"spike_at + spike_for <= duration")
+	}
+	return nil
+}
+
+func validatePoints(path string, pts []Point, d Duration) *fieldError {
+	const expected = "at least two [offset, rate] points, the first at 0s, offsets increasing"
+	if len(pts) < 2 {
+		return errAt(path+".points", fmt.Sprintf("%d points", len(pts)), expected)
+	}
+	for i, pt := range pts {
+		p := fmt.Sprintf("%s.points[%d]", path, i)
+		switch {
+		case i == 0 && pt.At != 0:
+			return errAt(p, fmt.Sprintf("the first offset is %s", pt.At), expected)
+		case i > 0 && pt.At <= pts[i-1].At:
+			return errAt(p, fmt.Sprintf("offset %s is not after %s", pt.At, pts[i-1].At), expected)
+		}
+		if err := checkRate(p, &pt.Rate); err != nil {
+			return err
+		}
+	}
+	if last := pts[len(pts)-1].At; d != last {
+		return errAt(path+".duration", fmt.Sprintf("%s differs from the last point's offset %s", d, last), "no duration, or the last offset: a points phase ends at its last point")
 	}
 	return nil
 }
