@@ -30,11 +30,16 @@ const (
 type winCounts struct {
 	intended, offered, goodput, errors, timeouts uint64
 	ends                                         uint64 // attempts that ended here, for in-flight
+	wasted                                       uint64 // successes after their request's deadline
 	kinds                                        [numKinds]uint64
 	lagMax                                       time.Duration // the generator's worst lag for sends here
 	machineCPU                                   float64       // busiest generator machine, 0–1; -1: no sample
 	p50, p99, max                                int64         // µs, set when the window's histogram closes
 }
+
+// groupWin counts one client group's traffic in one window; kept only for mixes, to say which
+// group sustained a storm.
+type groupWin struct{ intended, offered uint64 }
 
 type phaseAcc struct {
 	intended, offered, goodput, errors uint64
@@ -56,8 +61,13 @@ type Analyzer struct {
 	window int64 // ns
 	maxWin int   // windows beyond this are folded into the last one
 	slo    time.Duration
+	// deadlines are the client groups' request deadlines (0: none): a success that ends
+	// after its request's deadline is wasted work, done for a user who had given up.
+	deadlines []time.Duration
 
 	wins []winCounts
+	// groupWins[w][g] splits window w's traffic by client group (mixes only).
+	groupWins [][]groupWin
 
 	// ring holds the latency histograms of windows lo..hi (by End time); window w lives in
 	// ring[w%len(ring)].
@@ -70,10 +80,10 @@ type Analyzer struct {
 	svc    *hdr.Histogram // service time
 	lag    *hdr.Histogram // generator lag
 
-	kinds                                  [numKinds]uint64
-	requests, attempts, successes, goodput uint64
-	firstIntended, lastEnd                 int64
-	seen                                   bool
+	kinds                                          [numKinds]uint64
+	requests, attempts, successes, goodput, wasted uint64
+	firstIntended, lastEnd                         int64
+	seen                                           bool
 
 	late, early, clipped, badPhase, badGroup uint64
 
@@ -109,6 +119,9 @@ func New(h results.Header, opt Options) *Analyzer {
 	for i := range a.ring {
 		a.ring[i] = a.newHist()
 	}
+	for _, g := range h.Profile.Groups() {
+		a.deadlines = append(a.deadlines, time.Duration(g.Deadline))
+	}
 	a.phases = make([]phaseAcc, max(1, len(h.Profile.Phases)))
 	for i := range a.phases {
 		a.phases[i].lat = a.newHist()
@@ -142,6 +155,12 @@ func (a *Analyzer) Add(r *results.Record) {
 	g.attempts++
 	ph.offered++
 	a.wins[sw].offered++
+	if a.groupWins != nil && int(r.Group) < len(a.groups) {
+		a.groupWins[sw][r.Group].offered++
+		if first {
+			a.groupWins[iw][r.Group].intended++
+		}
+	}
 	a.wins[ew].ends++
 	if r.SendLag > a.wins[sw].lagMax {
 		a.wins[sw].lagMax = r.SendLag
@@ -158,6 +177,12 @@ func (a *Analyzer) Add(r *results.Record) {
 	a.kinds[kind]++
 	if r.OK() {
 		a.successes++
+		if int(r.Group) < len(a.deadlines) {
+			if d := a.deadlines[r.Group]; d > 0 && r.RequestLatency() > d {
+				a.wasted++
+				a.wins[ew].wasted++
+			}
+		}
 		if a.slo <= 0 || r.RequestLatency() <= a.slo {
 			a.goodput++
 			ph.goodput++
@@ -205,6 +230,9 @@ func (a *Analyzer) index(t int64) int {
 func (a *Analyzer) grow(w int) {
 	for len(a.wins) <= w {
 		a.wins = append(a.wins, winCounts{machineCPU: -1})
+		if len(a.groups) > 1 {
+			a.groupWins = append(a.groupWins, make([]groupWin, len(a.groups)))
+		}
 	}
 }
 

@@ -22,7 +22,7 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		tolerance: a.opt.Tolerance,
 		minCount:  a.opt.MinCount,
 		sustain:   a.opt.Sustain,
-		grace:     a.opt.grace(time.Duration(a.h.Profile.Client.Timeout)),
+		grace:     a.opt.grace(a.longestTimeout()),
 	}
 	j := judge(s, p)
 
@@ -36,6 +36,7 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		Attempts:     a.attempts,
 		Successes:    a.successes,
 		Goodput:      a.goodput,
+		Wasted:       a.wasted,
 		TriggerPhase: j.triggerPhase,
 		Latency: LatencySummary{
 			Percentiles: summarize(a.all),
@@ -68,6 +69,9 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 	}
 	r.Phases = a.phaseStats(s.phases)
 	r.Groups = a.groupStats()
+	if sentence := a.groupsAfterTrigger(r.Groups, j.triggerEnd); sentence != "" {
+		r.Evidence = append(r.Evidence, sentence)
+	}
 	r.Windows = a.windowReport(j.state)
 	r.Warnings = append(append([]string(nil), a.warnings...), a.finishWarnings(t, damage, j, r)...)
 	if r.Warnings == nil {
@@ -87,7 +91,7 @@ func (a *Analyzer) series() series {
 		errors:      make([]float64, n),
 		timeouts:    make([]float64, n),
 		phases:      a.spans(),
-		maxAttempts: a.h.Profile.Client.Retry.MaxAttempts,
+		maxAttempts: a.mostAttempts(),
 	}
 	for i, w := range a.wins {
 		s.intended[i] = float64(w.intended)
@@ -202,6 +206,7 @@ func (a *Analyzer) windowReport(state []int8) []Window {
 			OfferedRPS:  float64(w.offered) / secs,
 			GoodputRPS:  float64(w.goodput) / secs,
 			ErrorRPS:    float64(w.errors) / secs,
+			WastedRPS:   float64(w.wasted) / secs,
 			P50:         ms(w.p50),
 			P99:         ms(w.p99),
 			Max:         ms(w.max),
@@ -309,4 +314,50 @@ func kindMap(kinds []uint64) map[string]uint64 {
 		}
 	}
 	return m
+}
+
+// longestTimeout is the longest attempt timeout of the run's client groups.
+func (a *Analyzer) longestTimeout() time.Duration {
+	var d time.Duration
+	for _, g := range a.h.Profile.Groups() {
+		d = max(d, time.Duration(g.Timeout))
+	}
+	return d
+}
+
+// mostAttempts is the most attempts any client group allows a request.
+func (a *Analyzer) mostAttempts() int {
+	n := 0
+	for _, g := range a.h.Profile.Groups() {
+		n = max(n, g.Retry.MaxAttempts)
+	}
+	return n
+}
+
+// groupsAfterTrigger fills each group's amplification after the trigger ended and, for a mix,
+// says which group sent what share of the attempts then: the group that kept the storm going.
+func (a *Analyzer) groupsAfterTrigger(gs []GroupStats, triggerEnd int) string {
+	if a.groupWins == nil || triggerEnd < 0 || triggerEnd >= len(a.groupWins) {
+		return ""
+	}
+	sums := make([]groupWin, len(gs))
+	var total uint64
+	for _, w := range a.groupWins[triggerEnd:] {
+		for g := range sums {
+			sums[g].intended += w[g].intended
+			sums[g].offered += w[g].offered
+			total += w[g].offered
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	sentence := "after the trigger, attempts by client group:"
+	for g := range gs {
+		amp := safeDiv(float64(sums[g].offered), float64(sums[g].intended))
+		gs[g].AmplificationAfterTrigger = &amp
+		sentence += fmt.Sprintf(" %q %s of the attempts (%.2f per request);", gs[g].Name,
+			pct(float64(sums[g].offered)/float64(total)), amp)
+	}
+	return sentence[:len(sentence)-1]
 }

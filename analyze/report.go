@@ -25,6 +25,9 @@ type Report struct {
 	Attempts  uint64 `json:"attempts"`
 	Successes uint64 `json:"successes"`
 	Goodput   uint64 `json:"goodput"`
+	// Wasted counts successes that ended after their request's deadline (client groups
+	// with a deadline only): work the target did for users who had given up.
+	Wasted uint64 `json:"wasted"`
 
 	Amplification             float64  `json:"amplification"`
 	AmplificationAfterTrigger *float64 `json:"amplification_after_trigger"`
@@ -86,7 +89,10 @@ type GroupStats struct {
 	Requests      uint64  `json:"requests"`
 	Attempts      uint64  `json:"attempts"`
 	Amplification float64 `json:"amplification"`
-	P99           float64 `json:"p99_ms"`
+	// AmplificationAfterTrigger is the group's attempts per first attempt from the trigger's
+	// end on (mixes only; null otherwise).
+	AmplificationAfterTrigger *float64 `json:"amplification_after_trigger"`
+	P99                       float64  `json:"p99_ms"`
 }
 
 // Window is one bucket of the per-window series.
@@ -96,6 +102,7 @@ type Window struct {
 	OfferedRPS  float64 `json:"offered_rps"`
 	GoodputRPS  float64 `json:"goodput_rps"`
 	ErrorRPS    float64 `json:"error_rps"`
+	WastedRPS   float64 `json:"wasted_rps"`
 	P50         float64 `json:"p50_ms"`
 	P99         float64 `json:"p99_ms"`
 	Max         float64 `json:"max_ms"`

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/internal/cpustat"
+	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -114,5 +115,65 @@ func TestRepeatedPhaseSpansAllItsPlays(t *testing.T) {
 	}
 	if r.Phases[0].IntendedRPS != 10 {
 		t.Errorf("waves intended %.1f rps, want 10 (60 requests over 6 s)", r.Phases[0].IntendedRPS)
+	}
+}
+
+func TestWastedCountsSuccessesAfterTheDeadline(t *testing.T) {
+	h := testHeader(phase("only", 2, 1))
+	h.Profile.Client.Deadline = profiles.Duration(300 * time.Millisecond)
+	a := New(h, DefaultOptions())
+	at := t0.Add(100 * time.Millisecond).UnixNano()
+	recs := []results.Record{
+		// In time: 100 ms.
+		{RequestID: 1, Attempt: 1, Kind: results.KindOK, Code: 200, Intended: at, ServiceTime: 100 * time.Millisecond},
+		// A retry that succeeded 400 ms into its request: its user had given up at 300 ms.
+		{RequestID: 2, Attempt: 2, Kind: results.KindOK, Code: 200, Intended: at + int64(350*time.Millisecond),
+			RequestAge: 350 * time.Millisecond, ServiceTime: 50 * time.Millisecond},
+	}
+	for i := range recs {
+		a.Add(&recs[i])
+	}
+	r := a.Finish(nil, nil)
+	if r.Wasted != 1 || r.Windows[0].WastedRPS != 1 {
+		t.Fatalf("wasted %d (window 0: %v/s), want 1", r.Wasted, r.Windows[0].WastedRPS)
+	}
+}
+
+// TestEvidenceNamesTheGroupThatSustainedTheStorm: in a mix where one group retries and the
+// other does not, the evidence and the group stats say which one kept the load up.
+func TestEvidenceNamesTheGroupThatSustainedTheStorm(t *testing.T) {
+	h := testHeader(phase("base", 30, 100), phase("surge", 10, 300), phase("after", 40, 100))
+	cl := h.Profile.Client
+	mobile, web := cl, cl
+	mobile.Name, mobile.Share = "mobile", 0.5
+	web.Name, web.Share = "web", 0.5
+	web.Retry = profiles.Retry{Policy: profiles.PolicyNone}
+	h.Profile.Clients = []profiles.Client{mobile, web}
+	h.Groups = []string{"mobile", "web"}
+	a := New(h, DefaultOptions())
+	for _, r := range synth(
+		stretch{secs: 30, rps: 100, okShare: 1, tries: 3},
+		stretch{secs: 10, rps: 300, phase: 1, okShare: 0.2, tries: 3},
+		stretch{secs: 40, rps: 100, phase: 2, okShare: 0.2, tries: 3},
+	) {
+		r.Group = uint8(r.RequestID % 2) // even ids: mobile (0), odd: web (1)
+		if r.Group == 1 && r.Attempt > 1 {
+			continue // web clients do not retry
+		}
+		a.Add(&r)
+	}
+	rep := a.Finish(nil, nil)
+	var sentence string
+	for _, e := range rep.Evidence {
+		if strings.Contains(e, "by client group") {
+			sentence = e
+		}
+	}
+	if sentence == "" || strings.Index(sentence, `"mobile"`) < 0 {
+		t.Fatalf("no per-group evidence: %q", rep.Evidence)
+	}
+	m, w := rep.Groups[0].AmplificationAfterTrigger, rep.Groups[1].AmplificationAfterTrigger
+	if m == nil || w == nil || *m < 2 || *w > 1.01 {
+		t.Fatalf("amplification after the trigger: mobile %v, web %v; want mobile ≥ 2 and web 1 (%s)", *m, *w, sentence)
 	}
 }

@@ -39,6 +39,14 @@ func RunToFile(ctx context.Context, cfg Config, out Output, progress *Progress) 
 	cfg.Profile = &prof
 	cfg.Start = time.Now().Add(startLead)
 
+	var groups []string
+	for _, g := range prof.Groups() {
+		groups = append(groups, g.Name)
+	}
+	target := cfg.Target
+	if prof.Request.TargetsFile != "" {
+		target = "targets file " + prof.Request.TargetsFile
+	}
 	host, _ := os.Hostname()
 	shards := out.Shards
 	if shards < 1 {
@@ -50,10 +58,11 @@ func RunToFile(ctx context.Context, cfg Config, out Output, progress *Progress) 
 		Host:      host,
 		Shard:     out.Shard,
 		Shards:    shards,
-		Target:    cfg.Target,
+		Target:    target,
 		Start:     cfg.Start,
-		Profile:   prof,
-		Groups:    []string{"default"},
+		// Credentials in request headers stay out of the file.
+		Profile: prof.Redacted(),
+		Groups:  groups,
 	}, results.CreateOptions{Overwrite: out.Overwrite, FlushInterval: time.Second, Sync: true})
 	if err != nil {
 		return Summary{}, err
@@ -63,12 +72,14 @@ func RunToFile(ctx context.Context, cfg Config, out Output, progress *Progress) 
 	sampler := cpustat.Start(cfg.Start, time.Second)
 	sum, runErr := Run(ctx, cfg, progress)
 	trailer := results.Trailer{
-		CPU:           sampler.Stop(),
-		End:           sum.End,
-		Interrupted:   sum.Interrupted || runErr != nil,
-		Requests:      sum.Requests,
-		Attempts:      w.Records(),
-		UnsentRetries: sum.UnsentRetries,
+		CPU:             sampler.Stop(),
+		End:             sum.End,
+		Interrupted:     sum.Interrupted || runErr != nil,
+		Requests:        sum.Requests,
+		Attempts:        w.Records(),
+		UnsentRetries:   sum.UnsentRetries,
+		RetriesDenied:   sum.RetriesDenied,
+		DeadlineExpired: sum.DeadlineExpired,
 	}
 	switch {
 	case runErr != nil:

@@ -1,9 +1,10 @@
 package attack
 
 import (
-	"container/heap"
+	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stormtest/stormtest/profiles"
@@ -17,6 +18,8 @@ type attempt struct {
 	requestID uint64
 	number    uint8         // 1 for the first attempt
 	phase     uint8         // phase in force at intended
+	endpoint  uint16        // what the request sends (requestPlan), the same on every attempt
+	user      int32         // closed-loop user sending the request; -1 for open-loop
 	intended  time.Duration // since run start: when this attempt is due
 	first     time.Duration // since run start: when attempt 1 was due
 	prevDelay time.Duration // the last backoff, for decorrelated jitter
@@ -33,14 +36,21 @@ type scheduler struct {
 	schedule *profiles.Schedule
 	end      time.Duration
 	clock    clock
+	plan     *requestPlan
+	rng      *rand.Rand     // endpoint choice; used under mu
+	ids      *atomic.Uint64 // request ids, shared by every client group of a run
 
 	mu        sync.Mutex
-	nextFirst uint64        // index of the next first attempt
-	firstAt   time.Duration // when it is due
-	firstDone bool          // the profile has no more first attempts
-	retries   retryHeap
+	nextFirst uint64            // index of the next open-loop first attempt
+	firstAt   time.Duration     // when it is due
+	firstDone bool              // the profile has no more open-loop first attempts
+	users     minHeap[userItem] // closed loop: idle users, by when they send next
+	think     time.Duration     // closed loop: a user's pause between requests
+	requested uint64            // first attempts claimed, open- and closed-loop
+	retries   minHeap[retryItem]
 	slots     []attempt
-	urls      []string // slot → request URL with the slot's fragment, built once per slot
+	urls      []string // slot → request URL with the slot's fragment
+	urlOf     []int32  // slot → the endpoint urls[slot] was built for (-1: none yet)
 	free      []uint32
 	ready     []uint32 // claimed, not yet handed to a worker (FIFO)
 	readyHead int
@@ -48,20 +58,57 @@ type scheduler struct {
 	stopped   bool // stop was called: Pace returns stop from now on
 
 	wake chan struct{} // a retry was queued, an attempt completed, or stop was called
-
-	baseURL string
 }
 
-func newScheduler(s *profiles.Schedule, baseURL string, c clock) *scheduler {
+// newScheduler paces one client group. ids is shared by the groups of a run so that request
+// ids are unique in its results file; nil gives the scheduler its own. think is the closed-loop
+// pause between a user's requests.
+func newScheduler(s *profiles.Schedule, plan *requestPlan, c clock, ids *atomic.Uint64, seed uint64, think time.Duration) *scheduler {
+	if ids == nil {
+		ids = new(atomic.Uint64)
+	}
 	sc := &scheduler{
 		schedule: s,
 		end:      s.Duration(),
 		clock:    c,
+		plan:     plan,
+		rng:      rand.New(rand.NewPCG(seed, seed^0x94d049bb133111eb)),
+		ids:      ids,
+		think:    think,
 		wake:     make(chan struct{}, 1),
-		baseURL:  baseURL,
+		users:    minHeap[userItem]{before: userBefore},
+		retries:  minHeap[retryItem]{before: retryBefore},
 	}
 	sc.advanceFirst()
+	// Every closed-loop user starts when the first phase that has it starts.
+	for u := 0; u < maxUsers(s); u++ {
+		if at, ok := sc.activeFrom(u, 0); ok {
+			sc.users.push(userItem{at: at, user: int32(u)})
+		}
+	}
 	return sc
+}
+
+// maxUsers is the largest closed-loop population of the schedule.
+func maxUsers(s *profiles.Schedule) int {
+	n := 0
+	for _, sp := range s.Spans {
+		n = max(n, s.UsersAt(sp.Start))
+	}
+	return n
+}
+
+// activeFrom is the earliest time at or after t at which user u belongs to the population.
+func (sc *scheduler) activeFrom(u int, t time.Duration) (time.Duration, bool) {
+	for _, sp := range sc.schedule.Spans {
+		if sp.End <= t {
+			continue
+		}
+		if u < sc.schedule.UsersAt(sp.Start) {
+			return max(t, sp.Start), true
+		}
+	}
+	return 0, false
 }
 
 // advanceFirst computes when the next first attempt is due. Caller holds mu (or owns sc).
@@ -107,9 +154,14 @@ func (sc *scheduler) claim(now time.Duration) (wait time.Duration, claimed, done
 	if !sc.firstDone {
 		next = sc.firstAt
 	}
+	userDue := len(sc.users.items) > 0 && sc.users.items[0].at < next
+	if userDue {
+		next = sc.users.items[0].at
+	}
 	retryDue := len(sc.retries.items) > 0 && sc.retries.items[0].at <= next
 	if retryDue {
 		next = sc.retries.items[0].at
+		userDue = false
 	}
 	if next >= sc.end {
 		// Nothing is due before the profile ends. Attempts due before the end are still
@@ -124,23 +176,37 @@ func (sc *scheduler) claim(now time.Duration) (wait time.Duration, claimed, done
 		return next - now, false, false
 	}
 	var slot uint32
-	if retryDue {
-		slot = heap.Pop(&sc.retries).(retryItem).slot
-	} else {
-		slot = sc.allocSlot()
-		sc.slots[slot] = attempt{
-			requestID: sc.nextFirst + 1,
-			number:    1,
-			phase:     uint8(sc.schedule.PhaseAt(sc.firstAt)),
-			intended:  sc.firstAt,
-			first:     sc.firstAt,
-		}
+	switch {
+	case retryDue:
+		slot = sc.retries.pop().slot
+	case userDue:
+		u := sc.users.pop()
+		slot = sc.newRequest(u.at, u.user)
+	default:
+		slot = sc.newRequest(sc.firstAt, -1)
 		sc.nextFirst++
 		sc.advanceFirst()
 	}
 	sc.ready = append(sc.ready, slot)
 	sc.inFlight++
 	return 0, true, false
+}
+
+// newRequest starts a request whose first attempt is due at, for a closed-loop user or for
+// nobody (-1). Caller holds mu.
+func (sc *scheduler) newRequest(at time.Duration, user int32) uint32 {
+	slot := sc.allocSlot()
+	sc.slots[slot] = attempt{
+		requestID: sc.ids.Add(1),
+		number:    1,
+		phase:     uint8(sc.schedule.PhaseAt(at)),
+		endpoint:  sc.plan.choose(sc.requested, sc.rng),
+		user:      user,
+		intended:  at,
+		first:     at,
+	}
+	sc.requested++
+	return slot
 }
 
 // allocSlot returns a free slot, growing the slab when none is free. Caller holds mu.
@@ -152,16 +218,29 @@ func (sc *scheduler) allocSlot() uint32 {
 	}
 	slot := uint32(len(sc.slots))
 	sc.slots = append(sc.slots, attempt{})
-	sc.urls = append(sc.urls, sc.baseURL+"#"+strconv.FormatUint(uint64(slot), 10))
+	sc.urls = append(sc.urls, "")
+	sc.urlOf = append(sc.urlOf, -1)
 	return slot
 }
 
-// next pops the oldest claimed attempt for a worker: its slot and the URL to send.
-func (sc *scheduler) next() (slot uint32, url string, ok bool) {
+// slotURL is the URL to send for the attempt in slot: its endpoint's URL with the slot in the
+// fragment. Slots are reused, so the string is built once per slot and endpoint, not once per
+// attempt. Caller holds mu.
+func (sc *scheduler) slotURL(slot uint32) string {
+	ep := int32(sc.slots[slot].endpoint)
+	if sc.urlOf[slot] != ep {
+		sc.urls[slot] = sc.plan.endpoints[ep].url + "#" + strconv.FormatUint(uint64(slot), 10)
+		sc.urlOf[slot] = ep
+	}
+	return sc.urls[slot]
+}
+
+// next pops the oldest claimed attempt for a worker: its slot, endpoint and the URL to send.
+func (sc *scheduler) next() (slot uint32, ep *endpoint, url string, ok bool) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if sc.readyHead == len(sc.ready) {
-		return 0, "", false
+		return 0, nil, "", false
 	}
 	slot = sc.ready[sc.readyHead]
 	sc.readyHead++
@@ -169,7 +248,7 @@ func (sc *scheduler) next() (slot uint32, url string, ok bool) {
 		// Drained: reuse the backing array instead of letting it creep forward.
 		sc.ready, sc.readyHead = sc.ready[:0], 0
 	}
-	return slot, sc.urls[slot], true
+	return slot, &sc.plan.endpoints[sc.slots[slot].endpoint], sc.slotURL(slot), true
 }
 
 // get returns a copy of the slot's attempt.
@@ -183,15 +262,22 @@ func (sc *scheduler) get(slot uint32) attempt {
 func (sc *scheduler) retry(slot uint32, next attempt) {
 	sc.mu.Lock()
 	sc.slots[slot] = next
-	heap.Push(&sc.retries, retryItem{at: next.intended, slot: slot})
+	sc.retries.push(retryItem{at: next.intended, slot: slot})
 	sc.inFlight--
 	sc.mu.Unlock()
 	sc.signal()
 }
 
-// finish releases the slot of a request that will not be tried again.
-func (sc *scheduler) finish(slot uint32) {
+// finish releases the slot of a request that will not be tried again, which ended at end.
+// A closed-loop user sends its next request after its think time, if it is still part of the
+// population then.
+func (sc *scheduler) finish(slot uint32, end time.Duration) {
 	sc.mu.Lock()
+	if u := sc.slots[slot].user; u >= 0 {
+		if at, ok := sc.activeFrom(int(u), end+sc.think); ok {
+			sc.users.push(userItem{at: at, user: u})
+		}
+	}
 	sc.free = append(sc.free, slot)
 	sc.inFlight--
 	sc.mu.Unlock()
@@ -218,7 +304,7 @@ func (sc *scheduler) pending() (retries, claimed int) {
 func (sc *scheduler) requests() uint64 {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	return sc.nextFirst
+	return sc.requested
 }
 
 func (sc *scheduler) signal() {
@@ -233,16 +319,13 @@ type retryItem struct {
 	slot uint32
 }
 
-// retryHeap orders retries by due time.
-type retryHeap struct{ items []retryItem }
+func retryBefore(a, b retryItem) bool { return a.at < b.at }
 
-func (h *retryHeap) Len() int           { return len(h.items) }
-func (h *retryHeap) Less(i, j int) bool { return h.items[i].at < h.items[j].at }
-func (h *retryHeap) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *retryHeap) Push(x any)         { h.items = append(h.items, x.(retryItem)) }
-func (h *retryHeap) Pop() any {
-	n := len(h.items) - 1
-	it := h.items[n]
-	h.items = h.items[:n]
-	return it
+type userItem struct {
+	at   time.Duration
+	user int32
 }
+
+// userBefore orders idle closed-loop users by when they send next, then by user, so that
+// users starting together go in a fixed order.
+func userBefore(a, b userItem) bool { return a.at < b.at || (a.at == b.at && a.user < b.user) }

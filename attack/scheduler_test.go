@@ -9,6 +9,16 @@ import (
 	"github.com/stormtest/stormtest/profiles"
 )
 
+// testScheduler paces a schedule with one endpoint at base, time driven by the test.
+func testScheduler(t *testing.T, s *profiles.Schedule, base string) *scheduler {
+	t.Helper()
+	plan, err := newRequestPlan(base, profiles.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newScheduler(s, plan, nil, nil, 1, 0)
+}
+
 func mustParse(t *testing.T, yaml string) *profiles.Profile {
 	t.Helper()
 	p, err := profiles.Parse([]byte(yaml), "test.yaml")
@@ -30,13 +40,13 @@ func drain(sc *scheduler, tick time.Duration) (claims []attempt) {
 			if !claimed {
 				break
 			}
-			slot, _, ok := sc.next()
+			slot, _, _, ok := sc.next()
 			if !ok {
 				panic("claimed attempt not ready")
 			}
 			a := sc.get(slot)
 			claims = append(claims, a)
-			sc.finish(slot)
+			sc.finish(slot, a.intended)
 		}
 	}
 }
@@ -57,7 +67,7 @@ func TestSchedulerDeliversEachPhaseIntegral(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := mustParse(t, tc.yaml)
 			s := p.Schedule()
-			claims := drain(newScheduler(s, "http://127.0.0.1:1/", nil), 100*time.Microsecond)
+			claims := drain(testScheduler(t, s, "http://127.0.0.1:1/"), 100*time.Microsecond)
 			perPhase := make([]int, len(s.Spans))
 			last := time.Duration(-1)
 			for i, a := range claims {
@@ -86,14 +96,14 @@ func TestSchedulerDeliversEachPhaseIntegral(t *testing.T) {
 
 func TestSchedulerInterleavesRetriesByDueTime(t *testing.T) {
 	p := mustParse(t, "phases: [{duration: 1s, rate: 10}]")
-	sc := newScheduler(p.Schedule(), "http://127.0.0.1:1/", nil)
+	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:1/")
 
 	// The first attempt at t=0 fails; its retry is due at 150ms, between the first attempts
 	// due at 100ms and 200ms.
 	if _, claimed, _ := sc.claim(0); !claimed {
 		t.Fatal("nothing claimed at t=0")
 	}
-	slot, _, _ := sc.next()
+	slot, _, _, _ := sc.next()
 	a := sc.get(slot)
 	retry := a
 	retry.number = 2
@@ -107,13 +117,13 @@ func TestSchedulerInterleavesRetriesByDueTime(t *testing.T) {
 			if !claimed {
 				break
 			}
-			s, _, _ := sc.next()
+			s, _, _, _ := sc.next()
 			got := sc.get(s)
 			order = append(order, fmt.Sprintf("%d.%d", got.requestID, got.number))
 			if got.intended > now {
 				t.Fatalf("attempt due at %v claimed early, at %v", got.intended, now)
 			}
-			sc.finish(s)
+			sc.finish(s, got.intended)
 		}
 	}
 	want := []string{"2.1", "1.2", "3.1", "4.1"} // request 2, retry of 1, request 3, request 4
@@ -129,7 +139,7 @@ func TestSchedulerInterleavesRetriesByDueTime(t *testing.T) {
 
 func TestSchedulerStopsAtProfileEndAndOnStop(t *testing.T) {
 	p := mustParse(t, "phases: [{duration: 2s, rate: 10}]")
-	sc := newScheduler(p.Schedule(), "http://127.0.0.1:1/", nil)
+	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:1/")
 	// A pacer that wakes after the end still sends everything that was due before it…
 	claims := 0
 	for {
@@ -146,7 +156,7 @@ func TestSchedulerStopsAtProfileEndAndOnStop(t *testing.T) {
 		t.Fatalf("%d attempts sent after waking late, want the 20 due before the end", claims)
 	}
 	// …but not a retry due after the end.
-	slot, _, _ := sc.next()
+	slot, _, _, _ := sc.next()
 	a := sc.get(slot)
 	a.intended = 2*time.Second + time.Millisecond
 	sc.retry(slot, a)
@@ -157,7 +167,7 @@ func TestSchedulerStopsAtProfileEndAndOnStop(t *testing.T) {
 		t.Fatalf("pending retries %d, want 1", retries)
 	}
 
-	sc = newScheduler(p.Schedule(), "http://127.0.0.1:1/", nil)
+	sc = testScheduler(t, p.Schedule(), "http://127.0.0.1:1/")
 	sc.stop()
 	if _, _, done := sc.claim(0); !done {
 		t.Fatal("scheduler not done after stop")
@@ -166,7 +176,7 @@ func TestSchedulerStopsAtProfileEndAndOnStop(t *testing.T) {
 
 func TestSchedulerWaitsUntilNextDue(t *testing.T) {
 	p := mustParse(t, "phases: [{duration: 1s, rate: 4}]") // due at 0, 250ms, 500ms, 750ms
-	sc := newScheduler(p.Schedule(), "http://127.0.0.1:1/", nil)
+	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:1/")
 	sc.claim(0)
 	wait, claimed, done := sc.claim(100 * time.Millisecond)
 	if claimed || done || wait != 150*time.Millisecond {
@@ -176,12 +186,12 @@ func TestSchedulerWaitsUntilNextDue(t *testing.T) {
 
 func TestSlotURLsCarryTheSlotInTheFragment(t *testing.T) {
 	p := mustParse(t, "phases: [{duration: 1s, rate: 1000}]")
-	sc := newScheduler(p.Schedule(), "http://127.0.0.1:9/api", nil)
+	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:9/api")
 	for i := 0; i < 50; i++ {
 		sc.claim(time.Second / 2)
 	}
 	for i := 0; i < 50; i++ {
-		slot, u, ok := sc.next()
+		slot, _, u, ok := sc.next()
 		if !ok {
 			t.Fatal("ready queue empty")
 		}
@@ -190,7 +200,7 @@ func TestSlotURLsCarryTheSlotInTheFragment(t *testing.T) {
 			t.Fatalf("slotOf(%q) = %d, %v; want %d", u, got, ok, slot)
 		}
 	}
-	if _, _, ok := sc.next(); ok {
+	if _, _, _, ok := sc.next(); ok {
 		t.Fatal("more ready attempts than claims")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -61,6 +62,10 @@ func builtin(name string) (*Profile, error) {
 // Load returns the built-in profile called nameOrPath or, when there is none, parses the
 // file at that path. Built-ins win so that "stormtest run steady" never depends on what the
 // working directory holds; a file named like a built-in can be given as ./steady.
+//
+// A file's request.body_file and request.targets_file are resolved against the file's
+// directory (absolute paths are kept) and must exist: a missing one is a *ParseError on
+// its line.
 func Load(nameOrPath string) (*Profile, error) {
 	if p, err := builtin(nameOrPath); !errors.Is(err, fs.ErrNotExist) {
 		return p, err
@@ -73,5 +78,49 @@ func Load(nameOrPath string) (*Profile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load profile: %w", err)
 	}
-	return Parse(data, nameOrPath)
+	p, w, err := parse(data, nameOrPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := resolveFiles(p, w, nameOrPath); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// resolveFiles makes the files p's request names (body_file, targets_file) relative to the
+// profile file's directory rather than to wherever stormtest runs, keeping absolute paths as
+// given, and checks that they are there now, not minutes into a run.
+func resolveFiles(p *Profile, w *walker, source string) error {
+	for _, f := range []struct {
+		key  string
+		name *string
+	}{{"request.body_file", &p.Request.BodyFile}, {"request.targets_file", &p.Request.TargetsFile}} {
+		if *f.name == "" {
+			continue
+		}
+		file := *f.name
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(filepath.Dir(source), file)
+			if abs, err := filepath.Abs(file); err == nil {
+				file = abs
+			}
+		}
+		const expected = "a readable file; a relative path is relative to the profile's directory"
+		var problem string
+		switch info, err := os.Stat(file); {
+		case errors.Is(err, fs.ErrNotExist):
+			problem = fmt.Sprintf("%s: no such file", file)
+		case err != nil:
+			problem = strings.Join(strings.Fields(err.Error()), " ")
+		case info.IsDir():
+			problem = fmt.Sprintf("%s is a directory", file)
+		}
+		if problem != "" {
+			return &ParseError{Source: source, Line: max(w.lineOf(f.key), 1),
+				Err: &fieldError{path: f.key, problem: problem, expected: expected}}
+		}
+		*f.name = file
+	}
+	return nil
 }

@@ -33,13 +33,17 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // Keys each mapping of a profile accepts; anything else is refused so that a misspelt key
 // ("max_attempt") is an error instead of a silently ignored setting.
 var (
-	profileKeys = []string{"name", "description", "seed", "phases", "client", "slo", "request"}
+	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request"}
 	phaseKeys   = []string{"name", "duration", "rate", "from", "to", "steps", "growth", "amplitude", "period",
-		"spike", "spike_at", "spike_for", "points", "repeat"}
-	clientKeys  = []string{"timeout", "retry"}
-	retryKeys   = []string{"policy", "max_attempts", "base", "cap", "jitter"}
+		"spike", "spike_at", "spike_for", "points", "repeat", "users"}
+	// The single client has no name or share: it is the whole traffic, group "default".
+	clientKeys  = []string{"timeout", "deadline", "think", "retry"}
+	groupKeys   = []string{"name", "share", "timeout", "deadline", "think", "retry"}
+	retryKeys   = []string{"policy", "max_attempts", "base", "cap", "jitter", "on", "retry_after", "budget"}
+	budgetKeys  = []string{"type", "max_tokens", "token_ratio", "percent", "min_per_second", "ttl"}
 	sloKeys     = []string{"latency"}
-	requestKeys = []string{"method", "path"}
+	requestKeys = []string{"method", "path", "paths", "headers", "body_file", "targets_file"}
+	pathKeys    = []string{"path", "weight"}
 )
 
 // Parse reads one profile from YAML (JSON works too, being YAML). It is strict: unknown or
@@ -48,6 +52,13 @@ var (
 // source and the offending line. A profile without a name is named after source's file name.
 // Defaults (see ApplyDefaults) are applied before validation.
 func Parse(data []byte, source string) (*Profile, error) {
+	p, _, err := parse(data, source)
+	return p, err
+}
+
+// parse is Parse, also returning the walker so that Load can place errors about the files a
+// profile names on their lines.
+func parse(data []byte, source string) (*Profile, *walker, error) {
 	name := strings.TrimSuffix(filepath.Base(source), filepath.Ext(source))
 	if source == "" {
 		source, name = "<profile>", ""
@@ -60,10 +71,10 @@ func Parse(data []byte, source string) (*Profile, error) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fail(1, errors.New("empty profile (expected a YAML mapping with at least phases)"))
+			return nil, nil, fail(1, errors.New("empty profile (expected a YAML mapping with at least phases)"))
 		}
 		line, msg := yamlError(err)
-		return nil, fail(line, fmt.Errorf("not valid YAML: %s (expected a YAML mapping with at least phases)", msg))
+		return nil, nil, fail(line, fmt.Errorf("not valid YAML: %s (expected a YAML mapping with at least phases)", msg))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -71,7 +82,7 @@ func Parse(data []byte, source string) (*Profile, error) {
 		if err != nil {
 			line, _ = yamlError(err)
 		}
-		return nil, fail(line, errors.New("a second YAML document (expected one profile per file)"))
+		return nil, nil, fail(line, errors.New("a second YAML document (expected one profile per file)"))
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -92,9 +103,9 @@ func Parse(data []byte, source string) (*Profile, error) {
 		if line == 0 {
 			line = w.lineOf(ferr.path)
 		}
-		return nil, fail(line, ferr)
+		return nil, nil, fail(line, ferr)
 	}
-	return p, nil
+	return p, &w, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -358,7 +369,9 @@ func (w *walker) profile(root *yaml.Node) (*Profile, *fieldError) {
 		case "phases":
 			p.Phases, err = w.phases(v)
 		case "client":
-			err = w.client(v, &p.Client)
+			err = w.client(v, "client", clientKeys, &p.Client)
+		case "clients":
+			p.Clients, err = w.clients(v)
 		case "slo":
 			err = w.slo(v, &p.SLO)
 		case "request":
@@ -418,6 +431,11 @@ func (w *walker) phases(n *yaml.Node) ([]Phase, *fieldError) {
 				ph.Points, err = w.points(v, join(path, key))
 			case "repeat":
 				err = atLeastOne(v, join(path, key), "how many times to play the phase, at least 1", &ph.Repeat)
+			case "users":
+				var u int
+				if err = atLeastOne(v, join(path, key), "the number of closed-loop users, at least 1", &u); err == nil {
+					ph.Users = &u
+				}
 			}
 			if err != nil {
 				return nil, err
@@ -427,14 +445,27 @@ func (w *walker) phases(n *yaml.Node) ([]Phase, *fieldError) {
 	return out, nil
 }
 
-func (w *walker) client(n *yaml.Node, c *Client) *fieldError {
-	fields, err := w.mapping(n, "client", clientKeys)
+func (w *walker) client(n *yaml.Node, path string, allowed []string, c *Client) *fieldError {
+	fields, err := w.mapping(n, path, allowed)
 	for _, f := range fields {
+		p := join(path, f.key)
 		switch f.key {
+		case "name":
+			c.Name, err = str(f.val, p, "a group name")
+		case "share":
+			var v *float64
+			if v, err = number(f.val, p, "the group's fraction of first attempts, in (0, 1]"); err == nil {
+				c.Share = *v
+			}
 		case "timeout":
-			c.Timeout, err = duration(f.val, "client.timeout")
+			c.Timeout, err = duration(f.val, p)
+		case "deadline":
+			c.Deadline, err = duration(f.val, p)
+		case "think":
+			// 0s is a valid pause (users send back to back), so think is read as an offset.
+			c.Think, err = offset(f.val, p)
 		case "retry":
-			err = w.retry(f.val, &c.Retry)
+			err = w.retry(f.val, p, &c.Retry)
 		}
 		if err != nil {
 			break
@@ -443,8 +474,25 @@ func (w *walker) client(n *yaml.Node, c *Client) *fieldError {
 	return err
 }
 
-func (w *walker) retry(n *yaml.Node, r *Retry) *fieldError {
-	const path = "client.retry"
+func (w *walker) clients(n *yaml.Node) ([]Client, *fieldError) {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		err := wrongType("clients", n, "a list of client groups, each with a share")
+		if n.Kind == yaml.SequenceNode {
+			err.problem = "an empty list"
+		}
+		return nil, err
+	}
+	out := make([]Client, len(n.Content))
+	for i, item := range n.Content {
+		if err := w.client(item, fmt.Sprintf("clients[%d]", i), groupKeys, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (w *walker) retry(n *yaml.Node, path string, r *Retry) *fieldError {
 	fields, err := w.mapping(n, path, retryKeys)
 	if err != nil {
 		return err
@@ -467,12 +515,91 @@ func (w *walker) retry(n *yaml.Node, r *Retry) *fieldError {
 			r.Cap, err = duration(v, p)
 		case "jitter":
 			r.Jitter, err = str(v, p, "a jitter: none, full, equal or decorrelated")
+		case "on":
+			r.On, err = w.retryOn(v, p)
+		case "retry_after":
+			var s *yaml.Node
+			if s, err = scalar(v, p, "true or false"); err == nil && (s.Tag != "!!bool" || s.Decode(&r.RetryAfter) != nil) {
+				err = wrongType(p, s, "true or false")
+			}
+		case "budget":
+			r.Budget, err = w.budget(v, p)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// retryOnExpected is the hint for a bad retry.on entry.
+const retryOnExpected = "timeout, connection, 5xx, 429, 4xx or a status code from 100 to 599"
+
+// retryOn reads a list of failure classes and status codes. Codes may be written bare (503)
+// or quoted ("503"); both are kept as the string "503". An empty list is refused: left out,
+// on means the default set, and an explicit [] would read back as left out.
+func (w *walker) retryOn(n *yaml.Node, path string) ([]string, *fieldError) {
+	const expected = "a list of " + retryOnExpected + "; leave on out for timeout, connection, 5xx and 429"
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		return nil, wrongType(path, n, expected)
+	}
+	if len(n.Content) == 0 {
+		return nil, &fieldError{path: path, line: n.Line, problem: "an empty list", expected: expected}
+	}
+	out := make([]string, len(n.Content))
+	for i, item := range n.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		s, err := scalar(item, p, retryOnExpected)
+		if err != nil {
+			return nil, err
+		}
+		w.lines[p] = s.Line
+		out[i] = s.Value
+	}
+	return out, nil
+}
+
+func (w *walker) budget(n *yaml.Node, path string) (*Budget, *fieldError) {
+	fields, err := w.mapping(n, path, budgetKeys)
+	if err != nil {
+		return nil, err
+	}
+	b := &Budget{}
+	// nonZero reads a number whose 0 would be indistinguishable from "left out" and so be
+	// replaced by a default: an explicit 0 is refused rather than silently changed.
+	nonZero := func(v *yaml.Node, p, expected string, dst *float64) *fieldError {
+		x, err := number(v, p, expected)
+		if err != nil {
+			return err
+		}
+		if *x == 0 {
+			return &fieldError{path: p, line: resolve(v).Line, problem: "0 reads as left out and would become the default", expected: expected}
+		}
+		*dst = *x
+		return nil
+	}
+	for _, f := range fields {
+		p := join(path, f.key)
+		switch f.key {
+		case "type":
+			b.Type, err = str(f.val, p, "a budget type: token-bucket or ratio")
+		case "max_tokens":
+			err = nonZero(f.val, p, "a token count in (0, 1000]", &b.MaxTokens)
+		case "token_ratio":
+			err = nonZero(f.val, p, "tokens returned per success, at least 0.001", &b.TokenRatio)
+		case "percent":
+			err = nonZero(f.val, p, "retries as a percentage of requests, in (0, 1000]", &b.Percent)
+		case "min_per_second":
+			err = nonZero(f.val, p, "retries per second always allowed, > 0 (a tiny value such as 0.001 for none)", &b.MinPerSecond)
+		case "ttl":
+			b.TTL, err = duration(f.val, p)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 func (w *walker) slo(n *yaml.Node, s *SLO) *fieldError {
@@ -488,11 +615,20 @@ func (w *walker) slo(n *yaml.Node, s *SLO) *fieldError {
 func (w *walker) request(n *yaml.Node, r *Request) *fieldError {
 	fields, err := w.mapping(n, "request", requestKeys)
 	for _, f := range fields {
+		p := join("request", f.key)
 		switch f.key {
 		case "method":
-			r.Method, err = str(f.val, "request.method", "an HTTP method such as GET")
+			r.Method, err = str(f.val, p, "an HTTP method such as GET")
 		case "path":
-			r.Path, err = str(f.val, "request.path", "a path such as /api/orders")
+			r.Path, err = str(f.val, p, "a path such as /api/orders")
+		case "paths":
+			r.Paths, err = w.paths(f.val, p)
+		case "headers":
+			r.Headers, err = w.headers(f.val, p)
+		case "body_file":
+			r.BodyFile, err = str(f.val, p, "a file name, relative to the profile's directory")
+		case "targets_file":
+			r.TargetsFile, err = str(f.val, p, "a vegeta targets file, relative to the profile's directory")
 		}
 		if err != nil {
 			break
@@ -501,13 +637,99 @@ func (w *walker) request(n *yaml.Node, r *Request) *fieldError {
 	return err
 }
 
+func (w *walker) paths(n *yaml.Node, path string) ([]WeightedPath, *fieldError) {
+	const expected = "a list of {path, weight} such as [{path: /a, weight: 3}, {path: /b, weight: 1}]"
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		err := wrongType(path, n, expected)
+		if n.Kind == yaml.SequenceNode {
+			err.problem = "an empty list"
+		}
+		return nil, err
+	}
+	out := make([]WeightedPath, len(n.Content))
+	for i, item := range n.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		fields, err := w.mapping(item, p, pathKeys)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fields {
+			switch f.key {
+			case "path":
+				out[i].Path, err = str(f.val, join(p, f.key), "a path such as /api/orders")
+			case "weight":
+				var v *float64
+				if v, err = number(f.val, join(p, f.key), "a weight > 0"); err == nil {
+					out[i].Weight = *v
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// headerPath names one header in messages and in the walker's lines.
+func headerPath(name string) string {
+	return "request.headers[" + strconv.Quote(name) + "]"
+}
+
+// headers reads a mapping of header names to values. Values are taken as written, so that
+// "X-Version: 2" sends "2". Names differing only in case are refused here, with both
+// lines, because HTTP treats them as one header.
+func (w *walker) headers(n *yaml.Node, path string) (map[string]string, *fieldError) {
+	const expected = "a mapping of header names to values, such as {Accept: application/json}"
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return nil, wrongType(path, n, expected)
+	}
+	out := make(map[string]string, len(n.Content)/2)
+	first := make(map[string]int, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, err := scalar(n.Content[i], path, "a header name")
+		if err != nil {
+			return nil, err
+		}
+		p := headerPath(k.Value)
+		if line, dup := first[strings.ToLower(k.Value)]; dup {
+			return nil, &fieldError{path: p, line: k.Line, problem: fmt.Sprintf("set twice, first on line %d", line), expected: "each header once (names are case-insensitive)"}
+		}
+		first[strings.ToLower(k.Value)] = k.Line
+		w.lines[p] = k.Line
+		v, err := scalar(n.Content[i+1], p, "a header value")
+		if err != nil {
+			return nil, err
+		}
+		out[k.Value] = v.Value
+	}
+	return out, nil
+}
+
 // plainProfile has Profile's fields and tags but not its methods, so that MarshalYAML can
 // hand it to the encoder without recursing.
 type plainProfile Profile
 
-// MarshalYAML makes yaml.Marshal(p) write the same document as Marshal.
+// MarshalYAML makes yaml.Marshal(p) write the same document as Marshal. With a client mix,
+// the single client (which is then unused, and at its defaults) is left out, so that the
+// file shows only the behaviour in force.
 func (p *Profile) MarshalYAML() (any, error) {
-	return (*plainProfile)(p), nil
+	if len(p.Clients) == 0 || !p.Client.isDefault() {
+		return (*plainProfile)(p), nil
+	}
+	var n yaml.Node
+	if err := n.Encode((*plainProfile)(p)); err != nil {
+		return nil, err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "client" {
+			n.Content = slices.Delete(n.Content, i, i+2)
+			break
+		}
+	}
+	return &n, nil
 }
 
 // Marshal writes p as YAML that Parse reads back to an equal profile.

@@ -131,7 +131,7 @@ func TestApplyDefaultsPerPolicy(t *testing.T) {
 	for _, tt := range tests {
 		p := Profile{Client: Client{Timeout: Duration(time.Second), Retry: tt.in}}
 		p.ApplyDefaults()
-		if p.Client.Retry != tt.want {
+		if !reflect.DeepEqual(p.Client.Retry, tt.want) {
 			t.Errorf("defaults of %+v: got %+v, want %+v", tt.in, p.Client.Retry, tt.want)
 		}
 		if p.SLO.Latency != Duration(time.Second) {
@@ -224,11 +224,11 @@ func TestBuiltinNumbers(t *testing.T) {
 				t.Errorf("%s phase %d = %+v, want %+v", tt.name, i, ph, w)
 			}
 		}
-		if p.Client.Retry != tt.retry {
+		if !reflect.DeepEqual(p.Client.Retry, tt.retry) {
 			t.Errorf("%s retry = %+v, want %+v", tt.name, p.Client.Retry, tt.retry)
 		}
 		if p.Client.Timeout != Duration(time.Second) || p.SLO.Latency != Duration(500*time.Millisecond) ||
-			p.Request != (Request{Method: "GET", Path: "/api/orders"}) {
+			!reflect.DeepEqual(p.Request, Request{Method: "GET", Path: "/api/orders"}) {
 			t.Errorf("%s client/slo/request = %+v %+v %+v", tt.name, p.Client, p.SLO, p.Request)
 		}
 	}

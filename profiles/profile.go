@@ -15,9 +15,14 @@ type Profile struct {
 	Description string  `yaml:"description,omitempty" json:"description,omitempty"`
 	Seed        uint64  `yaml:"seed,omitempty" json:"seed,omitempty"`
 	Phases      []Phase `yaml:"phases" json:"phases"`
-	Client      Client  `yaml:"client" json:"client"`
-	SLO         SLO     `yaml:"slo" json:"slo"`
-	Request     Request `yaml:"request,omitempty" json:"request,omitempty"`
+	// Client is the behaviour of every client, unless Clients gives a mix.
+	Client Client `yaml:"client" json:"client"`
+	// Clients is a mix of client groups, each with its own Share of the first attempts and
+	// its own behaviour (e.g. 60 % mobile apps retrying at once, 40 % web with backoff).
+	// When set, Client is not used. Groups() gives the groups in force either way.
+	Clients []Client `yaml:"clients,omitempty" json:"clients,omitempty"`
+	SLO     SLO      `yaml:"slo" json:"slo"`
+	Request Request  `yaml:"request,omitempty" json:"request,omitempty"`
 }
 
 // Phase is a stretch of time with one rate curve of *first attempts* per second (retries come
@@ -53,6 +58,10 @@ type Phase struct {
 	Points []Point `yaml:"points,omitempty" json:"points,omitempty"`
 	// Repeat is how many times the curve is played; 0 means once.
 	Repeat int `yaml:"repeat,omitempty" json:"repeat,omitempty"`
+	// Users makes the phase closed-loop: that many users, each sending a request, waiting for
+	// it to finish (retries included), pausing Client.Think, and sending the next. A closed
+	// phase has no rate fields; a profile is either all open-loop or all closed-loop.
+	Users *int `yaml:"users,omitempty" json:"users,omitempty"`
 }
 
 // Growth names for a from/to phase.
@@ -68,11 +77,52 @@ type Point struct {
 	Rate float64
 }
 
-// Client is how every simulated client behaves.
+// Client is how a group of simulated clients behaves.
 type Client struct {
+	// Name and Share identify a group of a mix (Profile.Clients): Share is its fraction of
+	// the first attempts; the shares of a mix add up to 1.
+	Name  string  `yaml:"name,omitempty" json:"name,omitempty"`
+	Share float64 `yaml:"share,omitempty" json:"share,omitempty"`
 	// Timeout bounds one attempt, from the moment it is sent until its response is read.
 	Timeout Duration `yaml:"timeout" json:"timeout"`
-	Retry   Retry    `yaml:"retry" json:"retry"`
+	// Deadline bounds a whole request across its attempts, counted from the intended start
+	// of the first: no retry is sent after it, and a success that arrives after it is wasted
+	// work (the user behind the request had given up). 0: no deadline.
+	Deadline Duration `yaml:"deadline,omitempty" json:"deadline,omitempty"`
+	// Think is how long a closed-loop user pauses between one request's end and its next.
+	Think Duration `yaml:"think,omitempty" json:"think,omitempty"`
+	Retry Retry    `yaml:"retry" json:"retry"`
+}
+
+// Failure classes a retry policy can name in Retry.On, beside plain status codes ("503").
+const (
+	RetryOnTimeout    = "timeout"    // no complete response within the timeout
+	RetryOnConnection = "connection" // refused or reset connections
+	RetryOn5xx        = "5xx"
+	RetryOn429        = "429"
+	RetryOn4xx        = "4xx" // every 4xx other than 429
+)
+
+// Budget types.
+const (
+	BudgetTokenBucket = "token-bucket" // gRPC retry throttling (gRFC A6)
+	BudgetRatio       = "ratio"        // Finagle's RetryBudget
+)
+
+// Budget caps retries across a client group, so that a failing target gets fewer of them
+// exactly when it can least afford them.
+type Budget struct {
+	Type string `yaml:"type" json:"type"`
+	// Token bucket (gRPC): the count starts at MaxTokens, each failed attempt takes 1, each
+	// success gives back TokenRatio; retries are allowed only while the count exceeds
+	// MaxTokens/2.
+	MaxTokens  float64 `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
+	TokenRatio float64 `yaml:"token_ratio,omitempty" json:"token_ratio,omitempty"`
+	// Ratio (Finagle): over the last TTL, retries may be at most Percent % of requests plus
+	// MinPerSecond × TTL.
+	Percent      float64  `yaml:"percent,omitempty" json:"percent,omitempty"`
+	MinPerSecond float64  `yaml:"min_per_second,omitempty" json:"min_per_second,omitempty"`
+	TTL          Duration `yaml:"ttl,omitempty" json:"ttl,omitempty"`
 }
 
 // Retry policy names.
@@ -100,6 +150,14 @@ type Retry struct {
 	Base        Duration `yaml:"base,omitempty" json:"base,omitempty"`
 	Cap         Duration `yaml:"cap,omitempty" json:"cap,omitempty"`
 	Jitter      string   `yaml:"jitter,omitempty" json:"jitter,omitempty"`
+	// On lists the failures that are retried: RetryOn* classes and status codes. Empty
+	// means timeout, connection, 5xx and 429.
+	On []string `yaml:"on,omitempty" json:"on,omitempty"`
+	// RetryAfter honours a Retry-After header on a retried response: the next attempt waits
+	// at least that long.
+	RetryAfter bool `yaml:"retry_after,omitempty" json:"retry_after,omitempty"`
+	// Budget, when set, caps retries across the group.
+	Budget *Budget `yaml:"budget,omitempty" json:"budget,omitempty"`
 }
 
 // SLO decides what counts as goodput.
@@ -113,6 +171,23 @@ type SLO struct {
 type Request struct {
 	Method string `yaml:"method,omitempty" json:"method,omitempty"`
 	Path   string `yaml:"path,omitempty" json:"path,omitempty"`
+	// Paths, instead of Path, spreads requests over several paths by weight; a request's
+	// retries go to its own path.
+	Paths []WeightedPath `yaml:"paths,omitempty" json:"paths,omitempty"`
+	// Headers are sent with every attempt. Authorization, Proxy-Authorization and Cookie
+	// values are never written to a results file (see Profile.Redacted).
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	// BodyFile is sent as every attempt's body; relative to the profile file.
+	BodyFile string `yaml:"body_file,omitempty" json:"body_file,omitempty"`
+	// TargetsFile is a vegeta targets file (its "http" format), used instead of Method, Path,
+	// Headers and Body: requests cycle through its targets; relative to the profile file.
+	TargetsFile string `yaml:"targets_file,omitempty" json:"targets_file,omitempty"`
+}
+
+// WeightedPath is one path of a Request.Paths mix.
+type WeightedPath struct {
+	Path   string  `yaml:"path" json:"path"`
+	Weight float64 `yaml:"weight" json:"weight"`
 }
 
 // Shape is the rate curve of one phase, with t measured from the phase's start.
@@ -135,6 +210,10 @@ type Span struct {
 	Shape      Shape
 	// CountBefore is the number of first attempts expected before this phase starts.
 	CountBefore float64
+	// Users is the closed-loop users of the phase, 0 for an open-loop phase (whose Shape is
+	// then the rate curve; a closed phase's Shape is rate 0, since it has no first attempts
+	// on a timetable).
+	Users int
 }
 
 // Schedule is a profile's whole rate curve on one timeline starting at 0.

@@ -16,6 +16,9 @@ func (p *Profile) Schedule() *Schedule {
 		shape := ph.Shape()
 		length := ph.Length()
 		s.Spans[i] = Span{Index: i, Name: ph.Name, Start: start, End: start + length, Shape: shape, CountBefore: before}
+		if ph.Users != nil {
+			s.Spans[i].Users = *ph.Users
+		}
 		start += length
 		// The next span's CountBefore is computed exactly as countAfter computes it, so that
 		// TimeOf's search and its subtraction agree to the last bit.
@@ -71,6 +74,15 @@ func (s *Schedule) RateAt(t time.Duration) float64 {
 	return sp.Shape.Rate(t - sp.Start)
 }
 
+// UsersAt is the number of closed-loop users of the phase running at t: 0 for an open-loop
+// phase and outside [0, Duration()).
+func (s *Schedule) UsersAt(t time.Duration) int {
+	if t < 0 || t >= s.Duration() {
+		return 0
+	}
+	return s.Spans[s.span(t)].Users
+}
+
 // CountAt is the number of first attempts expected in [0, t).
 func (s *Schedule) CountAt(t time.Duration) float64 {
 	switch {
@@ -88,7 +100,9 @@ func (s *Schedule) CountAt(t time.Duration) float64 {
 // NaN). The pacer sends the k-th first attempt (k = 0, 1, 2, …) at TimeOf(k): at a constant
 // 100/s that is 0, 10ms, 20ms, …, and exactly rate·duration attempts fit in a phase.
 func (s *Schedule) TimeOf(n float64) (time.Duration, bool) {
-	if len(s.Spans) == 0 || math.IsNaN(n) || n > s.Total() {
+	// A schedule without first attempts (closed-loop) has none, not one at 0: the search
+	// below would otherwise find n = 0 in the first span.
+	if len(s.Spans) == 0 || math.IsNaN(n) || n > s.Total() || s.Total() <= 0 {
 		return 0, false
 	}
 	n = max(n, 0)
@@ -127,11 +141,12 @@ func (sp *Span) peak() float64 { return peakOf(sp.Shape, sp.End-sp.Start) }
 // traffic shape by length: phase durations, sine periods, spike offsets and lengths, and
 // point offsets, so that the curve keeps its form. Steps, growth and repeat counts are
 // shape, not scale, and stay. Client timeouts, retry delays and the SLO are left alone: they
-// describe the clients and the target, not the traffic shape. Factors should be positive; a
-// result with negative rates or zero durations fails Validate. p is not modified.
+// describe the clients and the target, not the traffic shape. Closed-loop users are load,
+// so they scale with rate (rounded, at least 1); think times are the users' pace, so they
+// scale with length. Factors should be positive; a result with negative rates or zero
+// durations fails Validate. p is not modified, and the copy shares no memory with it.
 func (p *Profile) Scaled(rate, length float64) *Profile {
-	q := *p
-	q.Phases = make([]Phase, len(p.Phases))
+	q := p.clone()
 	// scale allocates, so the copy shares no rate pointers with p.
 	scale := func(v *float64) *float64 {
 		if v == nil {
@@ -152,8 +167,16 @@ func (p *Profile) Scaled(rate, length float64) *Profile {
 		}
 		return Duration(x)
 	}
-	for i, ph := range p.Phases {
+	for i, ph := range q.Phases {
 		ph.Rate, ph.From, ph.To = scale(ph.Rate), scale(ph.From), scale(ph.To)
+		if ph.Users != nil {
+			u := math.Round(float64(*ph.Users) * rate)
+			if !(u >= 1) { // also NaN
+				u = 1
+			}
+			n := int(min(u, math.MaxInt32))
+			ph.Users = &n
+		}
 		ph.Amplitude, ph.Spike = scale(ph.Amplitude), scale(ph.Spike)
 		ph.Duration, ph.Period, ph.SpikeFor = stretch(ph.Duration), stretch(ph.Period), stretch(ph.SpikeFor)
 		if ph.SpikeAt != nil {
@@ -170,6 +193,10 @@ func (p *Profile) Scaled(rate, length float64) *Profile {
 			ph.Points = pts
 		}
 		q.Phases[i] = ph
+	}
+	q.Client.Think = stretch(q.Client.Think)
+	for i := range q.Clients {
+		q.Clients[i].Think = stretch(q.Clients[i].Think)
 	}
 	return &q
 }

@@ -243,7 +243,7 @@ func TestScaled(t *testing.T) {
 	if *q.Phases[1].From != 400 || *q.Phases[1].To != 1200 || time.Duration(q.Phases[1].Duration) != 1500*time.Millisecond {
 		t.Errorf("scaled ramp %+v", q.Phases[1])
 	}
-	if q.Client != p.Client || q.SLO != p.SLO {
+	if !reflect.DeepEqual(q.Client, p.Client) || q.SLO != p.SLO {
 		t.Errorf("Scaled changed client or SLO: %+v %+v", q.Client, q.SLO)
 	}
 }

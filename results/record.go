@@ -111,6 +111,10 @@ type Trailer struct {
 	Attempts    uint64    `json:"attempts"` // attempts recorded
 	// UnsentRetries are retries that were due after the run stopped and so never sent.
 	UnsentRetries uint64 `json:"unsent_retries"`
+	// RetriesDenied are retries a retry budget refused; DeadlineExpired are requests given
+	// up because their next retry would have come after the request's deadline.
+	RetriesDenied   uint64 `json:"retries_denied,omitempty"`
+	DeadlineExpired uint64 `json:"deadline_expired,omitempty"`
 	// CPU samples the generator machine once a second: a generator that saturated its own
 	// machine measured itself, and the analysis says so.
 	CPU []cpustat.Sample `json:"cpu,omitempty"`

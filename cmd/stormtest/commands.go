@@ -78,13 +78,15 @@ func attackCommand() *cli.Command {
 			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile name or YAML file"},
 			&cli.StringFlag{Name: "out", Usage: "results file to write (required)", Required: true},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace --out if it exists"},
+			&cli.Float64Flag{Name: "rate-scale", Value: 1, Usage: "multiply every rate (and closed-loop population) of the profile"},
+			&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "multiply every phase's duration (and think time) of the profile"},
 			&cli.Uint64Flag{Name: "max-workers", Usage: "bound on concurrent attempts (0: sized from the profile)"},
 			&cli.IntFlag{Name: "connections", Usage: "idle keep-alive connections per host (0: vegeta's default)"},
 		},
 		Action: func(c *cli.Context) error {
-			prof, err := profiles.Load(c.String("profile"))
+			prof, err := loadScaled(c, c.String("profile"))
 			if err != nil {
-				return usageError("%v", err)
+				return err
 			}
 			out := c.String("out")
 			cfg := attack.Config{
@@ -96,7 +98,7 @@ func attackCommand() *cli.Command {
 			if err := cfg.Validate(); err != nil {
 				return usageError("%v", err)
 			}
-			if err := attack.Preflight(c.Context, cfg.Target); err != nil {
+			if err := cfg.Preflight(c.Context); err != nil {
 				return usageError("%v", err)
 			}
 			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s\n",
@@ -228,13 +230,17 @@ func profilesCommand() *cli.Command {
 				Name:      "show",
 				Usage:     "print a profile as YAML that can be edited and passed back with --profile FILE",
 				ArgsUsage: "NAME|FILE",
+				Flags: []cli.Flag{
+					&cli.Float64Flag{Name: "rate-scale", Value: 1, Usage: "show the profile with every rate multiplied"},
+					&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "show the profile with every phase duration multiplied"},
+				},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usageError("profiles show: give one profile name or file")
 					}
-					p, err := profiles.Load(c.Args().First())
+					p, err := loadScaled(c, c.Args().First())
 					if err != nil {
-						return usageError("%v", err)
+						return err
 					}
 					data, err := p.Marshal()
 					if err != nil {
@@ -257,14 +263,39 @@ func profilesCommand() *cli.Command {
 						if err != nil {
 							return usageError("%v", err)
 						}
-						fmt.Fprintf(c.App.Writer, "%s: ok (%s, %d phases, %s, %.0f first attempts)\n",
-							path, p.Name, len(p.Phases), p.Schedule().Duration(), p.Schedule().Total())
+						load := fmt.Sprintf("%.0f first attempts", p.Schedule().Total())
+						if p.ClosedLoop() {
+							load = fmt.Sprintf("up to %d users", p.PeakUsers())
+						}
+						fmt.Fprintf(c.App.Writer, "%s: ok (%s, %d phases, %s, %s)\n",
+							path, p.Name, len(p.Phases), p.Schedule().Duration(), load)
 					}
 					return nil
 				},
 			},
 		},
 	}
+}
+
+// loadScaled loads a profile and applies --rate-scale and --time-scale, so one file serves a
+// staging run, a CI gate and a capacity test.
+func loadScaled(c *cli.Context, nameOrPath string) (*profiles.Profile, error) {
+	p, err := profiles.Load(nameOrPath)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	rate, dur := c.Float64("rate-scale"), c.Float64("time-scale")
+	if !(rate > 0) || !(dur > 0) {
+		return nil, usageError("--rate-scale and --time-scale must be positive, got %g and %g", rate, dur)
+	}
+	if rate == 1 && dur == 1 {
+		return p, nil
+	}
+	scaled := p.Scaled(rate, dur)
+	if err := scaled.Validate(); err != nil {
+		return nil, usageError("%s scaled by rate %g, time %g: %v", p.Name, rate, dur, err)
+	}
+	return scaled, nil
 }
 
 // firstSentence keeps a listing to one line per profile.

@@ -61,6 +61,7 @@ func TestBadInputGetsOneLineAndExit2(t *testing.T) {
 		{"missing results file", []string{"analyze", filepath.Join(t.TempDir(), "missing.st")}, "missing.st"},
 		{"no results file", []string{"analyze"}, "no results file"},
 		{"unreachable target", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--out", filepath.Join(t.TempDir(), "x.st")}, "unreachable"},
+		{"bad scale", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--rate-scale", "0", "--out", "x.st"}, "--rate-scale"},
 		{"bad serve knob", []string{"serve", "--capacity-fraction", "1.5"}, "CapacityFraction"},
 		{"missing required flag", []string{"attack", "--profile", "steady"}, "target"},
 	}
@@ -214,5 +215,29 @@ func TestInterruptKeepsResults(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "interrupted") {
 		t.Errorf("stderr does not say the run was interrupted: %s", stderr.String())
+	}
+}
+
+func TestProfilesShowScaled(t *testing.T) {
+	code, yaml, stderr := runCLI(t, context.Background(), "profiles", "show", "--rate-scale", "2", "--time-scale", "0.5", "steady")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// steady is 100/s for 20s: scaled, 200/s for 10s.
+	if !strings.Contains(yaml, "rate: 200") || !strings.Contains(yaml, "duration: 10s") {
+		t.Fatalf("scaled profile:\n%s", yaml)
+	}
+}
+
+// TestExamplesValidate keeps the README's example profiles working.
+func TestExamplesValidate(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) < 4 {
+		t.Fatalf("examples: %v, %v", files, err)
+	}
+	for _, f := range files {
+		if code, out, stderr := runCLI(t, context.Background(), "profiles", "validate", f); code != 0 || !strings.Contains(out, ": ok") {
+			t.Errorf("%s: exit %d %s%s", f, code, out, stderr)
+		}
 	}
 }

@@ -1,0 +1,84 @@
+package attack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// slotOf reads the slot number from the URL fragment the scheduler put there. HTTP clients
+// never send the fragment, so the target sees the plain URL.
+func slotOf(u string) (uint32, bool) {
+	i := strings.LastIndexByte(u, '#')
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(u[i+1:], 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return uint32(n), true
+}
+
+// requestURL joins the target's base URL and a path, and rejects what cannot be attacked with
+// a message that names the problem.
+func requestURL(target, path string) (string, error) {
+	if target == "" {
+		return "", errors.New("no target URL given")
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme == "" {
+		// "127.0.0.1:8080" is the usual slip; url.Parse's own message does not say so.
+		return "", fmt.Errorf("bad target URL %q: want a URL such as http://127.0.0.1:8080", target)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("bad target URL %q: scheme must be http or https", target)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("bad target URL %q: no host", target)
+	}
+	if u.Fragment != "" {
+		return "", fmt.Errorf("bad target URL %q: a fragment is never sent to a server; remove it", target)
+	}
+	if path != "" {
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + strings.TrimPrefix(path, "/")
+	}
+	return u.String(), nil
+}
+
+// Preflight connects once to the host the attack would hit first, so that a typo in the port
+// or a target that is not running is reported at once, in one line, rather than as a run full
+// of refusals.
+func (c Config) Preflight(ctx context.Context) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	plan, err := newRequestPlan(c.Target, c.Profile.Request)
+	if err != nil {
+		return err
+	}
+	target := plan.baseURL()
+	u, err := url.Parse(target)
+	if err != nil {
+		return fmt.Errorf("bad target URL %q: %w", target, err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	d := net.Dialer{Timeout: 3 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return fmt.Errorf("target %s is unreachable: %w", u.Scheme+"://"+u.Host, err)
+	}
+	return conn.Close()
+}

@@ -1,0 +1,113 @@
+package profiles
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// DefaultGroup is the name of the one group that a profile without clients has.
+const DefaultGroup = "default"
+
+// Groups returns the client groups in force: Clients when the profile has a mix, else one
+// group made of Client, named DefaultGroup, with share 1. The slice is new; the groups'
+// Retry.On and Retry.Budget are shared with p.
+func (p *Profile) Groups() []Client {
+	if len(p.Clients) > 0 {
+		return slices.Clone(p.Clients)
+	}
+	c := p.Client
+	c.Name, c.Share = DefaultGroup, 1
+	return []Client{c}
+}
+
+// ClosedLoop reports whether the profile's phases are closed-loop (users) rather than
+// open-loop (rates). Validate refuses a profile that mixes the two, so the first phase says.
+func (p *Profile) ClosedLoop() bool {
+	return len(p.Phases) > 0 && p.Phases[0].Users != nil
+}
+
+// PeakUsers is the most closed-loop users of any phase: 0 for an open-loop profile.
+func (p *Profile) PeakUsers() int {
+	peak := 0
+	for _, ph := range p.Phases {
+		if ph.Users != nil {
+			peak = max(peak, *ph.Users)
+		}
+	}
+	return peak
+}
+
+// defaultRetryOn is what an empty Retry.On means: the failures a retry can cure. A 4xx other
+// than 429 is the client's own fault, and sending it again cannot help.
+var defaultRetryOn = []string{RetryOnTimeout, RetryOnConnection, RetryOn5xx, RetryOn429}
+
+// RetriesOn reports whether a failed attempt is retried under r.On. class is the attempt's
+// failure class (one of the RetryOn* constants, or "" for a success or any other outcome)
+// and code its HTTP status (0 when there was no response). It is true when the class is
+// listed, or the code is listed as a status ("503"). An empty On means timeout, connection,
+// 5xx and 429. The policy is not consulted: whether any retry is left is the caller's.
+func (r Retry) RetriesOn(class string, code int) bool {
+	on := r.On
+	if len(on) == 0 {
+		on = defaultRetryOn
+	}
+	if class != "" && slices.Contains(on, class) {
+		return true
+	}
+	return code != 0 && slices.Contains(on, strconv.Itoa(code))
+}
+
+// RedactedValue is the text that replaces a sensitive header's value in Redacted.
+const RedactedValue = "[redacted]"
+
+// Redacted returns a deep copy of p in which the values of the Authorization,
+// Proxy-Authorization and Cookie request headers (in any case) read "[redacted]". Results
+// files record the profile they ran, and credentials must not travel with them. p is not
+// modified, and the copy shares no memory with it.
+func (p *Profile) Redacted() Profile {
+	q := p.clone()
+	for name := range q.Request.Headers {
+		if slices.Contains(sensitiveHeaders, strings.ToLower(name)) {
+			q.Request.Headers[name] = RedactedValue
+		}
+	}
+	return q
+}
+
+// clone is a deep copy of p: every slice, map and pointer is new, so that the copy can be
+// changed without changing p. nil stays nil, so that the copy is reflect.DeepEqual to p.
+func (p *Profile) clone() Profile {
+	q := *p
+	q.Phases = slices.Clone(p.Phases)
+	for i := range q.Phases {
+		ph := &q.Phases[i]
+		ph.Rate, ph.From, ph.To = clonePtr(ph.Rate), clonePtr(ph.From), clonePtr(ph.To)
+		ph.Amplitude, ph.Spike, ph.SpikeAt = clonePtr(ph.Amplitude), clonePtr(ph.Spike), clonePtr(ph.SpikeAt)
+		ph.Users = clonePtr(ph.Users)
+		ph.Points = slices.Clone(ph.Points)
+	}
+	q.Client = p.Client.clone()
+	q.Clients = slices.Clone(p.Clients)
+	for i := range q.Clients {
+		q.Clients[i] = q.Clients[i].clone()
+	}
+	q.Request.Paths = slices.Clone(p.Request.Paths)
+	q.Request.Headers = maps.Clone(p.Request.Headers)
+	return q
+}
+
+func (c Client) clone() Client {
+	c.Retry.On = slices.Clone(c.Retry.On)
+	c.Retry.Budget = clonePtr(c.Retry.Budget)
+	return c
+}
+
+func clonePtr[T any](v *T) *T {
+	if v == nil {
+		return nil
+	}
+	x := *v
+	return &x
+}
