@@ -33,7 +33,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // Keys each mapping of a profile accepts; anything else is refused so that a misspelt key
 // ("max_attempt") is an error instead of a silently ignored setting.
 var (
-	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request"}
+	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate"}
 	phaseKeys   = []string{"name", "duration", "rate", "from", "to", "steps", "growth", "amplitude", "period",
 		"spike", "spike_at", "spike_for", "points", "repeat", "users"}
 	// The single client has no name or share: it is the whole traffic, group "default".
@@ -376,6 +376,8 @@ func (w *walker) profile(root *yaml.Node) (*Profile, *fieldError) {
 			err = w.slo(v, &p.SLO)
 		case "request":
 			err = w.request(v, &p.Request)
+		case "gate":
+			p.Gate, err = w.gate(v)
 		}
 		if err != nil {
 			return nil, err
@@ -551,6 +553,26 @@ func (w *walker) retryOn(n *yaml.Node, path string) ([]string, *fieldError) {
 	for i, item := range n.Content {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		s, err := scalar(item, p, retryOnExpected)
+		if err != nil {
+			return nil, err
+		}
+		w.lines[p] = s.Line
+		out[i] = s.Value
+	}
+	return out, nil
+}
+
+// gate reads the list of thresholds; their syntax is checked by package gate, which knows it.
+func (w *walker) gate(n *yaml.Node) ([]string, *fieldError) {
+	const expected = `a list of thresholds such as "p99<300ms" or "verdict!=metastable"`
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		return nil, wrongType("gate", n, expected)
+	}
+	out := make([]string, len(n.Content))
+	for i, item := range n.Content {
+		p := fmt.Sprintf("gate[%d]", i)
+		s, err := scalar(item, p, "a threshold such as p99<300ms")
 		if err != nil {
 			return nil, err
 		}

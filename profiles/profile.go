@@ -23,6 +23,9 @@ type Profile struct {
 	Clients []Client `yaml:"clients,omitempty" json:"clients,omitempty"`
 	SLO     SLO      `yaml:"slo" json:"slo"`
 	Request Request  `yaml:"request,omitempty" json:"request,omitempty"`
+	// Gate lists the thresholds `stormtest gate` checks a run of this profile against, in
+	// the spirit of k6 thresholds ("p99<300ms", "verdict!=metastable"); see package gate.
+	Gate []string `yaml:"gate,omitempty" json:"gate,omitempty"`
 }
 
 // Phase is a stretch of time with one rate curve of *first attempts* per second (retries come
