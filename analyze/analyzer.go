@@ -31,10 +31,11 @@ type winCounts struct {
 	intended, offered, goodput, errors, timeouts uint64
 	ends                                         uint64 // attempts that ended here, for in-flight
 	wasted                                       uint64 // successes after their request's deadline
+	lagged                                       uint64 // first attempts sent later than lagLimit
 	kinds                                        [numKinds]uint64
 	lagMax                                       time.Duration // the generator's worst lag for sends here
 	machineCPU                                   float64       // busiest generator machine, 0–1; -1: no sample
-	p50, p99, max                                int64         // µs, set when the window's histogram closes
+	p50, p99, p999, max                          int64         // µs, set when the window's histogram closes
 }
 
 // groupWin counts one client group's traffic in one window; kept only for mixes, to say which
@@ -64,6 +65,9 @@ type Analyzer struct {
 	// deadlines are the client groups' request deadlines (0: none): a success that ends
 	// after its request's deadline is wasted work, done for a user who had given up.
 	deadlines []time.Duration
+	// lagLimit: a first attempt sent this late may miss the SLO from the generator's lag
+	// alone (half the SLO, or half the longest timeout without one).
+	lagLimit time.Duration
 
 	wins []winCounts
 	// groupWins[w][g] splits window w's traffic by client group (mixes only).
@@ -122,6 +126,10 @@ func New(h results.Header, opt Options) *Analyzer {
 	for _, g := range h.Profile.Groups() {
 		a.deadlines = append(a.deadlines, time.Duration(g.Deadline))
 	}
+	a.lagLimit = a.slo / 2
+	if a.lagLimit <= 0 {
+		a.lagLimit = a.longestTimeout() / 2
+	}
 	a.phases = make([]phaseAcc, max(1, len(h.Profile.Phases)))
 	for i := range a.phases {
 		a.phases[i].lat = a.newHist()
@@ -170,6 +178,9 @@ func (a *Analyzer) Add(r *results.Record) {
 		g.requests++
 		ph.intended++
 		a.wins[iw].intended++
+		if a.lagLimit > 0 && r.SendLag > a.lagLimit {
+			a.wins[iw].lagged++
+		}
 		if !a.seen || r.Intended < a.firstIntended {
 			a.firstIntended = r.Intended
 		}
@@ -315,7 +326,7 @@ func (a *Analyzer) closeWindow(j int) {
 	h := a.ring[j%len(a.ring)]
 	if h.TotalCount() > 0 {
 		c := &a.wins[j]
-		c.p50, c.p99, c.max = h.ValueAtQuantile(50), h.ValueAtQuantile(99), h.Max()
+		c.p50, c.p99, c.p999, c.max = h.ValueAtQuantile(50), h.ValueAtQuantile(99), h.ValueAtQuantile(99.9), h.Max()
 		h.Reset()
 	}
 }

@@ -125,7 +125,7 @@ func (js judgedSeries) recoverySentence(end, recovery int) string {
 }
 
 func (js judgedSeries) metastableSentence(end, stop int) string {
-	return fmt.Sprintf("goodput was still failing %s s after the trigger ended (to t=%s s), past the grace period of %s s: "+
+	return fmt.Sprintf("did not recover in %s s after the trigger ended (to t=%s s), past the grace period of %s s: "+
 		"the failure sustains itself", secs(js.s.dur(stop-end)), secs(js.at(stop)), secs(js.p.grace))
 }
 

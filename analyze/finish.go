@@ -3,7 +3,10 @@ package analyze
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/stormtest/stormtest/results"
 )
@@ -23,6 +26,9 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		minCount:  a.opt.MinCount,
 		sustain:   a.opt.Sustain,
 		grace:     a.opt.grace(a.longestTimeout()),
+		slo:       a.slo,
+		capacity:  a.opt.Capacity,
+		band:      a.opt.Band,
 	}
 	j := judge(s, p)
 
@@ -68,6 +74,8 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		}
 	}
 	r.Phases = a.phaseStats(s.phases)
+	r.Hysteresis = j.hysteresis
+	r.Vulnerable = j.vulnerable
 	r.Groups = a.groupStats()
 	if sentence := a.groupsAfterTrigger(r.Groups, j.triggerEnd); sentence != "" {
 		r.Evidence = append(r.Evidence, sentence)
@@ -86,6 +94,8 @@ func (a *Analyzer) series() series {
 	s := series{
 		window:      a.opt.Window,
 		intended:    make([]float64, n),
+		lagged:      make([]float64, n),
+		p99:         make([]float64, n),
 		offered:     make([]float64, n),
 		goodput:     make([]float64, n),
 		errors:      make([]float64, n),
@@ -95,6 +105,8 @@ func (a *Analyzer) series() series {
 	}
 	for i, w := range a.wins {
 		s.intended[i] = float64(w.intended)
+		s.lagged[i] = float64(w.lagged)
+		s.p99[i] = ms(w.p99)
 		s.offered[i] = float64(w.offered)
 		s.goodput[i] = float64(w.goodput)
 		s.errors[i] = float64(w.errors)
@@ -163,12 +175,48 @@ func (a *Analyzer) phaseStats(spans []span) []PhaseStats {
 			P999:          lat.P999,
 			Max:           lat.Max,
 			Errors:        kindMap(pa.kinds[:]),
+			Distribution:  distribution(pa.lat),
 		}
 		if ps.Errors == nil {
 			ps.Errors = make(map[string]uint64)
 		}
 		out[i] = ps
 	}
+	return out
+}
+
+// Percentile spectrum resolution, as in HdrHistogram's percentile output: ticksPerHalf
+// percentiles in each halving of the distance to 100, for at most maxHalvings halvings.
+const (
+	ticksPerHalf = 5
+	maxHalvings  = 20 // 1 − 2⁻²⁰: beyond 99.9999, past what any run here can resolve
+)
+
+// distribution is h's percentile spectrum. It stops once fewer than one recorded value lies
+// beyond the next percentile, where every further percentile is the maximum, and ends with
+// 100 (the maximum), so the points' number depends only on the count and stays bounded.
+func distribution(h *hdr.Histogram) []PercentilePoint {
+	n := h.TotalCount()
+	if n == 0 {
+		return []PercentilePoint{}
+	}
+	var pcts []float64
+	for k := range maxHalvings {
+		lo, gap := 100*(1-math.Ldexp(1, -k)), 100*math.Ldexp(1, -k-1)
+		if (100-lo)/100*float64(n) < 1 {
+			break
+		}
+		for t := range ticksPerHalf {
+			pcts = append(pcts, lo+gap*float64(t)/ticksPerHalf)
+		}
+	}
+	pcts = append(pcts, 100)
+	vals := h.ValueAtPercentilesSlice(pcts)
+	out := make([]PercentilePoint, len(pcts))
+	for i, p := range pcts {
+		out[i] = PercentilePoint{Percentile: p, ValueMS: ms(vals[i])}
+	}
+	out[len(out)-1].ValueMS = ms(h.Max())
 	return out
 }
 
@@ -209,6 +257,7 @@ func (a *Analyzer) windowReport(state []int8) []Window {
 			WastedRPS:   float64(w.wasted) / secs,
 			P50:         ms(w.p50),
 			P99:         ms(w.p99),
+			P999:        ms(w.p999),
 			Max:         ms(w.max),
 		}
 		if state[i] != unjudged {
@@ -229,6 +278,10 @@ func (a *Analyzer) finishWarnings(t *results.Trailer, damage error, j judgement,
 	if lag := r.Latency.Lag.P99; lag > ms(micros(a.opt.LagWarn)) {
 		w = append(w, fmt.Sprintf("generator lag p99 is %.1f ms (above %s): the generator, not the target, may be the "+
 			"bottleneck; latencies count from the intended start, so they include this lag", lag, a.opt.LagWarn))
+	}
+	if j.genLimited > 0 {
+		w = append(w, fmt.Sprintf("%d windows were not judged: most of the goodput they missed was requests the generator "+
+			"sent more than %s late, so they say more about the generator than about the target", j.genLimited, a.lagLimit))
 	}
 	for _, err := range flatten(damage) {
 		w = append(w, fmt.Sprintf("results cut short: %v; the analysis covers only the records before it", err))

@@ -19,6 +19,12 @@ type Options struct {
 	// while to drain the queue it built (the demo's run without retries needs ~7 s), and
 	// calling that metastable would be a false alarm.
 	Grace time.Duration
+	// Capacity is the target's capacity in requests/s, when known (from a capacity run):
+	// it makes the vulnerable note of a stable run exact. 0: estimate it from the run.
+	Capacity float64
+	// Band is how close two first-attempt rates must be (a fraction) to count as the same
+	// load when the hysteresis check compares before and after a surge.
+	Band float64
 	// LagWarn: a generator lag p99 above this warns that the generator, not the target,
 	// may have been the bottleneck.
 	LagWarn time.Duration
@@ -36,6 +42,7 @@ func DefaultOptions() Options {
 		MinCount:  30,
 		Sustain:   3,
 		LagWarn:   50 * time.Millisecond,
+		Band:      0.2,
 	}
 }
 
@@ -53,6 +60,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Sustain <= 0 {
 		o.Sustain = d.Sustain
+	}
+	if o.Band <= 0 || o.Band >= 1 {
+		o.Band = d.Band
 	}
 	if o.LagWarn <= 0 {
 		o.LagWarn = d.LagWarn

@@ -36,6 +36,12 @@ type Report struct {
 	TriggerEndSeconds *float64 `json:"trigger_end_seconds"`
 	RecoverySeconds   *float64 `json:"recovery_seconds"`
 	TriggerPhase      string   `json:"trigger_phase"`
+	// Hysteresis compares goodput at the post-trigger load before and after the surge; null
+	// when there was no trigger end or too few requests at a comparable rate.
+	Hysteresis *Hysteresis `json:"hysteresis"`
+	// Vulnerable is set on a stable run whose margin was thin: the typical load times the
+	// attempts clients allow would exceed the target's capacity (given, or seen near its knee).
+	Vulnerable bool `json:"vulnerable"`
 
 	Latency LatencySummary    `json:"latency"`
 	Errors  map[string]uint64 `json:"errors"`
@@ -81,6 +87,16 @@ type PhaseStats struct {
 	P999          float64           `json:"p999_ms"`
 	Max           float64           `json:"max_ms"`
 	Errors        map[string]uint64 `json:"errors"`
+	// Distribution is the phase's latency percentile spectrum, for HDR percentile plots:
+	// percentiles bunch up towards 100 (five per halving of the distance to it), so the
+	// tail is drawn as finely as the body. Empty when the phase saw no attempts.
+	Distribution []PercentilePoint `json:"distribution"`
+}
+
+// PercentilePoint is one point of a latency percentile spectrum.
+type PercentilePoint struct {
+	Percentile float64 `json:"percentile"`
+	ValueMS    float64 `json:"value_ms"`
 }
 
 // GroupStats describe one client group.
@@ -105,6 +121,7 @@ type Window struct {
 	WastedRPS   float64 `json:"wasted_rps"`
 	P50         float64 `json:"p50_ms"`
 	P99         float64 `json:"p99_ms"`
+	P999        float64 `json:"p999_ms"`
 	Max         float64 `json:"max_ms"`
 	// InFlight counts attempts sent and not yet ended at the window's end: the concurrency
 	// the target was holding, as the generator saw it.

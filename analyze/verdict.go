@@ -12,6 +12,13 @@ type series struct {
 	goodput  []float64 // successes within the SLO, by end time
 	errors   []float64 // failed attempts, by end time
 	timeouts []float64 // attempts the client gave up on, by end time
+	// lagged counts first attempts the generator sent so late (by intended start) that the
+	// lag alone could cost them the SLO: when they explain a window's missing goodput, the
+	// window says something about the generator, not the target, and is not judged.
+	lagged []float64
+	// p99 is each window's p99 latency in ms (0 when empty), for spotting a run that came
+	// near the target's capacity.
+	p99 []float64
 	// skip: windows before this are not judged. They precede the traffic, or the first
 	// window with traffic saw only part of it, and judging that would call a slow start a
 	// collapse. Judging spans never reach back before it either.
@@ -32,7 +39,17 @@ type judgeParams struct {
 	minCount  int
 	sustain   int
 	grace     time.Duration
+	// slo is the goodput latency bound (0: none); capacity is a known capacity in rps (0:
+	// estimate it from the run); band is how close two first-attempt rates must be to count as
+	// the same load when comparing before and after a surge.
+	slo      time.Duration
+	capacity float64
+	band     float64
 }
+
+// generatorShare: a window whose missing goodput is at least this much explained by requests
+// the generator sent late is not judged.
+const generatorShare = 0.5
 
 // Health states of one window.
 const (
@@ -54,6 +71,9 @@ type judgement struct {
 	hasAmpAfter  bool
 	triggerPhase string
 	judged       int // how many windows could be judged
+	genLimited   int // windows not judged because the generator's lag explains their failure
+	hysteresis   *Hysteresis
+	vulnerable   bool
 }
 
 // judgedSeries is the per-window view judge works on: the judging span of every window and the
@@ -64,6 +84,8 @@ type judgedSeries struct {
 	from  []int     // first window of the span judging window i; -1 when not judged
 	rate  []float64 // smoothed first-attempt rate at i, rps
 	state []int8
+	// genLimited marks windows left unjudged because the generator's lag explains them.
+	genLimited []bool
 }
 
 // judge decides stable / overloaded / metastable from per-window series: find onset (Sustain
@@ -75,15 +97,22 @@ type judgedSeries struct {
 func judge(s series, p judgeParams) judgement {
 	js := judgeWindows(s, p)
 	j := judgement{state: js.state, onset: -1, triggerEnd: -1, recovery: -1}
-	for _, st := range js.state {
+	for i, st := range js.state {
 		if st != unjudged {
 			j.judged++
+		}
+		if js.genLimited[i] {
+			j.genLimited++
 		}
 	}
 	j.onset = js.streak(0, unhealthy)
 	if j.onset < 0 {
 		j.verdict = Stable
 		j.evidence = js.stableEvidence(j.judged)
+		if sentence, ok := js.vulnerability(); ok {
+			j.vulnerable = true
+			j.evidence = append(j.evidence, sentence)
+		}
 		return j
 	}
 	j.triggerPhase = s.phaseAt(js.at(j.onset))
@@ -115,6 +144,10 @@ func judge(s series, p judgeParams) judgement {
 	}
 	j.evidence = []string{collapse, js.triggerSentence(j.onset, j.triggerEnd, j.level, j.triggerPhase)}
 	j.evidence = append(j.evidence, js.afterSentences(j.onset, j.triggerEnd, stop, after)...)
+	if h, ok := js.hysteresis(j.onset, j.triggerEnd, stop); ok {
+		j.hysteresis = &h
+		j.evidence = append(j.evidence, js.hysteresisSentence(h))
+	}
 
 	switch failedFor := s.dur(stop - j.triggerEnd); {
 	case j.recovery >= 0:
@@ -135,7 +168,7 @@ func judge(s series, p judgeParams) judgement {
 // intended load. Spans never reach back into a partial first window.
 func judgeWindows(s series, p judgeParams) judgedSeries {
 	n := len(s.intended)
-	js := judgedSeries{s: s, p: p, from: make([]int, n), rate: make([]float64, n), state: make([]int8, n)}
+	js := judgedSeries{s: s, p: p, from: make([]int, n), rate: make([]float64, n), state: make([]int8, n), genLimited: make([]bool, n)}
 	first := s.skip
 	secs := s.window.Seconds()
 	for i := range n {
@@ -144,16 +177,25 @@ func judgeWindows(s series, p judgeParams) judgedSeries {
 		if i < first {
 			continue
 		}
-		var intended, goodput float64
+		var intended, goodput, lagged float64
 		for k := i; k >= first && k > i-maxWiden; k-- {
 			intended += s.intended[k]
 			goodput += s.goodput[k]
+			if s.lagged != nil {
+				lagged += s.lagged[k]
+			}
 			if intended >= float64(p.minCount) {
 				js.from[i] = k
 				js.rate[i] = intended / (float64(i-k+1) * secs)
-				js.state[i] = unhealthy
-				if goodput >= (1-p.tolerance)*intended {
+				switch {
+				case goodput >= (1-p.tolerance)*intended:
 					js.state[i] = healthy
+				case lagged >= generatorShare*(intended-goodput):
+					// The generator sent most of the missing requests too late to
+					// make the SLO: its failure, not the target's.
+					js.genLimited[i] = true
+				default:
+					js.state[i] = unhealthy
 				}
 				break
 			}

@@ -125,7 +125,7 @@ func TestJudge(t *testing.T) {
 				"offered load averaged 300 rps and stayed above goodput, which averaged 20 rps against 100 rps intended",
 				"amplification after the trigger: 3.00 attempts per request",
 				"sustaining effect: retries", "sustaining effect: abandoned work: timeouts were 96% of errors",
-				"still failing 60 s after the trigger ended",
+				"did not recover in 60 s after the trigger ended",
 			},
 		},
 		{

@@ -83,6 +83,8 @@ func analyzeFlags() []cli.Flag {
 		&cli.IntFlag{Name: "min-count", Value: def.MinCount, Usage: "requests a health judgement needs (windows are widened to get them)"},
 		&cli.IntFlag{Name: "sustain", Value: def.Sustain, Usage: "consecutive judgements that make an onset or a recovery"},
 		&cli.DurationFlag{Name: "grace", Value: def.Grace, Usage: "how long after the trigger a failure must last to be metastable (0: max(10s, 5 × client timeout))"},
+		&cli.Float64Flag{Name: "band", Value: def.Band, Usage: "how close two first-attempt rates must be (fraction) to count as the same load in the hysteresis check"},
+		&cli.Float64Flag{Name: "capacity", Usage: "the target's known capacity in requests/s, for the vulnerable note (0: estimate from the run)"},
 	}
 }
 
@@ -93,6 +95,8 @@ func analyzeOptions(c *cli.Context) analyze.Options {
 	opt.MinCount = c.Int("min-count")
 	opt.Sustain = c.Int("sustain")
 	opt.Grace = c.Duration("grace")
+	opt.Band = c.Float64("band")
+	opt.Capacity = c.Float64("capacity")
 	return opt
 }
 
