@@ -7,14 +7,39 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/fatih/color"
 )
 
 // WriteText writes a compact human summary: the verdict line, the evidence, a per-phase
 // table and the warnings.
-func (r *Report) WriteText(w io.Writer) error {
+func (r *Report) WriteText(w io.Writer) error { return r.writeText(w, false) }
+
+// writeText is WriteText, with the verdict and warnings in colour when colour is set (a
+// terminal: never in a file or a CI log).
+func (r *Report) writeText(w io.Writer, colour bool) error {
+	paint := func(attrs ...color.Attribute) func(string) string {
+		c := color.New(attrs...)
+		if colour {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+		return func(s string) string { return c.Sprint(s) }
+	}
+	verdictColour := map[string]func(string) string{
+		Stable:     paint(color.FgGreen, color.Bold),
+		Overloaded: paint(color.FgYellow, color.Bold),
+		Metastable: paint(color.FgRed, color.Bold),
+	}[r.Verdict]
+	if verdictColour == nil {
+		verdictColour = paint(color.Bold)
+	}
+	warn := paint(color.FgYellow)
+
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s: %s, profile %s, %s s, %d requests, %d attempts (%.2f per request), goodput %d\n",
-		strings.ToUpper(r.Verdict), orDash(r.Target), orDash(r.Profile), num(r.DurationSeconds, 1),
+		verdictColour(strings.ToUpper(r.Verdict)), orDash(r.Target), orDash(r.Profile), num(r.DurationSeconds, 1),
 		r.Requests, r.Attempts, r.Amplification, r.Goodput)
 	for _, e := range r.Evidence {
 		fmt.Fprintf(&b, "  - %s\n", e)
@@ -42,7 +67,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Warnings) > 0 {
 		b.WriteString("\nwarnings:\n")
 		for _, s := range r.Warnings {
-			fmt.Fprintf(&b, "  ! %s\n", s)
+			fmt.Fprintf(&b, "  %s %s\n", warn("!"), s)
 		}
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {

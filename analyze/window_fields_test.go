@@ -177,3 +177,27 @@ func TestEvidenceNamesTheGroupThatSustainedTheStorm(t *testing.T) {
 		t.Fatalf("amplification after the trigger: mobile %v, web %v; want mobile ≥ 2 and web 1 (%s)", *m, *w, sentence)
 	}
 }
+
+func TestMarkdownPutsTheVerdictFirst(t *testing.T) {
+	a, _ := metastableRun()
+	rep := a.Finish(nil, nil)
+	var b strings.Builder
+	if err := rep.Write(&b, FormatMarkdown, false); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	if !strings.HasPrefix(md, "### stormtest: **METASTABLE**") || !strings.Contains(md, "| phase | span s |") ||
+		!strings.Contains(md, "| surge |") || strings.Contains(md, "\x1b[") {
+		t.Fatalf("markdown:\n%s", md)
+	}
+	var txt strings.Builder
+	if err := rep.Write(&txt, FormatText, true); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(txt.String(), "\x1b[") {
+		t.Fatal("text with colour has no colour")
+	}
+	if _, err := ParseFormat("html"); err == nil {
+		t.Fatal("an unknown format was accepted")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/stormtest/stormtest/profiles"
@@ -56,11 +57,56 @@ type Summary struct {
 	Interrupted     bool // stopped by ctx before the profile ended
 }
 
-// Progress is a live view of a running attack; every field is safe to read at any time.
+// Progress is a live view of a running attack; every field and method is safe to use at any
+// time from any goroutine.
 type Progress struct {
-	Attempts  atomic.Uint64
+	Sent      atomic.Uint64 // attempts handed to vegeta's workers
+	Requests  atomic.Uint64 // first attempts sent
+	Attempts  atomic.Uint64 // attempts completed
 	Successes atomic.Uint64
-	Retries   atomic.Uint64
+	Retries   atomic.Uint64 // retries scheduled
+
+	mu      sync.Mutex
+	second  int64          // the second (since the run's start) lat is collecting
+	lat     *hdr.Histogram // latency of attempts that ended in that second, µs
+	lastP99 time.Duration  // p99 of the last complete second
+}
+
+// InFlight is how many attempts were sent and have not completed.
+func (p *Progress) InFlight() uint64 {
+	done := p.Attempts.Load()
+	if sent := p.Sent.Load(); sent > done {
+		return sent - done
+	}
+	return 0
+}
+
+// LastP99 is the p99 latency (from intended start) of the attempts that ended in the last
+// complete second.
+func (p *Progress) LastP99() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastP99
+}
+
+// observe records a completed attempt's latency, ended at end (since the run's start).
+func (p *Progress) observe(latency, end time.Duration) {
+	sec := int64(end / time.Second)
+	p.mu.Lock()
+	if p.lat == nil {
+		p.lat = hdr.New(1, int64(time.Hour/time.Microsecond), 2)
+		p.second = sec
+	}
+	if sec > p.second {
+		p.lastP99 = time.Duration(p.lat.ValueAtQuantile(99)) * time.Microsecond
+		if sec > p.second+1 {
+			p.lastP99 = 0 // nothing ended in the last complete second
+		}
+		p.lat.Reset()
+		p.second = sec
+	}
+	_ = p.lat.RecordValue(max(int64(latency/time.Microsecond), 1))
+	p.mu.Unlock()
 }
 
 // Validate checks what can be checked before an attack starts, so that bad input fails fast
@@ -103,7 +149,7 @@ func Run(ctx context.Context, cfg Config, progress *Progress) (Summary, error) {
 		start = time.Now()
 	}
 
-	groups := newGroups(p, plan, start, cfg)
+	groups := newGroups(p, plan, start, cfg, progress)
 	stopWatch := make(chan struct{})
 	defer close(stopWatch)
 	go func() {
@@ -142,7 +188,7 @@ func Run(ctx context.Context, cfg Config, progress *Progress) (Summary, error) {
 
 // newGroups sets up one vegeta attacker per client group: each group has its own timeout, and
 // its share of the profile's first attempts as its own schedule, so that shares are exact.
-func newGroups(p *profiles.Profile, plan *requestPlan, start time.Time, cfg Config) []*group {
+func newGroups(p *profiles.Profile, plan *requestPlan, start time.Time, cfg Config, progress *Progress) []*group {
 	clients := p.Groups()
 	ids := new(atomic.Uint64)
 	groups := make([]*group, len(clients))
@@ -154,11 +200,12 @@ func newGroups(p *profiles.Profile, plan *requestPlan, start time.Time, cfg Conf
 		sched := newScheduler(gp.Schedule(), plan, newRealClock(start), ids, p.Seed+uint64(i)*0x9e3779b97f4a7c15,
 			time.Duration(cl.Think))
 		g := &group{
-			index:  uint8(i),
-			client: cl,
-			sched:  sched,
-			budget: cl.Retry.Budget.New(),
-			rng:    newRand(p.Seed, uint64(i)),
+			progress: progress,
+			index:    uint8(i),
+			client:   cl,
+			sched:    sched,
+			budget:   cl.Retry.Budget.New(),
+			rng:      newRand(p.Seed, uint64(i)),
 			attacker: vegeta.NewAttacker(
 				vegeta.Timeout(time.Duration(cl.Timeout)),
 				vegeta.Workers(16),

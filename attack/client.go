@@ -21,15 +21,20 @@ type group struct {
 	attacker *vegeta.Attacker
 	budget   profiles.RetryBudget
 	rng      *rand.Rand // retry jitter; used by the consumer goroutine only
+	progress *Progress
 
 	denied, expired uint64 // retries refused by the budget / past the deadline
 }
 
 // targeter hands the attempt the scheduler claimed to the vegeta worker that took the tick.
 func (g *group) targeter(tgt *vegeta.Target) error {
-	_, ep, u, ok := g.sched.next()
+	_, ep, u, first, ok := g.sched.next()
 	if !ok {
 		return errTickWithoutClaim
+	}
+	g.progress.Sent.Add(1)
+	if first {
+		g.progress.Requests.Add(1)
 	}
 	tgt.Method = ep.method
 	tgt.URL = u
@@ -84,6 +89,7 @@ func (c *consumer) consume(g *group, res *vegeta.Result) error {
 	if werr == nil {
 		c.recorded++
 	}
+	c.progress.observe(rec.Latency(), end)
 	c.progress.Attempts.Add(1)
 	if kind == results.KindOK {
 		c.progress.Successes.Add(1)

@@ -35,6 +35,7 @@ type attempt struct {
 type scheduler struct {
 	schedule *profiles.Schedule
 	end      time.Duration
+	hasMax   bool // the schedule has a rate: max phase, so claim asks MaxAt
 	clock    clock
 	plan     *requestPlan
 	rng      *rand.Rand     // endpoint choice; used under mu
@@ -70,6 +71,7 @@ func newScheduler(s *profiles.Schedule, plan *requestPlan, c clock, ids *atomic.
 	sc := &scheduler{
 		schedule: s,
 		end:      s.Duration(),
+		hasMax:   s.HasMax(),
 		clock:    c,
 		plan:     plan,
 		rng:      rand.New(rand.NewPCG(seed, seed^0x94d049bb133111eb)),
@@ -154,6 +156,15 @@ func (sc *scheduler) claim(now time.Duration) (wait time.Duration, claimed, done
 	if !sc.firstDone {
 		next = sc.firstAt
 	}
+	// In a rate: max phase a first attempt is due whenever vegeta asks: vegeta's tick send
+	// blocks until a worker is free, so max-workers is what bounds the rate, as with its
+	// -rate=0. Its intended time is now, the moment it was claimed.
+	flat := false
+	if sc.hasMax {
+		if at, ok := sc.nextMax(now); ok && at < next {
+			next, flat = at, true
+		}
+	}
 	userDue := len(sc.users.items) > 0 && sc.users.items[0].at < next
 	if userDue {
 		next = sc.users.items[0].at
@@ -182,6 +193,8 @@ func (sc *scheduler) claim(now time.Duration) (wait time.Duration, claimed, done
 	case userDue:
 		u := sc.users.pop()
 		slot = sc.newRequest(u.at, u.user)
+	case flat:
+		slot = sc.newRequest(now, -1)
 	default:
 		slot = sc.newRequest(sc.firstAt, -1)
 		sc.nextFirst++
@@ -190,6 +203,16 @@ func (sc *scheduler) claim(now time.Duration) (wait time.Duration, claimed, done
 	sc.ready = append(sc.ready, slot)
 	sc.inFlight++
 	return 0, true, false
+}
+
+// nextMax is the earliest time at or after now that falls in a rate: max phase.
+func (sc *scheduler) nextMax(now time.Duration) (time.Duration, bool) {
+	for i := range sc.schedule.Spans {
+		if sp := &sc.schedule.Spans[i]; sp.Max && sp.End > now {
+			return max(sp.Start, now), true
+		}
+	}
+	return 0, false
 }
 
 // newRequest starts a request whose first attempt is due at, for a closed-loop user or for
@@ -235,12 +258,13 @@ func (sc *scheduler) slotURL(slot uint32) string {
 	return sc.urls[slot]
 }
 
-// next pops the oldest claimed attempt for a worker: its slot, endpoint and the URL to send.
-func (sc *scheduler) next() (slot uint32, ep *endpoint, url string, ok bool) {
+// next pops the oldest claimed attempt for a worker: its slot, endpoint, the URL to send, and
+// whether it is a request's first attempt.
+func (sc *scheduler) next() (slot uint32, ep *endpoint, url string, first, ok bool) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if sc.readyHead == len(sc.ready) {
-		return 0, nil, "", false
+		return 0, nil, "", false, false
 	}
 	slot = sc.ready[sc.readyHead]
 	sc.readyHead++
@@ -248,7 +272,7 @@ func (sc *scheduler) next() (slot uint32, ep *endpoint, url string, ok bool) {
 		// Drained: reuse the backing array instead of letting it creep forward.
 		sc.ready, sc.readyHead = sc.ready[:0], 0
 	}
-	return slot, &sc.plan.endpoints[sc.slots[slot].endpoint], sc.slotURL(slot), true
+	return slot, &sc.plan.endpoints[sc.slots[slot].endpoint], sc.slotURL(slot), sc.slots[slot].number == 1, true
 }
 
 // get returns a copy of the slot's attempt.

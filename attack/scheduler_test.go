@@ -10,7 +10,7 @@ import (
 )
 
 // testScheduler paces a schedule with one endpoint at base, time driven by the test.
-func testScheduler(t *testing.T, s *profiles.Schedule, base string) *scheduler {
+func testScheduler(t testing.TB, s *profiles.Schedule, base string) *scheduler {
 	t.Helper()
 	plan, err := newRequestPlan(base, profiles.Request{Method: "GET"})
 	if err != nil {
@@ -19,7 +19,7 @@ func testScheduler(t *testing.T, s *profiles.Schedule, base string) *scheduler {
 	return newScheduler(s, plan, nil, nil, 1, 0)
 }
 
-func mustParse(t *testing.T, yaml string) *profiles.Profile {
+func mustParse(t testing.TB, yaml string) *profiles.Profile {
 	t.Helper()
 	p, err := profiles.Parse([]byte(yaml), "test.yaml")
 	if err != nil {
@@ -40,7 +40,7 @@ func drain(sc *scheduler, tick time.Duration) (claims []attempt) {
 			if !claimed {
 				break
 			}
-			slot, _, _, ok := sc.next()
+			slot, _, _, _, ok := sc.next()
 			if !ok {
 				panic("claimed attempt not ready")
 			}
@@ -103,7 +103,7 @@ func TestSchedulerInterleavesRetriesByDueTime(t *testing.T) {
 	if _, claimed, _ := sc.claim(0); !claimed {
 		t.Fatal("nothing claimed at t=0")
 	}
-	slot, _, _, _ := sc.next()
+	slot, _, _, _, _ := sc.next()
 	a := sc.get(slot)
 	retry := a
 	retry.number = 2
@@ -117,7 +117,7 @@ func TestSchedulerInterleavesRetriesByDueTime(t *testing.T) {
 			if !claimed {
 				break
 			}
-			s, _, _, _ := sc.next()
+			s, _, _, _, _ := sc.next()
 			got := sc.get(s)
 			order = append(order, fmt.Sprintf("%d.%d", got.requestID, got.number))
 			if got.intended > now {
@@ -156,7 +156,7 @@ func TestSchedulerStopsAtProfileEndAndOnStop(t *testing.T) {
 		t.Fatalf("%d attempts sent after waking late, want the 20 due before the end", claims)
 	}
 	// …but not a retry due after the end.
-	slot, _, _, _ := sc.next()
+	slot, _, _, _, _ := sc.next()
 	a := sc.get(slot)
 	a.intended = 2*time.Second + time.Millisecond
 	sc.retry(slot, a)
@@ -191,7 +191,7 @@ func TestSlotURLsCarryTheSlotInTheFragment(t *testing.T) {
 		sc.claim(time.Second / 2)
 	}
 	for i := 0; i < 50; i++ {
-		slot, _, u, ok := sc.next()
+		slot, _, u, _, ok := sc.next()
 		if !ok {
 			t.Fatal("ready queue empty")
 		}
@@ -200,7 +200,7 @@ func TestSlotURLsCarryTheSlotInTheFragment(t *testing.T) {
 			t.Fatalf("slotOf(%q) = %d, %v; want %d", u, got, ok, slot)
 		}
 	}
-	if _, _, _, ok := sc.next(); ok {
+	if _, _, _, _, ok := sc.next(); ok {
 		t.Fatal("more ready attempts than claims")
 	}
 }

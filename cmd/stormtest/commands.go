@@ -1,18 +1,20 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/demo"
 	"github.com/stormtest/stormtest/hlog"
+	"github.com/stormtest/stormtest/live"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 )
@@ -36,6 +38,7 @@ func attackCommand() *cli.Command {
 			&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "multiply every phase's duration (and think time) of the profile"},
 			&cli.Uint64Flag{Name: "max-workers", Usage: "bound on concurrent attempts (0: sized from the profile)"},
 			&cli.IntFlag{Name: "connections", Usage: "idle keep-alive connections per host (0: vegeta's default)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (the analysis is still printed at the end)"},
 		},
 		Action: func(c *cli.Context) error {
 			prof, err := loadScaled(c, c.String("profile"))
@@ -57,7 +60,10 @@ func attackCommand() *cli.Command {
 			}
 			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s\n",
 				c.String("target"), prof.Name, prof.Schedule().Duration(), out)
-			sum, err := attack.RunToFile(c.Context, cfg, attack.Output{Path: out, Overwrite: c.Bool("overwrite")}, nil)
+			progress := new(attack.Progress)
+			display := live.Start(c.App.ErrWriter, live.ModeFor(c.App.ErrWriter, c.Bool("quiet")), prof, time.Now(), progress, live.Options{})
+			sum, err := attack.RunToFile(c.Context, cfg, attack.Output{Path: out, Overwrite: c.Bool("overwrite")}, progress)
+			display.Stop()
 			if err != nil {
 				if sum.Attempts > 0 {
 					return cli.Exit(fmt.Sprintf("%v (the %d attempts recorded so far are in %s)", err, sum.Attempts, out), exitFail)
@@ -68,9 +74,14 @@ func attackCommand() *cli.Command {
 			if sum.Interrupted {
 				state = "interrupted"
 			}
-			fmt.Fprintf(c.App.ErrWriter, "%s: %d requests, %d attempts in %s, recorded to %s; next: stormtest analyze %s\n",
-				state, sum.Requests, sum.Attempts, sum.End.Sub(sum.Start).Round(time.Millisecond), out, out)
-			return nil
+			fmt.Fprintf(c.App.ErrWriter, "%s: %d requests, %d attempts in %s, recorded to %s\n\n",
+				state, sum.Requests, sum.Attempts, sum.End.Sub(sum.Start).Round(time.Millisecond), out)
+			// What was recorded is analysed straight away, also after Ctrl-C.
+			rep, err := analyze.Files([]string{out}, analyze.DefaultOptions())
+			if err != nil {
+				return cli.Exit(err.Error(), exitFail)
+			}
+			return rep.Write(c.App.Writer, analyze.FormatText, isTerminal(c.App.Writer))
 		},
 	}
 }
@@ -110,7 +121,8 @@ func analyzeCommand() *cli.Command {
 			"  stormtest analyze run.st\n" +
 			"  stormtest analyze --json run.st | jq .verdict",
 		Flags: append([]cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print one JSON object (schema in the README)"},
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object (schema in the README); the same as --format json"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text (coloured on a terminal), json or markdown (for a pull request or a ticket)"},
 			&cli.StringFlag{Name: "hlog", Usage: "also write an HdrHistogram interval log (1 s intervals, tagged per phase) to this file; one results file only"},
 		}, analyzeFlags()...),
 		Action: func(c *cli.Context) error {
@@ -135,12 +147,14 @@ func analyzeCommand() *cli.Command {
 					return err
 				}
 			}
-			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+			format, err := analyze.ParseFormat(c.String("format"))
+			if err != nil {
+				return usageError("analyze: %v", err)
 			}
-			return rep.WriteText(c.App.Writer)
+			if c.Bool("json") {
+				format = analyze.FormatJSON
+			}
+			return rep.Write(c.App.Writer, format, isTerminal(c.App.Writer))
 		},
 	}
 }
@@ -254,6 +268,12 @@ func loadScaled(c *cli.Context, nameOrPath string) (*profiles.Profile, error) {
 		return nil, usageError("%s scaled by rate %g, time %g: %v", p.Name, rate, dur, err)
 	}
 	return scaled, nil
+}
+
+// isTerminal reports whether w is a terminal: colour and redrawn progress only go there.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // firstSentence keeps a listing to one line per profile.
