@@ -38,31 +38,36 @@ func profile(t *testing.T) *profiles.Profile {
 	return p
 }
 
-func TestLinesShowPhaseRatesAndInFlight(t *testing.T) {
-	var out syncBuffer
+func TestStatusLineRatesAndInFlight(t *testing.T) {
+	prof := profile(t)
+	start := time.Now()
 	p := new(attack.Progress)
-	// 12 s into the run: the peak phase.
-	d := Start(&out, Lines, profile(t), time.Now().Add(-12*time.Second), p, Options{Interval: 20 * time.Millisecond})
-	for i := 0; i < 5; i++ {
-		p.Requests.Add(8)
-		p.Sent.Add(10)
-		p.Attempts.Add(6)
-		p.Successes.Add(3)
-		time.Sleep(20 * time.Millisecond)
-	}
-	d.Stop()
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) < 2 {
-		t.Fatalf("expected a line per interval, got %q", out.String())
-	}
-	last := lines[len(lines)-1]
-	for _, want := range []string{"peak", "intended 400/s", "in flight", "ok  50%", "p99"} {
-		if !strings.Contains(last, want) {
-			t.Errorf("line %q lacks %q", last, want)
+	st := status{prof: prof, sched: prof.Schedule(), start: start, p: p}
+	st.line(start.Add(11 * time.Second))
+	// One second later: 400 first attempts and 500 attempts sent, 300 completed, half of them ok.
+	p.Requests.Add(400)
+	p.Sent.Add(500)
+	p.Attempts.Add(300)
+	p.Successes.Add(150)
+	line := st.line(start.Add(12 * time.Second))
+	for _, want := range []string{"12.0s/20s", "peak", "intended 400/s", "sent 400/s", "offered 500/s", "in flight 200 ", "ok  50%"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("line %q lacks %q", line, want)
 		}
 	}
-	if !strings.Contains(last, "in flight 20 ") {
-		t.Errorf("line %q: with 50 sent and 30 completed, in flight should be 20", last)
+	// After the end, the line shows the profile's last instant, not a rate of 0.
+	if end := st.line(start.Add(25 * time.Second)); !strings.Contains(end, "intended 400/s") {
+		t.Errorf("line after the end: %q", end)
+	}
+}
+
+func TestLinesArePrinted(t *testing.T) {
+	var out syncBuffer
+	d := Start(&out, Lines, profile(t), time.Now(), new(attack.Progress), Options{Interval: 10 * time.Millisecond})
+	time.Sleep(60 * time.Millisecond)
+	d.Stop()
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) < 2 || !strings.Contains(lines[0], "warm") {
+		t.Fatalf("want a plain status line per interval, got %q", out.String())
 	}
 }
 
