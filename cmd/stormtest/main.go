@@ -64,6 +64,8 @@ func newApp(stdout, stderr *os.File) *cli.App {
 			analyzeCommand(),
 			demoCommand(),
 			profilesCommand(),
+			gateCommand(),
+			compareCommand(),
 			exportCommand(),
 			hlogCommand(),
 		},

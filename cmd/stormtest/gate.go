@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/gate"
+	"github.com/stormtest/stormtest/results"
+)
+
+func gateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "gate",
+		Usage:     "check a recorded run against thresholds (p99<500ms, error_rate<0.1%, verdict!=metastable); exit 1 if any fails",
+		ArgsUsage: "RESULTS...",
+		Description: "Thresholds come from --threshold (repeatable) and from the profile's gate: list, recorded in\n" +
+			"the results file; both are checked. Grammar: [phase:]metric OP value, OP one of < <= > >= == !=.\n" +
+			"Metrics: p50 p90 p99 p999 max (latency from the intended start, with a unit: 300ms, 1.5s),\n" +
+			"error_rate (failed/attempts: 0.001 or 0.1%), goodput_ratio (goodput/requests), amplification\n" +
+			"(attempts/requests), goodput_rps, intended_rps, verdict (== or != stable|overloaded|metastable).\n" +
+			"Several files are merged as shards of one run. Exit 0: all passed; 1: one failed; 2: bad input.\n" +
+			"Reference: docs/gate-and-compare.md\n\n" +
+			"Example:\n" +
+			"  stormtest gate --threshold 'p99<500ms' --threshold 'peak:error_rate<=1%' \\\n" +
+			"    --threshold 'verdict!=metastable' --junit gate.xml run.st",
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "threshold", Usage: "a threshold such as p99<500ms or peak:goodput_ratio>0.99 (repeatable; added to the profile's gate: list)"},
+			&cli.StringFlag{Name: "junit", Usage: "also write the results as a JUnit XML report to this file"},
+		}, analyzeFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usageError("gate: no results file given")
+			}
+			paths := c.Args().Slice()
+			h, err := readHeader(paths[0])
+			if err != nil {
+				return usageError("gate: %v", err)
+			}
+			var ths []gate.Threshold
+			for i, expr := range h.Profile.Gate {
+				th, err := gate.Parse(expr)
+				if err != nil {
+					return usageError("gate: profile %s gate[%d]: %v", h.Profile.Name, i, err)
+				}
+				ths = append(ths, th)
+			}
+			for _, expr := range c.StringSlice("threshold") {
+				th, err := gate.Parse(expr)
+				if err != nil {
+					return usageError("gate: --threshold: %v", err)
+				}
+				ths = append(ths, th)
+			}
+			if len(ths) == 0 {
+				return usageError("gate: no thresholds: give --threshold EXPR or list them under gate: in the profile (%s has none)", h.Profile.Name)
+			}
+			rep, err := analyze.Files(paths, analyzeOptions(c))
+			if err != nil {
+				return usageError("gate: %v", err)
+			}
+			if err := gate.Validate(rep, ths); err != nil {
+				return usageError("gate: %v", err)
+			}
+			res := gate.Evaluate(rep, ths)
+			if out := c.String("junit"); out != "" {
+				if err := writeJUnit(out, "stormtest gate "+rep.Profile, res); err != nil {
+					return usageError("gate: %v", err)
+				}
+			}
+			failed := writeGateSummary(c.App.Writer, rep, res)
+			if failed > 0 {
+				return cli.Exit(fmt.Sprintf("gate: %d of %d thresholds failed", failed, len(res)), exitFail)
+			}
+			return nil
+		},
+	}
+}
+
+// readHeader reads the header of a results file: the profile as run, with its gate: list
+// and SLO, which the analysis report does not carry.
+func readHeader(path string) (results.Header, error) {
+	r, err := results.Open(path)
+	if err != nil {
+		return results.Header{}, err
+	}
+	defer r.Close() // read-only: a close error loses nothing
+	return r.Header(), nil
+}
+
+// writeGateSummary prints one line per threshold, then the verdict and the outcome, and
+// returns how many thresholds failed.
+func writeGateSummary(w io.Writer, rep *analyze.Report, res []gate.Result) int {
+	width := 0
+	for _, r := range res {
+		width = max(width, len(r.Threshold.Expr))
+	}
+	failed := 0
+	for _, r := range res {
+		state := "PASS"
+		if !r.Pass {
+			state, failed = "FAIL", failed+1
+		}
+		fmt.Fprintf(w, "%s  %-*s  %s %s\n", state, width, r.Threshold.Expr, r.Threshold.Metric, r.ObservedText)
+	}
+	fmt.Fprintf(w, "verdict: %s (profile %s, %d requests, %d attempts)\n", rep.Verdict, rep.Profile, rep.Requests, rep.Attempts)
+	for _, warn := range rep.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+	outcome := "PASS"
+	if failed > 0 {
+		outcome = "FAIL"
+	}
+	fmt.Fprintf(w, "%s: %d of %d thresholds passed\n", outcome, len(res)-failed, len(res))
+	return failed
+}
+
+// writeJUnit writes the report to path, removing a partly written file so that CI never
+// reads a truncated report as a complete one.
+func writeJUnit(path, suite string, res []gate.Result) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = gate.WriteJUnit(f, suite, res)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("closing %s: %w", path, cerr)
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
