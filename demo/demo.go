@@ -17,6 +17,7 @@ import (
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/report"
 	"github.com/stormtest/stormtest/target"
 )
 
@@ -136,7 +137,12 @@ func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
 	}
 	fmt.Fprintf(w, "\nSame traffic, same half-sized pool: %s with retrying clients, %s without retries.\n",
 		outcomes[0].Report.Verdict, outcomes[1].Report.Verdict)
-	fmt.Fprintf(w, "Dig in:  stormtest analyze %s   (or --json)\n", outcomes[0].File)
+	page := filepath.Join(opt.Dir, "report.html")
+	if err := writeReport(page, outcomes); err != nil {
+		return outcomes, err
+	}
+	fmt.Fprintf(w, "Report (open in a browser, works offline): %s\n", page)
+	fmt.Fprintf(w, "Dig in:  stormtest analyze %s   (or --format json / markdown)\n", outcomes[0].File)
 	return outcomes, ctx.Err()
 }
 
@@ -209,4 +215,22 @@ func reportProgress(w io.Writer, start time.Time, progress []attack.Progress, st
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// writeReport draws both runs on one page, the retrying one dashed over the other.
+func writeReport(path string, outcomes []Outcome) error {
+	reps := make([]*analyze.Report, len(outcomes))
+	titles := make([]string, len(outcomes))
+	for i, o := range outcomes {
+		reps[i], titles[i] = o.Report, o.Title
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("demo: report: %w", err)
+	}
+	if err := report.Write(f, reps, titles); err != nil {
+		f.Close()
+		return fmt.Errorf("demo: report: %w", err)
+	}
+	return f.Close()
 }

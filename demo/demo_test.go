@@ -3,6 +3,8 @@ package demo
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +24,8 @@ func TestDemo(t *testing.T) {
 		t.Skip("30 s real-time run")
 	}
 	var out bytes.Buffer
-	outcomes, err := Run(context.Background(), Options{Dir: t.TempDir()}, &out)
+	dir := t.TempDir()
+	outcomes, err := Run(context.Background(), Options{Dir: dir}, &out)
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
@@ -42,7 +45,10 @@ func TestDemo(t *testing.T) {
 	if retrying.Target.Abandoned == 0 {
 		t.Errorf("the retrying run did no wasted work: the sustaining effect the demo claims is absent")
 	}
-	for _, want := range []string{"metastable", "overloaded", "amplification", "p99"} {
+	if html, err := os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !strings.Contains(string(html), "<svg") {
+		t.Errorf("demo did not write its HTML report: %v", err)
+	}
+	for _, want := range []string{"metastable", "overloaded", "amplification", "p99", "report.html"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q\n%s", want, out.String())
 		}

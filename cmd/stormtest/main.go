@@ -64,6 +64,7 @@ func newApp(stdout, stderr *os.File) *cli.App {
 			analyzeCommand(),
 			demoCommand(),
 			profilesCommand(),
+			reportCommand(),
 			gateCommand(),
 			compareCommand(),
 			exportCommand(),
