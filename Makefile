@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/stormtest
 PKGS    := ./...
 
-.PHONY: all build demo test test-short vet fmt-check bench clean
+.PHONY: all build demo test test-short vet fmt-check bench bench-memory clean
 
 all: build
 
@@ -32,9 +32,30 @@ fmt-check:
 	@out=$$(gofmt -l .); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-## bench: the Go benchmarks (recorder, decoder, analyzer)
-bench:
+## bench: the Go benchmarks (recorder, decoder, analyzer, scheduler, consumer, analyze end to
+## end), then stormtest vs plain vegeta at max rate on loopback: 5 alternating runs of 4 s per
+## generator and target, medians and ratios (~2.5 min in all). BENCH_ARGS passes flags to
+## bench/compare, e.g. BENCH_ARGS='-runs 9 -duration 10s' or BENCH_ARGS='-pacing'.
+BENCH_ARGS ?=
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) run ./bench/compare $(BENCH_ARGS)
+	$(MAKE) bench-memory
+
+## bench-memory: analyze, export and report over synthetic 1 M and 10 M attempt files, on one
+## core: peak RSS must not grow with the run (target ≤ 64 MiB) and analyze must read ≥ 5 M
+## attempts/s. Needs ~130 MB in $(BENCH_TMP).
+BENCH_TMP ?= out/bench-memory
+bench-memory: build
+	mkdir -p $(BENCH_TMP)
+	$(GO) run ./bench/genresults -n 1000000 -out $(BENCH_TMP)/1m.st
+	$(GO) run ./bench/genresults -n 10000000 -out $(BENCH_TMP)/10m.st
+	@for n in 1m 10m; do \
+	  GOMAXPROCS=1 /usr/bin/time -f "analyze $$n: %e s, peak RSS %M KB" ./$(BIN) analyze $(BENCH_TMP)/$$n.st > /dev/null; \
+	  GOMAXPROCS=1 /usr/bin/time -f "report  $$n: %e s, peak RSS %M KB" sh -c "./$(BIN) report -o $(BENCH_TMP)/$$n.html $(BENCH_TMP)/$$n.st 2>/dev/null"; \
+	  GOMAXPROCS=1 /usr/bin/time -f "export  $$n: %e s, peak RSS %M KB" sh -c "./$(BIN) export --format vegeta-csv --out $(BENCH_TMP)/$$n.csv $(BENCH_TMP)/$$n.st 2>/dev/null"; \
+	done
+	rm -rf $(BENCH_TMP)
 
 clean:
 	rm -rf bin out

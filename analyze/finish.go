@@ -275,9 +275,9 @@ func (a *Analyzer) windowReport(state []int8) []Window {
 // finishWarnings lists what limits how far the report can be trusted.
 func (a *Analyzer) finishWarnings(t *results.Trailer, damage error, j judgement, r *Report) []string {
 	var w []string
-	if lag := r.Latency.Lag.P99; lag > ms(micros(a.opt.LagWarn)) {
+	if limit := a.opt.lagWarn(a.slo); r.Latency.Lag.P99 > ms(micros(limit)) {
 		w = append(w, fmt.Sprintf("generator lag p99 is %.1f ms (above %s): the generator, not the target, may be the "+
-			"bottleneck; latencies count from the intended start, so they include this lag", lag, a.opt.LagWarn))
+			"bottleneck; latencies count from the intended start, so they include this lag", r.Latency.Lag.P99, limit))
 	}
 	if j.genLimited > 0 {
 		w = append(w, fmt.Sprintf("%d windows were not judged: most of the goodput they missed was requests the generator "+

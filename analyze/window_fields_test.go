@@ -201,3 +201,31 @@ func TestMarkdownPutsTheVerdictFirst(t *testing.T) {
 		t.Fatal("an unknown format was accepted")
 	}
 }
+
+func TestLagWarningScalesWithTheSLO(t *testing.T) {
+	cases := []struct {
+		slo  time.Duration
+		lag  time.Duration
+		warn bool
+	}{
+		{500 * time.Millisecond, 20 * time.Millisecond, false}, // 4 % of the SLO
+		{500 * time.Millisecond, 80 * time.Millisecond, true},
+		{100 * time.Millisecond, 20 * time.Millisecond, true}, // 20 % of a tight SLO
+		{20 * time.Millisecond, 4 * time.Millisecond, false},  // under the 5 ms floor
+		{20 * time.Millisecond, 8 * time.Millisecond, true},
+	}
+	for _, tc := range cases {
+		h := testHeader(phase("only", 3, 100))
+		h.Profile.SLO.Latency = profiles.Duration(tc.slo)
+		a := New(h, DefaultOptions())
+		for _, r := range synth(stretch{secs: 3, rps: 100, okShare: 1, tries: 1}) {
+			r.SendLag = tc.lag
+			a.Add(&r)
+		}
+		rep := a.Finish(nil, nil)
+		warned := strings.Contains(strings.Join(rep.Warnings, "\n"), "generator lag p99")
+		if warned != tc.warn {
+			t.Errorf("SLO %v, lag %v: warned %v, want %v (%q)", tc.slo, tc.lag, warned, tc.warn, rep.Warnings)
+		}
+	}
+}

@@ -66,10 +66,11 @@ type Progress struct {
 	Successes atomic.Uint64
 	Retries   atomic.Uint64 // retries scheduled
 
-	mu      sync.Mutex
+	// second and lat belong to the one goroutine that calls observe (the consumer); only the
+	// finished p99 is shared, through an atomic, so recording takes no lock per attempt.
 	second  int64          // the second (since the run's start) lat is collecting
 	lat     *hdr.Histogram // latency of attempts that ended in that second, µs
-	lastP99 time.Duration  // p99 of the last complete second
+	lastP99 atomic.Int64   // p99 of the last complete second, a time.Duration
 }
 
 // InFlight is how many attempts were sent and have not completed.
@@ -84,29 +85,27 @@ func (p *Progress) InFlight() uint64 {
 // LastP99 is the p99 latency (from intended start) of the attempts that ended in the last
 // complete second.
 func (p *Progress) LastP99() time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lastP99
+	return time.Duration(p.lastP99.Load())
 }
 
-// observe records a completed attempt's latency, ended at end (since the run's start).
+// observe records a completed attempt's latency, ended at end (since the run's start). It is
+// called from one goroutine only: the consumer's.
 func (p *Progress) observe(latency, end time.Duration) {
 	sec := int64(end / time.Second)
-	p.mu.Lock()
 	if p.lat == nil {
 		p.lat = hdr.New(1, int64(time.Hour/time.Microsecond), 2)
 		p.second = sec
 	}
 	if sec > p.second {
-		p.lastP99 = time.Duration(p.lat.ValueAtQuantile(99)) * time.Microsecond
+		p99 := time.Duration(p.lat.ValueAtQuantile(99)) * time.Microsecond
 		if sec > p.second+1 {
-			p.lastP99 = 0 // nothing ended in the last complete second
+			p99 = 0 // nothing ended in the last complete second
 		}
+		p.lastP99.Store(int64(p99))
 		p.lat.Reset()
 		p.second = sec
 	}
 	_ = p.lat.RecordValue(max(int64(latency/time.Microsecond), 1))
-	p.mu.Unlock()
 }
 
 // Validate checks what can be checked before an attack starts, so that bad input fails fast
@@ -164,14 +163,26 @@ func Run(ctx context.Context, cfg Config, progress *Progress) (Summary, error) {
 	}()
 
 	c := consumer{recorder: cfg.Recorder, start: start, groups: groups, progress: progress}
-	for gr := range attackAll(groups) {
-		if err := c.consume(gr.group, gr.res); err != nil && c.err == nil {
+	handle := func(g *group, res *vegeta.Result) {
+		if err := c.consume(g, res); err != nil && c.err == nil {
 			// Keep draining so vegeta's workers can finish, but send nothing new.
 			c.err = err
 			for _, g := range groups {
 				g.sched.stop()
 				g.attacker.Stop()
 			}
+		}
+	}
+	if len(groups) == 1 {
+		// One group (the usual case) needs no fan-in: reading vegeta's channel directly
+		// saves a channel hop and a goroutine switch per result.
+		g := groups[0]
+		for res := range g.attacker.Attack(g.targeter, g.sched, 0, "stormtest") {
+			handle(g, res)
+		}
+	} else {
+		for gr := range attackAll(groups) {
+			handle(gr.group, gr.res)
 		}
 	}
 

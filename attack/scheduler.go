@@ -35,7 +35,7 @@ type attempt struct {
 type scheduler struct {
 	schedule *profiles.Schedule
 	end      time.Duration
-	hasMax   bool // the schedule has a rate: max phase, so claim asks MaxAt
+	hasMax   bool // the schedule has a rate: max phase, so claim looks for one (nextMax)
 	clock    clock
 	plan     *requestPlan
 	rng      *rand.Rand     // endpoint choice; used under mu
@@ -58,7 +58,7 @@ type scheduler struct {
 	inFlight  int  // claimed and not yet completed
 	stopped   bool // stop was called: Pace returns stop from now on
 
-	wake chan struct{} // a retry was queued, an attempt completed, or stop was called
+	wake chan struct{} // a retry was queued, a closed-loop user became idle, or stop was called
 }
 
 // newScheduler paces one client group. ids is shared by the groups of a run so that request
@@ -297,15 +297,21 @@ func (sc *scheduler) retry(slot uint32, next attempt) {
 // population then.
 func (sc *scheduler) finish(slot uint32, end time.Duration) {
 	sc.mu.Lock()
+	queued := false
 	if u := sc.slots[slot].user; u >= 0 {
 		if at, ok := sc.activeFrom(int(u), end+sc.think); ok {
 			sc.users.push(userItem{at: at, user: u})
+			queued = true
 		}
 	}
 	sc.free = append(sc.free, slot)
 	sc.inFlight--
 	sc.mu.Unlock()
-	sc.signal()
+	// Only a newly idle user can make something due sooner than the pacer is waiting for;
+	// waking it for every open-loop completion cost a futile wake-up per attempt.
+	if queued {
+		sc.signal()
+	}
 }
 
 // stop makes Pace return stop at once.

@@ -407,7 +407,11 @@ func (w *walker) phases(n *yaml.Node) ([]Phase, *fieldError) {
 			case "duration":
 				ph.Duration, err = duration(v, join(path, key))
 			case "rate":
-				ph.Rate, err = number(v, join(path, key), rate)
+				if r := resolve(v); r.Kind == yaml.ScalarNode && r.Tag == "!!str" && r.Value == "max" {
+					ph.Max = true
+					break
+				}
+				ph.Rate, err = number(v, join(path, key), rate+", or max")
 			case "from":
 				ph.From, err = number(v, join(path, key), rate)
 			case "to":
@@ -766,6 +770,25 @@ func (p *Profile) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("marshal profile %q: %w", p.Name, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// plainPhase has Phase's fields and tags but not its methods, for Phase.MarshalYAML.
+type plainPhase Phase
+
+// MarshalYAML writes a `rate: max` phase back as rate: max, the form Parse reads (Max has no
+// YAML key of its own, so that a profile has one way to say it).
+func (ph Phase) MarshalYAML() (any, error) {
+	if !ph.Max {
+		return plainPhase(ph), nil
+	}
+	var n yaml.Node
+	if err := n.Encode(plainPhase(ph)); err != nil {
+		return nil, err
+	}
+	n.Content = append(n.Content,
+		&yaml.Node{Kind: yaml.ScalarNode, Value: "rate"},
+		&yaml.Node{Kind: yaml.ScalarNode, Value: "max"})
+	return &n, nil
 }
 
 // MarshalYAML writes a point as a one-line [offset, rate] list, the form Parse reads.

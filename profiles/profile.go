@@ -65,6 +65,12 @@ type Phase struct {
 	// it to finish (retries included), pausing Client.Think, and sending the next. A closed
 	// phase has no rate fields; a profile is either all open-loop or all closed-loop.
 	Users *int `yaml:"users,omitempty" json:"users,omitempty"`
+	// Max is `rate: max` in YAML: first attempts as fast as the generator's workers take them
+	// (--max-workers bounds them), vegeta's -rate=0. It measures the generator and the
+	// target's ceiling, not a traffic shape, so the phase has no other rate field. In YAML it
+	// is written as rate: max (Phase.MarshalYAML); in JSON as "max": true, because rate is
+	// a number there.
+	Max bool `yaml:"-" json:"max,omitempty"`
 }
 
 // Growth names for a from/to phase.
@@ -217,6 +223,9 @@ type Span struct {
 	// then the rate curve; a closed phase's Shape is rate 0, since it has no first attempts
 	// on a timetable).
 	Users int
+	// Max marks a `rate: max` phase: first attempts are sent as fast as the workers take
+	// them, off any timetable, so its Shape is rate 0 like a closed phase's.
+	Max bool
 }
 
 // Schedule is a profile's whole rate curve on one timeline starting at 0.

@@ -19,6 +19,7 @@ func (p *Profile) Schedule() *Schedule {
 		if ph.Users != nil {
 			s.Spans[i].Users = *ph.Users
 		}
+		s.Spans[i].Max = ph.Max
 		start += length
 		// The next span's CountBefore is computed exactly as countAfter computes it, so that
 		// TimeOf's search and its subtraction agree to the last bit.
@@ -81,6 +82,16 @@ func (s *Schedule) UsersAt(t time.Duration) int {
 		return 0
 	}
 	return s.Spans[s.span(t)].Users
+}
+
+// HasMax says whether any phase is `rate: max`, so that a pacer can skip MaxAt otherwise.
+func (s *Schedule) HasMax() bool {
+	for _, sp := range s.Spans {
+		if sp.Max {
+			return true
+		}
+	}
+	return false
 }
 
 // CountAt is the number of first attempts expected in [0, t).

@@ -225,7 +225,7 @@ func (p *Profile) validate() *fieldError {
 			return errAt(path+".duration", "the run's total length overflows", "a total under 290 years")
 		}
 		total += length
-		traffic = traffic || ph.Shape().Count(length) > 0
+		traffic = traffic || ph.Max || ph.Shape().Count(length) > 0
 	}
 	if !traffic && !closed {
 		return errAt("phases", "every phase has rate 0", "at least one phase that sends requests")
@@ -321,6 +321,7 @@ const (
 	kindSine     = "sine"
 	kindSpike    = "spike"
 	kindPoints   = "points"
+	kindMax      = "rate: max"
 )
 
 // kindKeys are the rate fields each kind of phase reads (name, duration and repeat go with
@@ -332,6 +333,7 @@ var kindKeys = map[string][]string{
 	kindSine:     {"rate", "amplitude", "period"},
 	kindSpike:    {"rate", "spike", "spike_at", "spike_for"},
 	kindPoints:   {"points"},
+	kindMax:      {"max"},
 }
 
 // kindExpected is the hint for a phase with the wrong set of rate fields.
@@ -349,7 +351,7 @@ func (ph Phase) validate(path string) *fieldError {
 		{"steps", ph.Steps != 0}, {"growth", ph.Growth != ""},
 		{"amplitude", ph.Amplitude != nil}, {"period", ph.Period != 0},
 		{"spike", ph.Spike != nil}, {"spike_at", ph.SpikeAt != nil}, {"spike_for", ph.SpikeFor != 0},
-		{"points", ph.Points != nil},
+		{"points", ph.Points != nil}, {"max", ph.Max},
 	}
 	if ph.Users != nil {
 		return ph.validateClosed(path, set)
@@ -364,6 +366,8 @@ func (ph Phase) validate(path string) *fieldError {
 	}
 	var kind string
 	switch {
+	case ph.Max:
+		kind = kindMax
 	case isSet("points"):
 		kind = kindPoints
 	case isSet("amplitude", "period"):

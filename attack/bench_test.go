@@ -1,0 +1,109 @@
+package attack
+
+import (
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/stormtest/stormtest/results"
+)
+
+// BenchmarkSchedulerCycle is the scheduler's share of one attempt: the pacer's claim, the
+// targeter's next (which hands out the slot's URL) and the consumer's get and finish. Time is
+// driven by the benchmark at 100 k first attempts per second, so it measures bookkeeping,
+// not waiting. It must not allocate once the slab and queues have grown.
+func BenchmarkSchedulerCycle(b *testing.B) {
+	sc := testScheduler(b, mustParse(b, "phases: [{duration: 100h, rate: 100000}]").Schedule(), "http://127.0.0.1:1/")
+	const step = 10 * time.Microsecond
+	var now time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		now += step
+		_, claimed, done := sc.claim(now)
+		if done || !claimed {
+			b.Fatalf("nothing claimed at %s", now)
+		}
+		slot, _, _, _, ok := sc.next()
+		if !ok {
+			b.Fatal("claimed attempt not ready")
+		}
+		a := sc.get(slot)
+		sc.finish(slot, a.intended+time.Millisecond)
+	}
+}
+
+// BenchmarkSchedulerCycleMax is the same cycle in a rate: max phase, where every claim is
+// due at once.
+func BenchmarkSchedulerCycleMax(b *testing.B) {
+	sc := testScheduler(b, mustParse(b, "phases: [{duration: 100h, rate: max}]").Schedule(), "http://127.0.0.1:1/")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		now := time.Duration(i)
+		if _, claimed, _ := sc.claim(now); !claimed {
+			b.Fatalf("nothing claimed at %s", now)
+		}
+		slot, _, _, _, _ := sc.next()
+		sc.finish(slot, now)
+	}
+}
+
+type discardRecorder struct{ n int }
+
+func (d *discardRecorder) Write(*results.Record) error { d.n++; return nil }
+
+// BenchmarkConsumer is the per-result work of the goroutine that reads vegeta's results: find
+// the attempt from the URL fragment, fill and record the record, update progress and decide
+// about a retry (none: the result is a success), with the scheduler's claim and next that
+// produced the result. recorder is either a no-op or the real results writer to io.Discard.
+func BenchmarkConsumer(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		rec  func(b *testing.B) Recorder
+	}{
+		{"discard", func(*testing.B) Recorder { return new(discardRecorder) }},
+		{"writer", func(b *testing.B) Recorder {
+			w, err := results.NewWriter(discard{}, results.Header{Format: results.FormatVersion, Start: time.Now()},
+				results.CreateOptions{FlushInterval: time.Hour})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { w.Close(results.Trailer{}) })
+			return w
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p := mustParse(b, `phases: [{duration: 100h, rate: max}]
+client: {timeout: 1s, retry: {policy: immediate, max_attempts: 3}}`)
+			plan, err := newRequestPlan("http://127.0.0.1:1", p.Request)
+			if err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			cfg := Config{Target: "http://127.0.0.1:1", Profile: p}
+			progress := new(Progress)
+			groups := newGroups(p, plan, start, cfg, progress)
+			g := groups[0]
+			c := consumer{recorder: tc.rec(b), start: start, groups: groups, progress: progress}
+			res := vegeta.Result{Code: 200, Timestamp: start.Add(time.Millisecond), Latency: 300 * time.Microsecond, Method: "GET"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, claimed, _ := g.sched.claim(time.Duration(i)); !claimed {
+					b.Fatal("nothing claimed")
+				}
+				_, _, u, _, _ := g.sched.next()
+				res.URL = u
+				if err := c.consume(g, &res); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
