@@ -24,18 +24,79 @@ type Config struct {
 	CancelAbandoned bool
 	// QueueLimit sheds new requests with 503 once this many are waiting; 0 means unlimited.
 	QueueLimit int
-	// Seed makes the query-time jitter reproducible.
+	// Seed makes the query-time jitter and the cache's key draws reproducible.
 	Seed uint64
+
+	// Contention makes a query slower the more queries run at once, as lock and latch
+	// contention does in a real database. A query starting with n connections in use takes
+	// QueryTime × (1 + Contention × n × (n−1)): the coherency term of Gunther's universal
+	// scalability law. Throughput n / serviceTime then peaks near n = 1/√Contention and falls
+	// beyond it, so a saturated pool larger than that does less work than a smaller one. 0 (the
+	// default) keeps QueryTime flat; must be >= 0.
+	Contention float64
+
+	// HealthInterval turns on the instance's health checker: every HealthInterval it runs a
+	// probe query through the same pool and queue as the traffic. 0 (the default) means no
+	// health checking and no restarts.
+	HealthInterval time.Duration
+	// HealthThreshold is the probe latency (queue wait + query) above which a check fails; a
+	// probe still unfinished at the threshold is abandoned and counts as failed. Must be > 0
+	// when HealthInterval is set.
+	HealthThreshold time.Duration
+	// HealthFailures is the number of consecutive failed checks that make the instance
+	// restart. Must be >= 1 when HealthInterval is set.
+	HealthFailures int
+	// RestartDelay is how long a restarting instance is down (answering 503) after it has
+	// dropped its queue. Must be >= 0.
+	RestartDelay time.Duration
+	// ReconnectWork is the number of queries a restarted instance runs on the pool as it
+	// comes back (warming connections, reloading state), queued ahead of any new traffic.
+	// It is what makes every restart load the database. If that work alone keeps probes
+	// waiting past HealthThreshold (roughly ReconnectWork × QueryTime / PoolSize beyond it),
+	// the instance restarts forever even without traffic. Must be >= 0.
+	ReconnectWork int
+
+	// CacheHitRatio turns on an in-process look-aside cache in front of the database, sized
+	// to hold this fraction of the CacheKeys keyspace. Requests without a key= query
+	// parameter draw their key uniformly from the keyspace, so a warm, full cache with a long
+	// TTL serves this fraction of them without the database. In [0, 1]; 0 (the default)
+	// means no cache.
+	CacheHitRatio float64
+	// CacheKeys is the size of the keyspace requests draw keys from. Must be >= 1 when the
+	// cache is on.
+	CacheKeys int
+	// CacheTTL is how long an entry stays valid after it was filled; 0 means forever. Must
+	// be >= 0.
+	CacheTTL time.Duration
+	// CacheFillDeadline: a miss fills the cache only if its database read (queue wait +
+	// query) finished within this time, as a service that gives up on caching slow reads
+	// does. Under overload reads slow down, fills stop, entries expire and the hit ratio
+	// falls: a sustaining effect with no retries at all. 0 means every completed read fills.
+	// Must be >= 0.
+	CacheFillDeadline time.Duration
+	// CacheWarm starts the cache full, entries of staggered ages (so they do not all expire
+	// at once). Without it the cache starts cold; it is always cold after a restart.
+	CacheWarm bool
+
+	// MaxClientConns caps the client connections the HTTP server holds open. A connection
+	// accepted beyond the cap is closed at once, before a byte is read, the way a database at
+	// max_connections turns new connections away while the established ones keep working.
+	// Idle keep-alive connections count. 0 (the default) means no cap. Only Start applies it.
+	MaxClientConns int
 }
 
 // Defaults used by DefaultConfig.
 const (
 	DefaultDBConns   = 16
 	DefaultQueryTime = 20 * time.Millisecond
+	// DefaultCacheKeys is the keyspace size in DefaultConfig; it matters only once
+	// CacheHitRatio turns the cache on.
+	DefaultCacheKeys = 1000
 )
 
 // DefaultConfig is a healthy instance: 16 connections fully applied, 20 ms queries, no jitter,
-// unlimited queue, abandoned work not cancelled. Its capacity is 800 requests/s.
+// unlimited queue, abandoned work not cancelled, no contention, no health checking, no cache,
+// no connection cap. Its capacity is 800 requests/s.
 //
 // New does not fill in zero fields (a zero QueryTime is meaningful), so callers should start
 // from DefaultConfig and override what they need.
@@ -44,6 +105,7 @@ func DefaultConfig() Config {
 		DBConns:          DefaultDBConns,
 		CapacityFraction: 1.0,
 		QueryTime:        DefaultQueryTime,
+		CacheKeys:        DefaultCacheKeys,
 	}
 }
 
@@ -60,8 +122,39 @@ func (c Config) Validate() error {
 		return fmt.Errorf("QueryJitter must be in [0, 1), got %g", c.QueryJitter)
 	case c.QueueLimit < 0:
 		return fmt.Errorf("QueueLimit must be >= 0 (0 = unlimited), got %d", c.QueueLimit)
+	case !(c.Contention >= 0) || math.IsInf(c.Contention, 1):
+		return fmt.Errorf("Contention must be a finite number >= 0, got %g", c.Contention)
+	case c.HealthInterval < 0:
+		return fmt.Errorf("HealthInterval must be >= 0 (0 = no health checks), got %s", c.HealthInterval)
+	case c.HealthInterval > 0 && c.HealthThreshold <= 0:
+		return fmt.Errorf("HealthThreshold must be > 0 when HealthInterval is set, got %s", c.HealthThreshold)
+	case c.HealthInterval > 0 && c.HealthFailures < 1:
+		return fmt.Errorf("HealthFailures must be >= 1 when HealthInterval is set, got %d", c.HealthFailures)
+	case c.RestartDelay < 0:
+		return fmt.Errorf("RestartDelay must be >= 0, got %s", c.RestartDelay)
+	case c.ReconnectWork < 0:
+		return fmt.Errorf("ReconnectWork must be >= 0, got %d", c.ReconnectWork)
+	case !(c.CacheHitRatio >= 0 && c.CacheHitRatio <= 1):
+		return fmt.Errorf("CacheHitRatio must be in [0, 1] (0 = no cache), got %g", c.CacheHitRatio)
+	case c.CacheHitRatio > 0 && c.CacheKeys < 1:
+		return fmt.Errorf("CacheKeys must be >= 1 when CacheHitRatio is set, got %d", c.CacheKeys)
+	case c.CacheTTL < 0:
+		return fmt.Errorf("CacheTTL must be >= 0 (0 = no expiry), got %s", c.CacheTTL)
+	case c.CacheFillDeadline < 0:
+		return fmt.Errorf("CacheFillDeadline must be >= 0 (0 = always fill), got %s", c.CacheFillDeadline)
+	case c.MaxClientConns < 0:
+		return fmt.Errorf("MaxClientConns must be >= 0 (0 = unlimited), got %d", c.MaxClientConns)
 	}
 	return nil
+}
+
+// CacheCapacity is the number of entries the look-aside cache holds:
+// max(1, round(CacheHitRatio × CacheKeys)), or 0 when the cache is off.
+func (c Config) CacheCapacity() int {
+	if c.CacheHitRatio <= 0 || c.CacheKeys < 1 {
+		return 0
+	}
+	return max(1, int(math.Round(c.CacheHitRatio*float64(c.CacheKeys))))
 }
 
 // PoolSize is the number of connections in effect: max(1, round(DBConns × CapacityFraction)).

@@ -64,6 +64,33 @@ func TestValidate(t *testing.T) {
 		{"negative jitter", func(c *Config) { c.QueryJitter = -0.1 }, []string{"QueryJitter", "[0, 1)"}},
 		{"jitter of 1", func(c *Config) { c.QueryJitter = 1 }, []string{"QueryJitter", "got 1"}},
 		{"negative queue limit", func(c *Config) { c.QueueLimit = -1 }, []string{"QueueLimit", ">= 0"}},
+
+		{"contention", func(c *Config) { c.Contention = 0.05 }, nil},
+		{"negative contention", func(c *Config) { c.Contention = -0.1 }, []string{"Contention", ">= 0", "got -0.1"}},
+		{"NaN contention", func(c *Config) { c.Contention = math.NaN() }, []string{"Contention"}},
+		{"infinite contention", func(c *Config) { c.Contention = math.Inf(1) }, []string{"Contention", "finite"}},
+
+		{"health checks", func(c *Config) { *c = withHealth(*c) }, nil},
+		{"restart knobs without checks", func(c *Config) { c.RestartDelay, c.ReconnectWork = time.Second, 5 }, nil},
+		{"negative health interval", func(c *Config) { c.HealthInterval = -time.Second }, []string{"HealthInterval", ">= 0"}},
+		{"health without threshold", func(c *Config) { *c = withHealth(*c); c.HealthThreshold = 0 }, []string{"HealthThreshold", "> 0", "HealthInterval"}},
+		{"health without failures", func(c *Config) { *c = withHealth(*c); c.HealthFailures = 0 }, []string{"HealthFailures", ">= 1", "got 0"}},
+		{"negative restart delay", func(c *Config) { c.RestartDelay = -time.Second }, []string{"RestartDelay", ">= 0"}},
+		{"negative reconnect work", func(c *Config) { c.ReconnectWork = -1 }, []string{"ReconnectWork", ">= 0", "got -1"}},
+
+		{"cache", func(c *Config) {
+			c.CacheHitRatio, c.CacheTTL, c.CacheFillDeadline, c.CacheWarm = 0.9, time.Second, 50*time.Millisecond, true
+		}, nil},
+		{"cache of everything", func(c *Config) { c.CacheHitRatio = 1 }, nil},
+		{"negative hit ratio", func(c *Config) { c.CacheHitRatio = -0.5 }, []string{"CacheHitRatio", "[0, 1]"}},
+		{"hit ratio above 1", func(c *Config) { c.CacheHitRatio = 1.1 }, []string{"CacheHitRatio", "got 1.1"}},
+		{"NaN hit ratio", func(c *Config) { c.CacheHitRatio = math.NaN() }, []string{"CacheHitRatio"}},
+		{"cache without keys", func(c *Config) { c.CacheHitRatio, c.CacheKeys = 0.5, 0 }, []string{"CacheKeys", ">= 1", "CacheHitRatio"}},
+		{"negative TTL", func(c *Config) { c.CacheTTL = -time.Second }, []string{"CacheTTL", ">= 0"}},
+		{"negative fill deadline", func(c *Config) { c.CacheFillDeadline = -time.Millisecond }, []string{"CacheFillDeadline", ">= 0"}},
+
+		{"connection cap", func(c *Config) { c.MaxClientConns = 100 }, nil},
+		{"negative connection cap", func(c *Config) { c.MaxClientConns = -1 }, []string{"MaxClientConns", ">= 0", "got -1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,9 +101,11 @@ func TestValidate(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)
 				}
-				if _, err := New(cfg); err != nil {
+				s, err := New(cfg)
+				if err != nil {
 					t.Fatalf("New() = %v, want nil", err)
 				}
+				s.Close() // stops a health checker
 				return
 			}
 			if err == nil {
@@ -95,6 +124,34 @@ func TestValidate(t *testing.T) {
 				t.Errorf("New() = %v, want it to wrap %q", nerr, msg)
 			}
 		})
+	}
+}
+
+// withHealth turns on health checking with valid settings.
+func withHealth(c Config) Config {
+	c.HealthInterval = time.Second
+	c.HealthThreshold = 100 * time.Millisecond
+	c.HealthFailures = 3
+	return c
+}
+
+func TestCacheCapacity(t *testing.T) {
+	tests := []struct {
+		ratio float64
+		keys  int
+		want  int
+	}{
+		{0, 1000, 0},     // off
+		{0.9, 1000, 900}, // the usual case
+		{1, 10, 10},      // everything
+		{0.01, 10, 1},    // rounds to 0, floored at one entry
+		{0.5, 0, 0},      // invalid, but never a negative or zero-key cache
+	}
+	for _, tt := range tests {
+		cfg := Config{CacheHitRatio: tt.ratio, CacheKeys: tt.keys}
+		if got := cfg.CacheCapacity(); got != tt.want {
+			t.Errorf("CacheCapacity(ratio %g, keys %d) = %d, want %d", tt.ratio, tt.keys, got, tt.want)
+		}
 	}
 }
 

@@ -12,15 +12,19 @@ import (
 var (
 	// errShed: the wait queue is at its limit; the request was refused at once.
 	errShed = errors.New("wait queue full")
-	// errClosed: the instance is shutting down (or, later, restarting).
+	// errClosed: the instance is shutting down.
 	errClosed = errors.New("database closed")
+	// errDropped: the instance restarted while the request waited, and its queue went
+	// with it.
+	errDropped = errors.New("queue dropped by a restart")
 )
 
-// backend is the work behind the HTTP layer. The database is the only one today; a look-aside
-// cache would wrap it, and a restarting instance would swap it out.
+// backend is the work behind the HTTP layer: the database. The look-aside cache is not a
+// backend but sits in the Server, which consults it before and fills it after a read, as
+// application code does with a real look-aside cache.
 type backend interface {
-	// Do performs one unit of work. It returns nil when the work completed, errShed or
-	// errClosed when none was done, or ctx.Err() when ctx ended it early.
+	// Do performs one unit of work. It returns nil when the work completed, errShed,
+	// errClosed or errDropped when none was done, or ctx.Err() when ctx ended it early.
 	Do(ctx context.Context) error
 }
 
@@ -39,16 +43,18 @@ type database struct {
 	queue    list.List // of *waiter, oldest at the front
 	lastWait time.Duration
 	waits    waitRing
+	queries  uint64 // queries run to completion
 }
 
 // waiter is one request queued for a connection. Its fields other than ready are guarded by
 // database.mu.
 type waiter struct {
 	enqueued time.Time
-	ready    chan struct{} // closed when a connection is handed over
+	ready    chan struct{} // closed when a connection is handed over or the queue is dropped
 	elem     *list.Element
 	queued   bool // still in the queue
 	granted  bool // holds a connection it must release
+	dropped  bool // taken out by dropQueue; set before ready is closed
 }
 
 func newDatabase(size, queueLimit int, service serviceModel) *database {
@@ -69,30 +75,48 @@ func (d *database) Do(ctx context.Context) error {
 	return d.query(ctx)
 }
 
-// acquire waits for a connection until one is handed over, ctx is done or the database closes.
-// On success the caller must call release.
+// acquire waits for a connection until one is handed over, ctx is done, the queue is dropped
+// or the database closes. On success the caller must call release.
 func (d *database) acquire(ctx context.Context) error {
+	w, err := d.enter()
+	if err != nil {
+		return err
+	}
+	return d.await(ctx, w)
+}
+
+// enter takes a free connection or a place at the back of the queue, without blocking. It is
+// split from await so that a restarting instance can queue its reconnect work ahead of any
+// traffic. A nil waiter means a connection was granted at once.
+func (d *database) enter() (*waiter, error) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.isClosed {
-		d.mu.Unlock()
-		return errClosed
+		return nil, errClosed
 	}
 	if d.inUse < d.size && d.queue.Len() == 0 {
 		d.inUse++
 		d.recordWaitLocked(0)
-		d.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	if d.queueLimit > 0 && d.queue.Len() >= d.queueLimit {
-		d.mu.Unlock()
-		return errShed
+		return nil, errShed
 	}
 	w := &waiter{enqueued: time.Now(), ready: make(chan struct{}), queued: true}
 	w.elem = d.queue.PushBack(w)
-	d.mu.Unlock()
+	return w, nil
+}
 
+// await waits for the connection w queued for; a nil w already holds one.
+func (d *database) await(ctx context.Context, w *waiter) error {
+	if w == nil {
+		return nil
+	}
 	select {
 	case <-w.ready:
+		if w.dropped { // written before ready was closed, so no lock is needed
+			return errDropped
+		}
 		return nil
 	case <-d.closed:
 		d.leave(w)
@@ -148,12 +172,18 @@ func (d *database) query(ctx context.Context) error {
 	d.mu.Unlock()
 	dur := d.service.ServiceTime(active)
 	if dur <= 0 {
+		d.mu.Lock()
+		d.queries++
+		d.mu.Unlock()
 		return nil
 	}
 	t := time.NewTimer(dur)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		d.mu.Lock()
+		d.queries++
+		d.mu.Unlock()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -179,8 +209,27 @@ func (d *database) close() {
 	close(d.closed)
 }
 
+// dropQueue fails every waiter with errDropped, as a restarting instance loses the requests it
+// held. Running queries are left alone: the database does not know their client died, so they
+// hold their connections to the end. It returns the number of waiters dropped.
+func (d *database) dropQueue() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for e := d.queue.Front(); e != nil; {
+		next := e.Next()
+		w := d.queue.Remove(e).(*waiter)
+		w.queued, w.dropped = false, true
+		close(w.ready)
+		n++
+		e = next
+	}
+	return n
+}
+
 // poolStats is a snapshot of the pool and its queue.
 type poolStats struct {
+	queries                 uint64
 	size, inUse, queueDepth int
 	oldestWait, lastWait    time.Duration
 	waitP50, waitP99        time.Duration
@@ -194,6 +243,7 @@ func (d *database) stats() poolStats {
 		inUse:      d.inUse,
 		queueDepth: d.queue.Len(),
 		lastWait:   d.lastWait,
+		queries:    d.queries,
 	}
 	if front := d.queue.Front(); front != nil {
 		ps.oldestWait = time.Since(front.Value.(*waiter).enqueued)

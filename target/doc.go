@@ -8,7 +8,22 @@
 // a typical service does, so client retries pile up work nobody will read: the sustaining
 // effect behind metastable failures. Config.CancelAbandoned turns that off for comparison.
 //
-// The layers are kept apart so that later models can slot in: the HTTP layer (Server) only
-// talks to a backend; the database owns the pool and queue and asks a serviceModel how long
-// each query takes.
+// Further ways to fail, each its own Config knob, off when zero, and each driven by state the
+// target already has rather than by time:
+//   - Contention: a query's service time grows with the connections in use (the coherency
+//     term of the universal scalability law), so a saturated pool past the peak does less.
+//   - Health checks and restarts (HealthInterval and friends): a probe query through the same
+//     queue as the traffic; enough slow probes in a row restart the instance, which drops its
+//     queue, is down for RestartDelay and comes back with ReconnectWork queries ahead of the
+//     traffic. A long queue causes restarts and restarts load the database: the loop of the
+//     second outage.
+//   - A look-aside cache (CacheHitRatio and friends): hits skip the database, misses fill the
+//     cache only if the read was quick, entries expire, a restart empties it. Under overload
+//     reads are slow, the cache stops refilling and more load reaches the database.
+//   - A connection cap (MaxClientConns): connections beyond it are closed on accept.
+//
+// The layers are kept apart so that models can slot in: the HTTP layer (Server) admits a
+// request (or not, while restarting), consults the cache and otherwise calls a backend; the
+// database owns the pool and queue and asks a serviceModel how long each query takes; the
+// listener Start wraps counts and caps connections.
 package target

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,6 +52,7 @@ func Start(ctx context.Context, addr string, cfg Config) (*Running, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target: listen on %q: %w", addr, err)
 	}
+	ln = srv.limitListener(ln)
 	r := &Running{
 		URL:    "http://" + hostPort(ln.Addr()),
 		Server: srv,
@@ -83,6 +85,54 @@ func Start(ctx context.Context, addr string, cfg Config) (*Running, error) {
 		_ = r.Stop() // the result stays available from Stop
 	}()
 	return r, nil
+}
+
+// limitListener counts the client connections ln hands out and, with Config.MaxClientConns,
+// turns away those beyond the cap. A refused connection is accepted and closed straight away,
+// before its request is read, as a database at max_connections accepts and then rejects a new
+// connection: the client sees its connection closed (EOF or reset), not an HTTP status, and
+// the connections already open keep working. Refusing at the door rather than with a 503 from
+// the queue (QueueLimit does that) is what makes clients that reconnect after a timeout or a
+// "Connection: close" find the door shut.
+func (s *Server) limitListener(ln net.Listener) net.Listener {
+	return &countingListener{Listener: ln, max: int64(s.cfg.MaxClientConns), open: &s.clientConns, refused: &s.refused}
+}
+
+type countingListener struct {
+	net.Listener
+	max     int64 // 0 = no cap
+	open    *atomic.Int64
+	refused *atomic.Uint64
+}
+
+// Accept returns the next connection within the cap. net/http calls it from one goroutine, but
+// connections close concurrently, so the count is atomic.
+func (l *countingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if n := l.open.Add(1); l.max > 0 && n > l.max {
+			l.open.Add(-1)
+			l.refused.Add(1)
+			_ = c.Close() // the refusal itself; there is nobody to report a close error to
+			continue
+		}
+		return &countedConn{Conn: c, open: l.open}, nil
+	}
+}
+
+// countedConn gives its slot back when it is closed, however many times that is.
+type countedConn struct {
+	net.Conn
+	open *atomic.Int64
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
 }
 
 // hostPort formats a listener address for a URL. A wildcard listen is reported as loopback,

@@ -6,21 +6,41 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // Server is the target's HTTP layer: /healthz, /stats, and every other path is the workload
-// (one database query). It is safe for concurrent use.
+// (one database query, or a look-aside cache hit). It is safe for concurrent use.
 type Server struct {
-	cfg  Config
-	db   *database
-	work backend // what the workload path calls; the database today
+	cfg   Config
+	db    *database
+	work  backend // what the workload path calls on a cache miss: the database
+	cache *cache  // nil without Config.CacheHitRatio
+
+	// stop ends the background work (health checker, reconnect work) when the server closes.
+	stop       context.Context
+	cancelStop context.CancelFunc
+	bg         sync.WaitGroup
+	closeOnce  sync.Once
+
+	lifeMu sync.Mutex
+	life   lifecycle
 
 	served    atomic.Uint64
 	abandoned atomic.Uint64
 	canceled  atomic.Uint64
 	shed      atomic.Uint64
+
+	restarts         atomic.Uint64
+	healthChecks     atomic.Uint64
+	healthFailed     atomic.Uint64
+	restartDropped   atomic.Uint64
+	reconnectQueries atomic.Uint64
+
+	clientConns atomic.Int64 // open client connections, counted by the listener Start wraps
+	refused     atomic.Uint64
 }
 
 // Stats is a snapshot of the target, served as JSON on /stats.
@@ -46,17 +66,61 @@ type Stats struct {
 	// WaitP50MS and WaitP99MS cover the queue waits of the last 256 acquisitions.
 	WaitP50MS float64 `json:"wait_p50_ms"`
 	WaitP99MS float64 `json:"wait_p99_ms"`
+
+	// DBQueries counts queries the database ran to completion: traffic, health probes and
+	// reconnect work alike.
+	DBQueries uint64 `json:"db_queries"`
+
+	// Healthy is false while the instance restarts or its last health check failed; always
+	// true without Config.HealthInterval.
+	Healthy bool `json:"healthy"`
+	// HealthChecks and HealthFailed count the health checks run and failed.
+	HealthChecks uint64 `json:"health_checks"`
+	HealthFailed uint64 `json:"health_failed"`
+	// Restarts counts restarts triggered by Config.HealthFailures failed checks in a row.
+	Restarts uint64 `json:"restarts"`
+	// RestartDropped counts requests answered 503 because of a restart: dropped from the
+	// queue, arrived while the instance was down, or still running when it went down.
+	RestartDropped uint64 `json:"restart_dropped"`
+	// ReconnectQueries counts reconnect-work queries completed by restarted instances.
+	ReconnectQueries uint64 `json:"reconnect_queries"`
+
+	// CacheHits and CacheMisses count look-aside cache lookups; CacheFills counts misses
+	// whose read was fast enough (Config.CacheFillDeadline) to be stored; CacheSize is the
+	// number of entries still valid. All 0 without Config.CacheHitRatio.
+	CacheHits   uint64 `json:"cache_hits"`
+	CacheMisses uint64 `json:"cache_misses"`
+	CacheFills  uint64 `json:"cache_fills"`
+	CacheSize   int    `json:"cache_size"`
+
+	// ClientConns is the number of client connections open; Refused counts connections
+	// closed at once because ClientConns was at Config.MaxClientConns. Both 0 for a Server
+	// not run by Start.
+	ClientConns int64  `json:"client_conns"`
+	Refused     uint64 `json:"refused"`
 }
 
 // New validates cfg and builds a Server. It does not fill in zero fields; start from
-// DefaultConfig.
+// DefaultConfig. With Config.HealthInterval set it starts the health checker, so Close must be
+// called to stop it.
 func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("target: invalid config: %w", err)
 	}
-	db := newDatabase(cfg.PoolSize(), cfg.QueueLimit,
-		newJitteredService(cfg.QueryTime, cfg.QueryJitter, cfg.Seed))
-	return &Server{cfg: cfg, db: db, work: db}, nil
+	db := newDatabase(cfg.PoolSize(), cfg.QueueLimit, newService(cfg))
+	s := &Server{cfg: cfg, db: db, work: db}
+	s.stop, s.cancelStop = context.WithCancel(context.Background())
+	if cfg.CacheCapacity() > 0 {
+		s.cache = newCache(cfg)
+		if cfg.CacheWarm {
+			s.cache.warm(time.Now())
+		}
+	}
+	if cfg.HealthInterval > 0 {
+		s.bg.Add(1)
+		go s.checkHealth()
+	}
+	return s, nil
 }
 
 // Config returns the configuration the server was built with.
@@ -68,7 +132,11 @@ var okBody = []byte("ok\n")
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		code, state := http.StatusOK, s.healthState()
+		if state != stateOK {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]string{"status": state})
 	case "/stats":
 		writeJSON(w, http.StatusOK, s.Stats())
 	default:
@@ -77,6 +145,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveWork(w http.ResponseWriter, r *http.Request) {
+	gen, up := s.admit()
+	if !up {
+		s.restartDropped.Add(1)
+		w.Header().Set("Connection", "close") // the process is down: no connection survives
+		http.Error(w, "restarting", http.StatusServiceUnavailable)
+		return
+	}
+	var key string
+	if s.cache != nil {
+		key = r.URL.Query().Get("key")
+		if key == "" {
+			key = s.cache.drawKey()
+		}
+		if s.cache.get(key, time.Now()) {
+			s.answer(w, r)
+			return
+		}
+	}
+
 	ctx := r.Context()
 	if !s.cfg.CancelAbandoned {
 		// A departed client does not stop the work, as in most real services: the request
@@ -84,20 +171,27 @@ func (s *Server) serveWork(w http.ResponseWriter, r *http.Request) {
 		// lets client retries sustain an overload.
 		ctx = context.WithoutCancel(ctx)
 	}
+	start := time.Now()
 	err := s.work.Do(ctx)
+	if err == nil && s.generation() != gen {
+		err = errDropped // the instance restarted under this request; its answer is lost
+	}
 	switch {
 	case err == nil:
-		if r.Context().Err() != nil {
-			s.abandoned.Add(1) // nobody is left to read the answer
-			return
+		if s.cache != nil {
+			// A slow read is not cached, so under overload the cache stops refilling.
+			if now := time.Now(); s.cfg.CacheFillDeadline == 0 || now.Sub(start) <= s.cfg.CacheFillDeadline {
+				s.cache.fill(key, gen, now)
+			}
 		}
-		s.served.Add(1)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(okBody) // a write error means the client left just now; nothing to do
+		s.answer(w, r)
 	case errors.Is(err, errShed):
 		s.shed.Add(1)
 		http.Error(w, "overloaded: wait queue full", http.StatusServiceUnavailable)
+	case errors.Is(err, errDropped):
+		s.restartDropped.Add(1)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "restarting", http.StatusServiceUnavailable)
 	case errors.Is(err, errClosed):
 		w.Header().Set("Connection", "close")
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
@@ -108,6 +202,19 @@ func (s *Server) serveWork(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// answer sends the result of completed work, or counts it as abandoned if nobody is left to
+// read it.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Err() != nil {
+		s.abandoned.Add(1)
+		return
+	}
+	s.served.Add(1)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(okBody) // a write error means the client left just now; nothing to do
+}
+
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -115,9 +222,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v) // a write error means the client left; nothing to do
 }
 
-// Stats returns a snapshot of the pool, the queue and the outcome counters.
+// Stats returns a snapshot of the pool, the queue, the instance and the outcome counters.
 func (s *Server) Stats() Stats {
 	ps := s.db.stats()
+	var cs cacheStats
+	if s.cache != nil {
+		cs = s.cache.stats(time.Now())
+	}
 	return Stats{
 		PoolSize:     ps.size,
 		InUse:        ps.inUse,
@@ -130,12 +241,34 @@ func (s *Server) Stats() Stats {
 		LastWaitMS:   ms(ps.lastWait),
 		WaitP50MS:    ms(ps.waitP50),
 		WaitP99MS:    ms(ps.waitP99),
+
+		DBQueries:        ps.queries,
+		Healthy:          s.healthState() == stateOK,
+		HealthChecks:     s.healthChecks.Load(),
+		HealthFailed:     s.healthFailed.Load(),
+		Restarts:         s.restarts.Load(),
+		RestartDropped:   s.restartDropped.Load(),
+		ReconnectQueries: s.reconnectQueries.Load(),
+
+		CacheHits:   cs.hits,
+		CacheMisses: cs.misses,
+		CacheFills:  cs.fills,
+		CacheSize:   cs.size,
+
+		ClientConns: s.clientConns.Load(),
+		Refused:     s.refused.Load(),
 	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// Close makes every queued request and running query give up at once (they answer 503) and
-// refuses new work, so that an HTTP shutdown does not wait out the queue. Safe to call more
-// than once.
-func (s *Server) Close() { s.db.close() }
+// Close makes every queued request and running query give up at once (they answer 503),
+// refuses new work and stops the health checker and any reconnect work, so that an HTTP
+// shutdown does not wait out the queue. Safe to call more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.cancelStop()
+		s.db.close()
+		s.bg.Wait()
+	})
+}

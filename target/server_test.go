@@ -146,19 +146,24 @@ func TestHealthzAndStatsJSON(t *testing.T) {
 		t.Fatalf("decode /stats %s: %v", body, err)
 	}
 	for _, key := range []string{"pool_size", "in_use", "queue_depth", "served", "abandoned", "canceled",
-		"shed", "oldest_wait_ms", "last_wait_ms", "wait_p50_ms", "wait_p99_ms"} {
+		"shed", "oldest_wait_ms", "last_wait_ms", "wait_p50_ms", "wait_p99_ms",
+		"db_queries", "healthy", "health_checks", "health_failed", "restarts", "restart_dropped",
+		"reconnect_queries", "cache_hits", "cache_misses", "cache_fills", "cache_size",
+		"client_conns", "refused"} {
 		if _, ok := raw[key]; !ok {
 			t.Errorf("/stats lacks %q: %s", key, body)
 		}
 	}
-	if len(raw) != 11 {
-		t.Errorf("/stats has %d fields, want 11: %s", len(raw), body)
+	if len(raw) != 24 {
+		t.Errorf("/stats has %d fields, want 24: %s", len(raw), body)
 	}
 	var st Stats
 	if err := json.Unmarshal(body, &st); err != nil {
 		t.Fatal(err)
 	}
-	want := Stats{PoolSize: 2, Served: 3}
+	// One keep-alive connection (this client's) is open; the knobs of the other mechanisms
+	// are off, so their counters stay at zero and the instance is healthy.
+	want := Stats{PoolSize: 2, Served: 3, DBQueries: 3, Healthy: true, ClientConns: 1}
 	if st != want {
 		t.Errorf("/stats = %+v, want %+v", st, want)
 	}

@@ -43,3 +43,38 @@ func (s *jitteredService) ServiceTime(int) time.Duration {
 	s.mu.Unlock()
 	return time.Duration(float64(s.base) * (1 + s.jitter*(2*u-1)))
 }
+
+// contendedService stretches another model's service time by the number of queries running at
+// once: base × (1 + factor × n × (n−1)), the coherency term of the universal scalability law.
+// A linear term alone would only flatten throughput; the quadratic one makes it fall past
+// n ≈ 1/√factor, which is what thrashing looks like from outside.
+type contendedService struct {
+	base   serviceModel
+	factor float64
+}
+
+func (s contendedService) ServiceTime(active int) time.Duration {
+	d := s.base.ServiceTime(active)
+	if active <= 1 || d <= 0 {
+		return d
+	}
+	n := float64(active)
+	stretched := float64(d) * (1 + s.factor*n*(n-1))
+	if stretched >= float64(maxServiceTime) { // keeps the conversion to Duration in range
+		return maxServiceTime
+	}
+	return time.Duration(stretched)
+}
+
+// maxServiceTime bounds a contended query: far beyond any client timeout, and small enough that
+// an absurd Contention cannot overflow a Duration.
+const maxServiceTime = time.Hour
+
+// newService builds the service model cfg describes.
+func newService(cfg Config) serviceModel {
+	var m serviceModel = newJitteredService(cfg.QueryTime, cfg.QueryJitter, cfg.Seed)
+	if cfg.Contention > 0 {
+		m = contendedService{base: m, factor: cfg.Contention}
+	}
+	return m
+}

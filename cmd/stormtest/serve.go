@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,8 +17,25 @@ func serveCommand() *cli.Command {
 		Description: "A FIFO queue in front of a pool of database connections, each query taking --query-time.\n" +
 			"Work for clients that already timed out is still done unless --cancel-abandoned.\n" +
 			"Capacity is db-conns × capacity-fraction / query-time requests per second.\n\n" +
+			"More ways to fail, each off by default and each driven by the mechanism, never by a clock:\n" +
+			"  --contention          queries slow down as more run at once (query-time × (1 + c·n·(n−1)) with n\n" +
+			"                        in use), so throughput peaks near n = 1/√c and falls past it\n" +
+			"  --health-interval     a health checker probes the database through the same queue; after\n" +
+			"                        --health-failures probes slower than --health-threshold in a row the\n" +
+			"                        instance restarts: queue dropped (503), down for --restart-delay, then\n" +
+			"                        --reconnect-work queries run ahead of traffic, loading the database again\n" +
+			"  --cache-hit-ratio     a look-aside cache holding that share of --cache-keys keys (key= query\n" +
+			"                        parameter, else drawn uniformly); misses fill it only if the read took\n" +
+			"                        under --cache-fill-deadline; entries live --cache-ttl; cold at start\n" +
+			"                        (unless --cache-warm) and after every restart\n" +
+			"  --max-client-conns    connections beyond this many open ones are closed on accept, as a\n" +
+			"                        database at max_connections turns new connections away\n" +
+			"/healthz answers 503 while restarting or failing checks; /stats has every counter.\n\n" +
 			"Example (the first outage: half the database pool applied):\n" +
-			"  stormtest serve --addr 127.0.0.1:8080 --db-conns 16 --capacity-fraction 0.5 --query-time 20ms",
+			"  stormtest serve --addr 127.0.0.1:8080 --db-conns 16 --capacity-fraction 0.5 --query-time 20ms\n\n" +
+			"Example (the second outage: health checks restarting instances against a strained database):\n" +
+			"  stormtest serve --capacity-fraction 0.5 --health-interval 500ms --health-threshold 250ms \\\n" +
+			"    --health-failures 3 --restart-delay 2s --reconnect-work 32",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
 			&cli.IntFlag{Name: "db-conns", Value: def.DBConns, Usage: "database connections provisioned"},
@@ -26,17 +44,47 @@ func serveCommand() *cli.Command {
 			&cli.Float64Flag{Name: "query-jitter", Value: def.QueryJitter, Usage: "relative spread of the query time, in [0,1)"},
 			&cli.BoolFlag{Name: "cancel-abandoned", Usage: "drop the work of clients that went away instead of finishing it"},
 			&cli.IntFlag{Name: "queue-limit", Usage: "shed with 503 when this many requests wait (0: unlimited)"},
-			&cli.Uint64Flag{Name: "seed", Usage: "seed of the query-time jitter"},
+			&cli.Uint64Flag{Name: "seed", Usage: "seed of the query-time jitter and the cache's key draws"},
+
+			&cli.Float64Flag{Name: "contention", Value: def.Contention, Usage: "contention factor c ≥ 0: a query starting with n connections in use takes query-time × (1 + c·n·(n−1)) (0: none)"},
+
+			&cli.DurationFlag{Name: "health-interval", Value: def.HealthInterval, Usage: "run a health probe through the pool this long after the previous one (0: no health checks, no restarts)"},
+			// The threshold and failure count matter only with --health-interval; their flag
+			// defaults are a typical readiness check, so that --health-interval alone works.
+			&cli.DurationFlag{Name: "health-threshold", Value: 250 * time.Millisecond, Usage: "a probe slower than this (queue wait + query) fails; > 0 with --health-interval"},
+			&cli.IntFlag{Name: "health-failures", Value: 3, Usage: "consecutive failed probes that restart the instance; ≥ 1 with --health-interval"},
+			&cli.DurationFlag{Name: "restart-delay", Value: def.RestartDelay, Usage: "how long a restarting instance answers 503 after dropping its queue"},
+			&cli.IntFlag{Name: "reconnect-work", Value: def.ReconnectWork, Usage: "queries a restarted instance runs on the pool, ahead of traffic, as it comes back"},
+
+			&cli.Float64Flag{Name: "cache-hit-ratio", Value: def.CacheHitRatio, Usage: "look-aside cache sized to hold this share of the keyspace, in [0,1] (0: no cache)"},
+			&cli.IntFlag{Name: "cache-keys", Value: def.CacheKeys, Usage: "keyspace that requests without a key= parameter draw from uniformly"},
+			&cli.DurationFlag{Name: "cache-ttl", Value: def.CacheTTL, Usage: "how long a cache entry stays valid (0: forever)"},
+			&cli.DurationFlag{Name: "cache-fill-deadline", Value: def.CacheFillDeadline, Usage: "cache a miss only if its read (queue wait + query) took at most this (0: always)"},
+			&cli.BoolFlag{Name: "cache-warm", Usage: "start with the cache full instead of cold"},
+
+			&cli.IntFlag{Name: "max-client-conns", Value: def.MaxClientConns, Usage: "close new client connections on accept beyond this many open ones (0: unlimited)"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := target.Config{
-				DBConns:          c.Int("db-conns"),
-				CapacityFraction: c.Float64("capacity-fraction"),
-				QueryTime:        c.Duration("query-time"),
-				QueryJitter:      c.Float64("query-jitter"),
-				CancelAbandoned:  c.Bool("cancel-abandoned"),
-				QueueLimit:       c.Int("queue-limit"),
-				Seed:             c.Uint64("seed"),
+				DBConns:           c.Int("db-conns"),
+				CapacityFraction:  c.Float64("capacity-fraction"),
+				QueryTime:         c.Duration("query-time"),
+				QueryJitter:       c.Float64("query-jitter"),
+				CancelAbandoned:   c.Bool("cancel-abandoned"),
+				QueueLimit:        c.Int("queue-limit"),
+				Seed:              c.Uint64("seed"),
+				Contention:        c.Float64("contention"),
+				HealthInterval:    c.Duration("health-interval"),
+				HealthThreshold:   c.Duration("health-threshold"),
+				HealthFailures:    c.Int("health-failures"),
+				RestartDelay:      c.Duration("restart-delay"),
+				ReconnectWork:     c.Int("reconnect-work"),
+				CacheHitRatio:     c.Float64("cache-hit-ratio"),
+				CacheKeys:         c.Int("cache-keys"),
+				CacheTTL:          c.Duration("cache-ttl"),
+				CacheFillDeadline: c.Duration("cache-fill-deadline"),
+				CacheWarm:         c.Bool("cache-warm"),
+				MaxClientConns:    c.Int("max-client-conns"),
 			}
 			if err := cfg.Validate(); err != nil {
 				return usageError("%v", err)
