@@ -2,6 +2,7 @@ package export
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -255,7 +256,9 @@ func TestVegetaCLI(t *testing.T) {
 			t.Fatal(err)
 		}
 		// vegeta report detects gob, JSON and CSV by itself (lib.DecoderFor).
-		cmd := exec.Command(bin, "report", "-type=json", file)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, "report", "-type=json", file)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		js, err := cmd.Output()
@@ -320,7 +323,10 @@ func vegetaBinary(t *testing.T) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(goBin, "mod", "download", "-json", "github.com/tsenart/vegeta/v12@"+vegetaVersion).Output()
+	// Bounded, so that a stalled download fails the test instead of hanging the suite.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, goBin, "mod", "download", "-json", "github.com/tsenart/vegeta/v12@"+vegetaVersion).Output()
 	if err != nil {
 		t.Fatalf("go mod download vegeta: %v", err)
 	}
@@ -336,7 +342,7 @@ func vegetaBinary(t *testing.T) string {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	build := exec.Command(goBin, "build", "-o", tmp.Name(), ".")
+	build := exec.CommandContext(ctx, goBin, "build", "-o", tmp.Name(), ".")
 	build.Dir = mod.Dir
 	// vegeta's own go.mod pins its dependencies; -mod=mod lets the build fetch them even
 	// though the module cache directory is read-only and carries no vendor tree.

@@ -3,6 +3,7 @@ package hlog
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -340,14 +341,7 @@ func TestHdrHistogramJS(t *testing.T) {
 	if err := os.WriteFile(script, []byte(readerScript), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("node", script, logPath)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(dir, "node_modules"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v: %s", err, stderr.Bytes())
-	}
+	out := runNode(t, dir, script, logPath)
 	var got map[string]struct{ Count, P50, P99, Max float64 }
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("%v in %s", err, out)
@@ -378,6 +372,39 @@ func TestHdrHistogramJS(t *testing.T) {
 	t.Logf("hdr-histogram-js: %s", out)
 }
 
+// nodeTries and nodeTimeout bound the reader: it takes about a second, but node itself has
+// been seen to deadlock at start (every thread parked on a futex) and would hang the suite.
+const (
+	nodeTries   = 3
+	nodeTimeout = 60 * time.Second
+)
+
+// runNode runs the reader script with hdr-histogram-js on NODE_PATH and returns its output,
+// retrying a run that hangs; a reader that fails (rather than hangs) fails the test at once.
+func runNode(t *testing.T, dir, script, logPath string) []byte {
+	t.Helper()
+	for try := 1; try <= nodeTries; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
+		cmd := exec.CommandContext(ctx, "node", script, logPath)
+		cmd.Env = append(os.Environ(), "NODE_PATH="+filepath.Join(dir, "node_modules"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		timedOut := ctx.Err() != nil
+		cancel()
+		switch {
+		case err == nil:
+			return out
+		case timedOut:
+			t.Logf("node run %d of %d hung for %s and was killed", try, nodeTries, nodeTimeout)
+			continue
+		}
+		t.Fatalf("node: %v: %s", err, stderr.Bytes())
+	}
+	t.Fatalf("node hung %d times in a row (%s each): cannot check the .hlog with hdr-histogram-js", nodeTries, nodeTimeout)
+	return nil
+}
+
 // hdrJS installs hdr-histogram-js once per machine and returns the npm prefix it is in.
 // It skips the test only when node or npm is missing.
 func hdrJS(t *testing.T) string {
@@ -398,7 +425,9 @@ func hdrJS(t *testing.T) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("npm", "install", "--no-audit", "--no-fund", "--prefix", dir, "hdr-histogram-js@"+hdrJSVersion)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--prefix", dir, "hdr-histogram-js@"+hdrJSVersion)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("npm install hdr-histogram-js@%s: %v\n%s", hdrJSVersion, err, out)
 	}
