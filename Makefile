@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/stormtest
 PKGS    := ./...
 
-.PHONY: all build demo test test-short vet fmt-check bench bench-memory clean
+.PHONY: all build demo test test-scenarios test-short vet fmt-check bench bench-memory clean
 
 all: build
 
@@ -14,12 +14,19 @@ build:
 demo: build
 	./$(BIN) demo --dir out/demo
 
-## test: formatting, vet, and the whole test suite (unit + short end-to-end runs on loopback).
-## The end-to-end runs (demo package) go without the race detector: it slows the generator
-## several times over, and a lagging generator would change the experiment it measures.
+## test: formatting, vet, and the whole test suite: unit tests with the race detector, then the
+## end-to-end runs on loopback (the demo, each labelled scenario with one seed, the capacity
+## search) without it,
+## two at a time: the race detector or more runs at once would slow the generator, and a
+## lagging generator changes the experiment it measures.
 test: fmt-check vet
-	$(GO) test -race -count=1 -timeout 10m $$($(GO) list $(PKGS) | grep -v /demo$$)
-	$(GO) test -count=1 -timeout 10m ./demo/
+	$(GO) test -race -count=1 -timeout 10m $$($(GO) list $(PKGS) | grep -v -e /demo$$ -e /scenarios$$ -e /capacity$$)
+	$(GO) test -p 1 -parallel 2 -count=1 -timeout 15m ./demo/ ./scenarios/ ./capacity/
+
+## test-scenarios: the full labelled scenario suite, every scenario with seeds 1, 2 and 3
+## (two runs at a time, ~8 min on 2 cores)
+test-scenarios:
+	STORMTEST_SEEDS=1,2,3 $(GO) test -p 1 -parallel 2 -count=1 -timeout 30m -run TestSuite -v ./scenarios/ | grep -E '^(=== RUN|--- |\s+suite_test|ok|FAIL|PASS)'
 
 ## test-short: unit tests only, no real-time runs against the built-in target
 test-short:

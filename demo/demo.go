@@ -18,6 +18,7 @@ import (
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/report"
+	"github.com/stormtest/stormtest/scenarios"
 	"github.com/stormtest/stormtest/target"
 )
 
@@ -31,14 +32,7 @@ type Options struct {
 }
 
 // Outcome is one of the demo's runs.
-type Outcome struct {
-	Title   string
-	File    string
-	Report  *analyze.Report
-	Target  target.Stats // the target's own view as the profile ended
-	Timeout time.Duration
-	SLO     time.Duration
-}
+type Outcome = scenarios.Outcome
 
 // TargetConfig is the target of the first outage: 16 database connections provisioned, half
 // applied, 20 ms a query: 400 requests/s where 800 were planned.
@@ -104,7 +98,7 @@ func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			outcomes[i], errs[i] = runOne(ctx, tcfg, r.profile, r.file, &progress[i])
+			outcomes[i], errs[i] = scenarios.Run(ctx, tcfg, r.profile, r.file, &progress[i])
 			outcomes[i].Title = r.title
 		}()
 	}
@@ -123,13 +117,8 @@ func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
 
 	for i := range outcomes {
 		o := &outcomes[i]
-		rep, err := analyze.Files([]string{o.File}, analyze.DefaultOptions())
-		if err != nil {
-			return outcomes, fmt.Errorf("demo: analysing %s: %w", o.File, err)
-		}
-		o.Report = rep
 		fmt.Fprintf(w, "\n=== %d. %s — results in %s\n", i+1, o.Title, o.File)
-		if err := rep.WriteText(w); err != nil {
+		if err := o.Report.WriteText(w); err != nil {
 			return outcomes, err
 		}
 		fmt.Fprintf(w, "target's own view as the load ended: %d queued, oldest waiting %.0f ms, recent median wait %.0f ms (SLO %s, client timeout %s); %d served, %d served for clients that had already given up\n",
@@ -144,56 +133,6 @@ func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
 	fmt.Fprintf(w, "Report (open in a browser, works offline): %s\n", page)
 	fmt.Fprintf(w, "Dig in:  stormtest analyze %s   (or --format json / markdown)\n", outcomes[0].File)
 	return outcomes, ctx.Err()
-}
-
-func runOne(ctx context.Context, tcfg target.Config, prof *profiles.Profile, file string, progress *attack.Progress) (Outcome, error) {
-	running, err := target.Start(ctx, "127.0.0.1:0", tcfg)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("demo: starting the target: %w", err)
-	}
-	defer running.Stop()
-
-	// The target's view is taken as the profile ends, while the clients are still there:
-	// once they stop, a queue of requests whose clients left may empty at once and make a
-	// failed target look recovered.
-	end := time.Now().Add(prof.Schedule().Duration())
-	atEnd := make(chan target.Stats, 1)
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		t := time.NewTimer(time.Until(end) - statsLead)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			atEnd <- running.Server.Stats()
-		case <-ctx.Done():
-		}
-	}()
-
-	_, err = attack.RunToFile(ctx, attack.Config{Target: running.URL, Profile: prof},
-		attack.Output{Path: file, Overwrite: true}, progress)
-	<-sampled
-	out := Outcome{File: file, Timeout: time.Duration(prof.Client.Timeout), SLO: time.Duration(prof.SLO.Latency)}
-	select {
-	case out.Target = <-atEnd:
-	default:
-		out.Target = running.Server.Stats()
-	}
-	if err != nil {
-		return out, fmt.Errorf("demo: %s: %w", file, err)
-	}
-	return out, nil
-}
-
-// statsLead is how long before the profile's end the target's view is taken.
-const statsLead = 200 * time.Millisecond
-
-// TargetStillFailing is the target's own verdict, independent of the analyzer: as the load
-// ended, requests were waiting for a database connection longer than the SLO allows (the
-// oldest one still queued, or the typical recent one), so no client could be served well.
-func (o Outcome) TargetStillFailing() bool {
-	limit := float64(o.SLO.Milliseconds())
-	return o.Target.OldestWaitMS > limit || o.Target.WaitP50MS > limit
 }
 
 // reportProgress prints a plain line every few seconds, so a person (or a CI log) sees the

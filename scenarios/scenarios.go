@@ -1,0 +1,91 @@
+// Package scenarios runs a profile against a fresh built-in target and judges the run two
+// ways: by the analyzer, from the client side, and by the target's own view of its queue as the
+// load ended. The demo is two such runs; the labelled suite in this package's tests is many.
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/attack"
+	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/target"
+)
+
+// Outcome is one run.
+type Outcome struct {
+	Title   string
+	File    string
+	Report  *analyze.Report
+	Target  target.Stats // the target's own view as the profile ended
+	Timeout time.Duration
+	SLO     time.Duration
+}
+
+// statsLead is how long before the profile's end the target's view is taken.
+const statsLead = 200 * time.Millisecond
+
+// Run starts a target with tcfg on a free loopback port, drives prof against it, records to
+// file and analyses the result. The target's view is taken as the profile ends, while the
+// clients are still there: once they stop, a queue of requests whose clients left may empty at
+// once and make a failed target look recovered.
+func Run(ctx context.Context, tcfg target.Config, prof *profiles.Profile, file string, progress *attack.Progress) (Outcome, error) {
+	running, err := target.Start(ctx, "127.0.0.1:0", tcfg)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("starting the target: %w", err)
+	}
+	defer running.Stop()
+
+	end := time.Now().Add(prof.Schedule().Duration())
+	atEnd := make(chan target.Stats, 1)
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTimer(time.Until(end) - statsLead)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			atEnd <- running.Server.Stats()
+		case <-ctx.Done():
+		}
+	}()
+
+	_, err = attack.RunToFile(ctx, attack.Config{Target: running.URL, Profile: prof},
+		attack.Output{Path: file, Overwrite: true}, progress)
+	<-sampled
+	out := Outcome{File: file, Timeout: longestTimeout(prof), SLO: time.Duration(prof.SLO.Latency)}
+	select {
+	case out.Target = <-atEnd:
+	default:
+		out.Target = running.Server.Stats()
+	}
+	if err != nil {
+		return out, fmt.Errorf("%s: %w", file, err)
+	}
+	rep, err := analyze.Files([]string{file}, analyze.DefaultOptions())
+	if err != nil {
+		return out, fmt.Errorf("analysing %s: %w", filepath.Base(file), err)
+	}
+	out.Report = rep
+	return out, nil
+}
+
+// TargetStillFailing is the target's own verdict, independent of the analyzer: as the load
+// ended, the instance was restarting or failing its health checks, or requests were waiting for
+// a database connection longer than the SLO allows (the oldest one still queued, or the typical
+// recent one), so no client could be served well.
+func (o Outcome) TargetStillFailing() bool {
+	limit := float64(o.SLO.Milliseconds())
+	return !o.Target.Healthy || o.Target.OldestWaitMS > limit || o.Target.WaitP50MS > limit
+}
+
+func longestTimeout(p *profiles.Profile) time.Duration {
+	var d time.Duration
+	for _, g := range p.Groups() {
+		d = max(d, time.Duration(g.Timeout))
+	}
+	return d
+}
