@@ -65,6 +65,7 @@ func newApp(stdout, stderr *os.File) *cli.App {
 			demoCommand(),
 			profilesCommand(),
 			reportCommand(),
+			capacityCommand(),
 			gateCommand(),
 			compareCommand(),
 			exportCommand(),

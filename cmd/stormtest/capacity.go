@@ -1,0 +1,195 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/attack"
+	"github.com/stormtest/stormtest/capacity"
+	"github.com/stormtest/stormtest/profiles"
+)
+
+func capacityCommand() *cli.Command {
+	def := capacity.DefaultConfig()
+	return &cli.Command{
+		Name:  "capacity",
+		Usage: "find the knee (highest rate within the SLO) and the tipping map (which surges the target does not recover from)",
+		Description: "1. Knee: constant-rate steps with clients that do not retry, doubling from --start-rate until\n" +
+			"   one fails (goodput below (1 − tolerance) × rate, p99 above --p99, or errors above\n" +
+			"   --max-error-rate), then bisecting; the final bracket is bisected --repeats times.\n" +
+			"2. Tipping map: at --baseline-fraction of the knee, surges of a size (× baseline) for each of\n" +
+			"   --durations, then the baseline for --grace; analyze judges each recovered or metastable.\n" +
+			"   The size is bisected between --min-size and --max-size, once per --policies entry.\n" +
+			"Between probes the target must be healthy again at the baseline (or --ready-url must answer\n" +
+			"200); a target still unhealthy after --settle-timeout stops the search (exit 1).\n" +
+			"Every probe is saved to --state; rerunning with the same file resumes without repeating\n" +
+			"probes. --budget bounds the time spent; the search stops early with what it found.\n" +
+			"Reference: docs/capacity.md\n\n" +
+			"Example:\n" +
+			"  stormtest capacity --target http://127.0.0.1:8080 --profile retry-storm \\\n" +
+			"    --policies immediate,expo-jitter,budget --budget 15m --json --out capacity.json",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
+			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile or YAML file: its clients, SLO and request are used, not its phases"},
+			&cli.DurationFlag{Name: "budget", Value: def.Budget, Usage: "time this run may take; it stops early with what it found"},
+			&cli.StringFlag{Name: "state", Usage: "state file, written after every probe and read to resume (default: capacity-state.json next to --out)"},
+			&cli.StringFlag{Name: "out", Usage: "write the result here instead of stdout"},
+			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object (capacity.Result)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines"},
+
+			&cli.DurationFlag{Name: "step", Value: def.Step, Usage: "length of one knee step"},
+			&cli.Float64Flag{Name: "start-rate", Value: def.StartRate, Usage: "first knee step, requests/s"},
+			&cli.Float64Flag{Name: "max-rate", Value: def.MaxRate, Usage: "highest knee step, requests/s"},
+			&cli.Float64Flag{Name: "precision", Value: def.Precision, Usage: "stop bisecting the knee once the bracket is this fraction of the rate"},
+			&cli.IntFlag{Name: "repeats", Value: def.Repeats, Usage: "bisections of the final bracket (the knee's interval is their spread)"},
+			&cli.Float64Flag{Name: "knee", Usage: "known knee in requests/s: skip the knee search"},
+			&cli.DurationFlag{Name: "p99", Usage: "p99 a step must stay within (default: the profile's slo.latency)"},
+			&cli.Float64Flag{Name: "tolerance", Value: def.Tolerance, Usage: "fraction of the rate goodput may miss and pass"},
+			&cli.Float64Flag{Name: "max-error-rate", Value: def.MaxErrorRate, Usage: "share of failed attempts a step may have and pass"},
+
+			&cli.Float64Flag{Name: "baseline-fraction", Value: def.BaselineFraction, Usage: "the map's baseline load as a fraction of the knee"},
+			&cli.StringFlag{Name: "durations", Value: "2s,5s,10s", Usage: "surge durations to map, comma-separated"},
+			&cli.Float64Flag{Name: "min-size", Value: def.SizeMin, Usage: "smallest surge tried, × baseline"},
+			&cli.Float64Flag{Name: "max-size", Value: def.SizeMax, Usage: "largest surge tried, × baseline"},
+			&cli.Float64Flag{Name: "size-precision", Value: def.SizePrecision, Usage: "stop bisecting a size once tipping ÷ recovering ≤ 1 + this"},
+			&cli.StringFlag{Name: "policies", Value: capacity.PolicyProfile, Usage: "client retry policies to map, comma-separated: " + strings.Join(capacity.PolicyNames(), ", ") + "; empty: no map"},
+			&cli.DurationFlag{Name: "warm", Value: def.Warm, Usage: "baseline before each surge"},
+			&cli.DurationFlag{Name: "grace", Usage: "baseline after each surge, which a failure must outlast to be metastable (0: max(10s, 5 × client timeout))"},
+
+			&cli.DurationFlag{Name: "settle-probe", Value: def.SettleProbe, Usage: "length of one settle probe at the baseline"},
+			&cli.DurationFlag{Name: "settle-timeout", Value: def.SettleTimeout, Usage: "how long the target may take to be healthy again between probes"},
+			&cli.StringFlag{Name: "ready-url", Usage: "settle by polling this URL for a 200 instead of sending baseline load"},
+		},
+		Action: runCapacity,
+	}
+}
+
+func runCapacity(c *cli.Context) error {
+	prof, err := profiles.Load(c.String("profile"))
+	if err != nil {
+		return usageError("capacity: %v", err)
+	}
+	if prof.ClosedLoop() {
+		return usageError("capacity: profile %s is closed-loop; capacity needs open-loop clients", prof.Name)
+	}
+	// Flags are checked before the target is dialled, so a typo is named as such.
+	cfg, err := capacityConfig(c, prof)
+	if err != nil {
+		return err
+	}
+	tgt := c.String("target")
+	if err := (attack.Config{Target: tgt, Profile: prof}).Preflight(c.Context); err != nil {
+		return usageError("capacity: %v", err)
+	}
+	statePath := c.String("state")
+	if statePath == "" {
+		statePath = filepath.Join(filepath.Dir(c.String("out")), "capacity-state.json")
+	}
+	state, err := capacity.LoadState(statePath, tgt, capacity.ProfileDigest(prof))
+	if err != nil {
+		return usageError("capacity: %v", err)
+	}
+	var progress io.Writer = c.App.ErrWriter
+	if c.Bool("quiet") {
+		progress = nil
+	}
+	if progress != nil && len(state.Probes) > 0 {
+		fmt.Fprintf(progress, "capacity: resuming from %s (%d probes done)\n", statePath, len(state.Probes))
+	}
+	s := &capacity.Search{
+		Prober: &capacity.HTTPProber{
+			Target: tgt, Profile: prof, ReadyURL: c.String("ready-url"), Analyze: analyze.DefaultOptions(),
+		},
+		Config:      cfg,
+		ProfileName: prof.Name,
+		State:       state,
+		Save:        func(st *capacity.State) error { return st.Save(statePath) },
+		Progress:    progress,
+	}
+	res, runErr := s.Run(c.Context)
+	if res == nil {
+		return cli.Exit(fmt.Sprintf("capacity: %v", runErr), exitFail)
+	}
+	if err := writeOutput(c, c.String("out"), func(w io.Writer) error {
+		if c.Bool("json") {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}
+		return res.WriteText(w)
+	}); err != nil {
+		return err
+	}
+	switch {
+	case errors.Is(runErr, capacity.ErrNotSettled):
+		return cli.Exit(fmt.Sprintf("capacity: %v", runErr), exitFail)
+	case runErr != nil:
+		return cli.Exit(fmt.Sprintf("capacity: %v (state kept in %s)", runErr, statePath), exitFail)
+	case !res.Complete:
+		fmt.Fprintf(c.App.ErrWriter, "capacity: stopped early: %s (state in %s)\n", res.Stopped, statePath)
+	}
+	return nil
+}
+
+// capacityConfig reads the search settings from the flags, with the profile's SLO and client
+// timeout where the flags leave them open.
+func capacityConfig(c *cli.Context, prof *profiles.Profile) (capacity.Config, error) {
+	var timeout time.Duration
+	for _, g := range prof.Groups() {
+		timeout = max(timeout, time.Duration(g.Timeout))
+	}
+	cfg := capacity.Config{
+		Step:             c.Duration("step"),
+		StartRate:        c.Float64("start-rate"),
+		MaxRate:          c.Float64("max-rate"),
+		Precision:        c.Float64("precision"),
+		Repeats:          c.Int("repeats"),
+		Knee:             c.Float64("knee"),
+		Tolerance:        c.Float64("tolerance"),
+		P99:              c.Duration("p99"),
+		MaxErrorRate:     c.Float64("max-error-rate"),
+		BaselineFraction: c.Float64("baseline-fraction"),
+		SizeMin:          c.Float64("min-size"),
+		SizeMax:          c.Float64("max-size"),
+		SizePrecision:    c.Float64("size-precision"),
+		Warm:             c.Duration("warm"),
+		Grace:            c.Duration("grace"),
+		SettleProbe:      c.Duration("settle-probe"),
+		SettleTimeout:    c.Duration("settle-timeout"),
+		Budget:           c.Duration("budget"),
+		ClientTimeout:    timeout,
+	}
+	if cfg.P99 <= 0 {
+		cfg.P99 = time.Duration(prof.SLO.Latency)
+	}
+	if cfg.Grace <= 0 {
+		// The same automatic grace analyze uses, so a surge's verdict is conclusive.
+		cfg.Grace = max(10*time.Second, 5*timeout)
+	}
+	if s := strings.TrimSpace(c.String("policies")); s != "" {
+		pols, err := capacity.ParsePolicies(s)
+		if err != nil {
+			return cfg, usageError("capacity: --policies: %v", err)
+		}
+		cfg.Policies = pols
+		for _, f := range strings.Split(c.String("durations"), ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(f))
+			if err != nil || d <= 0 {
+				return cfg, usageError("capacity: --durations: %q is not a positive duration (expected e.g. 2s,5s,10s)", f)
+			}
+			cfg.Durations = append(cfg.Durations, d)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError("capacity: %v", err)
+	}
+	return cfg, nil
+}
