@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
@@ -45,18 +46,37 @@ func chromiumArgs(profile string, extra ...string) []string {
 // load without console errors, its DOM must hold the charts, and the screenshot must show
 // something (not a blank page). The screenshot is kept as a test artefact to look at.
 func TestBrowserRendersReport(t *testing.T) {
-	chromium := findChromium(t)
-	dir := t.TempDir()
-	page := filepath.Join(dir, "report.html")
 	var b bytes.Buffer
 	reps := []*analyze.Report{synthReport(t, true), synthReport(t, false)}
 	if err := Write(&b, reps, []string{"retries", "no retries"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
+	browserCheck(t, "report", b.Bytes(), chartCount, []string{"metastable", "overloaded", "Load and goodput"}, 2400)
+}
+
+// TestBrowserRendersCapacity does the same for the capacity page: the knee charts, the
+// tipping map, the boundary sentences.
+func TestBrowserRendersCapacity(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteCapacity(&b, synthCapacity()); err != nil {
 		t.Fatal(err)
 	}
-	url := "file://" + page
+	browserCheck(t, "capacity", b.Bytes(), 3, []string{"knee 395.3 req/s", "Tipping map", "does not recover with budgeted retries"}, 2200)
+}
+
+// browserCheck loads page in headless Chromium and checks its DOM (charts, wanted text, no
+// script or external element, no console message) and a 1400 × height screenshot (not
+// blank). The page and the screenshot are kept as name.html and name.png in
+// $STORMTEST_ARTIFACTS (else a temporary directory) to look at.
+func browserCheck(t *testing.T, name string, page []byte, charts int, wants []string, height int) {
+	t.Helper()
+	chromium := findChromium(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, name+".html")
+	if err := os.WriteFile(file, page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := "file://" + file
 
 	run := func(args ...string) (stdout, stderr string) {
 		t.Helper()
@@ -77,10 +97,10 @@ func TestBrowserRendersReport(t *testing.T) {
 			t.Errorf("console message: %s", line)
 		}
 	}
-	if n := strings.Count(dom, "<svg"); n != chartCount {
-		t.Errorf("the browser's DOM has %d <svg> charts, want %d", n, chartCount)
+	if n := strings.Count(dom, "<svg"); n != charts {
+		t.Errorf("the browser's DOM has %d <svg> charts, want %d", n, charts)
 	}
-	for _, want := range []string{"metastable", "overloaded", "Load and goodput"} {
+	for _, want := range wants {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the browser's DOM lacks %q", want)
 		}
@@ -89,8 +109,8 @@ func TestBrowserRendersReport(t *testing.T) {
 		t.Errorf("the browser's DOM has %s", m)
 	}
 
-	shot := filepath.Join(dir, "report.png")
-	run(chromiumArgs(filepath.Join(dir, "profile-shot"), "--screenshot="+shot, "--window-size=1400,2400", url)...)
+	shot := filepath.Join(dir, name+".png")
+	run(chromiumArgs(filepath.Join(dir, "profile-shot"), "--screenshot="+shot, fmt.Sprintf("--window-size=1400,%d", height), url)...)
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)
@@ -101,8 +121,8 @@ func TestBrowserRendersReport(t *testing.T) {
 		t.Fatalf("screenshot: %v", err)
 	}
 	bounds := img.Bounds()
-	if bounds.Dx() < 1000 || bounds.Dy() < 1500 {
-		t.Errorf("screenshot is %v, want about 1400×2400", bounds.Size())
+	if bounds.Dx() < 1000 || bounds.Dy() < height*5/8 {
+		t.Errorf("screenshot is %v, want about 1400×%d", bounds.Size(), height)
 	}
 	// A rendered page has text, lines and coloured fills: many distinct colours and a fair
 	// share of non-white pixels. A blank or error page has neither.
@@ -135,12 +155,12 @@ func TestBrowserRendersReport(t *testing.T) {
 	if err := os.MkdirAll(artefacts, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"report.png", "report.html"} {
-		data, err := os.ReadFile(filepath.Join(dir, name))
+	for _, f := range []string{name + ".png", name + ".html"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(artefacts, name), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(artefacts, f), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

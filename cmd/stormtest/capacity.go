@@ -15,6 +15,7 @@ import (
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/capacity"
 	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/report"
 )
 
 func capacityCommand() *cli.Command {
@@ -35,7 +36,8 @@ func capacityCommand() *cli.Command {
 			"Reference: docs/capacity.md\n\n" +
 			"Example:\n" +
 			"  stormtest capacity --target http://127.0.0.1:8080 --profile retry-storm \\\n" +
-			"    --policies immediate,expo-jitter,budget --budget 15m --json --out capacity.json",
+			"    --policies immediate,expo-jitter,budget --budget 15m --json --out capacity.json \\\n" +
+			"    --report capacity.html",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
 			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile or YAML file: its clients, SLO and request are used, not its phases"},
@@ -43,6 +45,7 @@ func capacityCommand() *cli.Command {
 			&cli.StringFlag{Name: "state", Usage: "state file, written after every probe and read to resume (default: capacity-state.json next to --out)"},
 			&cli.StringFlag{Name: "out", Usage: "write the result here instead of stdout"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object (capacity.Result)"},
+			&cli.StringFlag{Name: "report", Usage: "also write the result as a self-contained HTML page (charts of the knee and the tipping map) to this file"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines"},
 
 			&cli.DurationFlag{Name: "step", Value: def.Step, Usage: "length of one knee step"},
@@ -84,6 +87,14 @@ func runCapacity(c *cli.Context) error {
 	cfg, err := capacityConfig(c, prof)
 	if err != nil {
 		return err
+	}
+	// The report is written after the search, which may take many minutes: a path it could
+	// not be written to is refused now, not once the probes are spent.
+	reportPath := c.String("report")
+	if reportPath != "" {
+		if err := checkWritable(reportPath); err != nil {
+			return usageError("capacity: --report: %v", err)
+		}
 	}
 	tgt := c.String("target")
 	if err := (attack.Config{Target: tgt, Profile: prof}).Preflight(c.Context); err != nil {
@@ -127,6 +138,14 @@ func runCapacity(c *cli.Context) error {
 		return res.WriteText(w)
 	}); err != nil {
 		return err
+	}
+	if reportPath != "" {
+		if err := writeFileAtomic(reportPath, func(w io.Writer) error { return report.WriteCapacity(w, res) }); err != nil {
+			return cli.Exit(fmt.Sprintf("capacity: writing the report %s: %v", reportPath, err), exitFail)
+		}
+		if progress != nil {
+			fmt.Fprintf(progress, "capacity: report written to %s\n", reportPath)
+		}
 	}
 	switch {
 	case errors.Is(runErr, capacity.ErrNotSettled):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -77,5 +78,89 @@ func TestCapacityBadFlags(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d naming %q", tc.args, code, stderr, exitUsage, tc.want)
 		}
+	}
+}
+
+// TestCapacityReportBadPath: a report path that cannot be written is refused before the
+// target is dialled (the target here is unreachable, and the error must not be about it).
+func TestCapacityReportBadPath(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ path, want string }{
+		{filepath.Join(dir, "missing", "capacity.html"), "capacity: --report: cannot write " + filepath.Join(dir, "missing", "capacity.html") + ": no such file or directory"},
+		{dir, "capacity: --report: " + dir + " is a directory"},
+	} {
+		code, stderr := runCapacityCLI(t, "capacity", "--target", "http://127.0.0.1:1", "--report", tc.path, "--state", filepath.Join(dir, "state.json"))
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != exitUsage || len(lines) != 1 || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "unreachable") {
+			t.Errorf("--report %s: exit %d, stderr %q; want exit %d and one line %q", tc.path, code, stderr, exitUsage, tc.want)
+		}
+	}
+	// Refused before anything was written: no temporary file, no state file.
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the refused runs left %d files in %s", len(entries), dir)
+	}
+}
+
+// TestCapacityReportWritten runs a search with nothing to probe (a given knee, no map) so the
+// whole path from flags to the page is exercised without load: the page is written in place,
+// readable by others, with no temporary file left beside it.
+func TestCapacityReportWritten(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	run, err := target.Start(ctx, "127.0.0.1:0", target.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); <-run.Done() }()
+	dir := t.TempDir()
+	page := filepath.Join(dir, "capacity.html")
+	if err := os.WriteFile(page, []byte("an older report"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCapacityCLI(t, "capacity", "--target", run.URL, "--knee", "100", "--policies", "",
+		"--state", filepath.Join(dir, "state.json"), "--out", filepath.Join(dir, "capacity.txt"), "--report", page)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	data, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "knee 100 req/s") || !strings.HasSuffix(string(data), "</html>\n") {
+		t.Errorf("report is not the capacity page: %.200q", data)
+	}
+	if fi, err := os.Stat(page); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("report mode %v (%v), want 0644", fi.Mode(), err)
+	}
+	if !strings.Contains(stderr, "report written to "+page) {
+		t.Errorf("stderr %q does not say where the report went", stderr)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("temporary file %s left behind", e.Name())
+		}
+	}
+}
+
+// TestWriteFileAtomicKeepsOldOnFailure: a write that fails leaves the previous file whole.
+func TestWriteFileAtomicKeepsOldOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.html")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := writeFileAtomic(path, func(w io.Writer) error {
+		fmt.Fprint(w, "half a page")
+		return errors.New("render failed")
+	})
+	if err == nil {
+		t.Fatal("a failed write succeeded")
+	}
+	if data, _ := os.ReadFile(path); string(data) != "old" {
+		t.Errorf("file now holds %q, want the old content", data)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files in the directory, want only the old one", len(entries))
 	}
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
-	"os"
+	"io"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
@@ -79,27 +81,12 @@ func writeReport(c *cli.Context, out string, reps []*analyze.Report, titles []st
 		}
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
-	if err != nil {
+	err := writeFileAtomic(out, func(w io.Writer) error { return report.Write(w, reps, titles) })
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Op == "open" {
 		return usageError("report: %v", err)
 	}
-	w := bufio.NewWriterSize(tmp, 1<<16)
-	err = report.Write(w, reps, titles)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		// CreateTemp makes the file private; a report is meant to be shared like any output.
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), out)
-	}
 	if err != nil {
-		os.Remove(tmp.Name())
 		return cli.Exit(fmt.Sprintf("report: writing %s: %v", out, err), exitFail)
 	}
 	fmt.Fprintf(c.App.ErrWriter, "report written to %s\n", out)
