@@ -7,46 +7,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-
-	"github.com/urfave/cli/v2"
 
 	"github.com/stormtest/stormtest/capacity"
 	"github.com/stormtest/stormtest/target"
 )
 
-// runCapacityCLI runs a command in-process, with capacity added to the app when it does not
-// list it yet.
+// runCapacityCLI runs the command in-process, as run does.
 func runCapacityCLI(t *testing.T, args ...string) (code int, stderr string) {
 	t.Helper()
-	dir := t.TempDir()
-	out, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errf, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := newApp(out, errf)
-	if !slices.ContainsFunc(app.Commands, func(x *cli.Command) bool { return x.Name == "capacity" }) {
-		app.Commands = append(app.Commands, capacityCommand())
-	}
-	code = exitOK
-	if err := app.RunContext(context.Background(), append([]string{"stormtest"}, args...)); err != nil {
-		code = exitUsage
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) {
-			code = ec.ExitCode()
-		}
-		fmt.Fprintln(errf, "stormtest: "+err.Error())
-	}
-	out.Close()
-	errf.Close()
-	e, _ := os.ReadFile(errf.Name())
-	return code, string(e)
+	code, _, stderr = runCLI(t, context.Background(), args...)
+	return code, stderr
 }
 
 func TestCapacityRefusesStateOfAnotherTarget(t *testing.T) {

@@ -4,51 +4,18 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/stormtest/stormtest/results"
 )
 
-// runExport runs the export and hlog commands through the app as the CLI would, adding them
-// only if the app does not list them yet.
+// runExport runs the command in-process, as run does.
 func runExport(t *testing.T, args ...string) (code int, stderr string) {
 	t.Helper()
-	dir := t.TempDir()
-	out, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	errf, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer errf.Close()
-	app := newApp(out, errf)
-	for _, c := range []string{"export", "hlog"} {
-		if !slices.ContainsFunc(app.Commands, func(x *cli.Command) bool { return x.Name == c }) {
-			if c == "export" {
-				app.Commands = append(app.Commands, exportCommand())
-			} else {
-				app.Commands = append(app.Commands, hlogCommand())
-			}
-		}
-	}
-	code = exitOK
-	if err := app.RunContext(context.Background(), append([]string{"stormtest"}, args...)); err != nil {
-		code = exitUsage
-		if ec, ok := err.(interface{ ExitCode() int }); ok {
-			code = ec.ExitCode()
-		}
-		errf.WriteString(err.Error())
-	}
-	b, _ := os.ReadFile(errf.Name())
-	return code, string(b)
+	code, _, stderr = runCLI(t, context.Background(), args...)
+	return code, stderr
 }
 
 func smallResults(t *testing.T) string {

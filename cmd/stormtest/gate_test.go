@@ -3,55 +3,21 @@ package main
 import (
 	"context"
 	"encoding/xml"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 )
 
-// runGateCLI runs a command in-process as run does, with gate and compare added to the app
-// when it does not list them yet.
+// runGateCLI runs the command in-process, as run does.
 func runGateCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	dir := t.TempDir()
-	out, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errf, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := newApp(out, errf)
-	for name, cmd := range map[string]func() *cli.Command{"gate": gateCommand, "compare": compareCommand} {
-		if !slices.ContainsFunc(app.Commands, func(x *cli.Command) bool { return x.Name == name }) {
-			app.Commands = append(app.Commands, cmd())
-		}
-	}
-	code = exitOK
-	if err := app.RunContext(context.Background(), append([]string{"stormtest"}, args...)); err != nil {
-		code = exitUsage
-		var ec cli.ExitCoder
-		if errors.As(err, &ec) {
-			code = ec.ExitCode()
-		}
-		fmt.Fprintln(errf, "stormtest: "+err.Error())
-	}
-	out.Close()
-	errf.Close()
-	o, _ := os.ReadFile(out.Name())
-	e, _ := os.ReadFile(errf.Name())
-	return code, string(o), string(e)
+	return runCLI(t, context.Background(), args...)
 }
 
 // synthRun describes a synthetic run: two phases of 4 s at 50 first attempts per second,

@@ -9,44 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/stormtest/stormtest/results"
 )
 
-// runReport runs the report command through the app as the CLI would; main.go registers it,
-// and this adds it when it does not (yet).
+// runReport runs the command in-process, as run does.
 func runReport(t *testing.T, args ...string) (code int, stderr string) {
 	t.Helper()
-	dir := t.TempDir()
-	out, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	errf, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer errf.Close()
-	app := newApp(out, errf)
-	registered := false
-	for _, c := range app.Commands {
-		registered = registered || c.Name == "report"
-	}
-	if !registered {
-		app.Commands = append(app.Commands, reportCommand())
-	}
-	code = exitOK
-	if err := app.RunContext(context.Background(), append([]string{"stormtest"}, args...)); err != nil {
-		code = exitUsage
-		if ec, ok := err.(cli.ExitCoder); ok {
-			code = ec.ExitCode()
-		}
-		errf.WriteString(err.Error())
-	}
-	b, _ := os.ReadFile(errf.Name())
-	return code, string(b)
+	code, _, stderr = runCLI(t, context.Background(), args...)
+	return code, stderr
 }
 
 // shardResults writes a small run of 5 s at 50 requests/s, all served in 2 ms, as shard
