@@ -227,5 +227,10 @@ func TestLagWarningScalesWithTheSLO(t *testing.T) {
 		if warned != tc.warn {
 			t.Errorf("SLO %v, lag %v: warned %v, want %v (%q)", tc.slo, tc.lag, warned, tc.warn, rep.Warnings)
 		}
+		// Below the bottleneck line but past 1 ms, the softer pacing note says so instead.
+		noted := strings.Contains(strings.Join(rep.Warnings, "\n"), "pacing precision")
+		if want := !tc.warn && tc.lag > time.Millisecond; noted != want {
+			t.Errorf("SLO %v, lag %v: pacing note %v, want %v (%q)", tc.slo, tc.lag, noted, want, rep.Warnings)
+		}
 	}
 }
