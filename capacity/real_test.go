@@ -84,18 +84,7 @@ func TestRealKneeNearCapacity(t *testing.T) {
 		P99: 100 * time.Millisecond, SettleProbe: time.Second, SettlePause: 500 * time.Millisecond,
 		SettleTimeout: 20 * time.Second, Budget: 100 * time.Second, ClientTimeout: 250 * time.Millisecond,
 	})
-	res, err := s.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	if err := res.WriteText(&out); err != nil {
-		t.Fatal(err)
-	}
-	t.Log("\n" + out.String())
-	if !res.Complete {
-		t.Fatalf("search incomplete: %s", res.Stopped)
-	}
+	res := runComplete(t, s)
 	want := tc.Capacity()
 	if got := res.Knee.RPS; math.Abs(got-want) > 0.1*want {
 		t.Fatalf("knee %g req/s, want within 10%% of the pool's capacity %g", got, want)
@@ -125,18 +114,7 @@ func TestRealImmediateTipsBeforeBudget(t *testing.T) {
 		SettleProbe: time.Second, SettlePause: time.Second, SettleTimeout: 30 * time.Second,
 		Budget: 150 * time.Second, ClientTimeout: 250 * time.Millisecond,
 	})
-	res, err := s.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	if err := res.WriteText(&out); err != nil {
-		t.Fatal(err)
-	}
-	t.Log("\n" + out.String())
-	if !res.Complete {
-		t.Fatalf("search incomplete: %s", res.Stopped)
-	}
+	res := runComplete(t, s)
 	imm, bud := res.Maps[0].Boundaries[0], res.Maps[1].Boundaries[0]
 	if imm.TipsAt == 0 {
 		t.Fatalf("immediate retries never tipped up to %g×: %+v", 4.0, imm)
@@ -192,4 +170,22 @@ func TestRealNeverSettles(t *testing.T) {
 	if !strings.Contains(err.Error(), first.URL+" still unhealthy after") || res.Complete {
 		t.Fatalf("err %q, complete %v", err, res.Complete)
 	}
+}
+
+// runComplete runs a search, logs its text report and fails unless it completed.
+func runComplete(t *testing.T, s *Search) *Result {
+	t.Helper()
+	res, err := s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := res.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	if !res.Complete {
+		t.Fatalf("search incomplete: %s", res.Stopped)
+	}
+	return res
 }

@@ -129,25 +129,7 @@ func TestParseErrorsNewFields(t *testing.T) {
 				}
 				return
 			}
-			if err == nil {
-				t.Fatalf("Parse accepted it: %+v", p)
-			}
-			msg := err.Error()
-			if strings.Contains(msg, "\n") {
-				t.Errorf("error has more than one line: %q", msg)
-			}
-			var pe *ParseError
-			if !errors.As(err, &pe) || pe.Line != tt.line {
-				t.Errorf("error %q: want line %d", msg, tt.line)
-			}
-			if prefix := "x.yaml:" + strconv.Itoa(tt.line) + ": "; !strings.HasPrefix(msg, prefix) {
-				t.Errorf("error %q does not start with %q", msg, prefix)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q does not contain %q", msg, w)
-				}
-			}
+			checkParseError(t, p, err, tt.line, tt.want)
 		})
 	}
 }
@@ -587,17 +569,7 @@ func TestRoundTripNewFields(t *testing.T) {
 		if !reflect.DeepEqual(p, q) {
 			t.Errorf("YAML round trip changed %s:\n%+v\n%+v\n%s", p.Name, p, q, data)
 		}
-		js, err := json.Marshal(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r Profile
-		if err := json.Unmarshal(js, &r); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(p, &r) {
-			t.Errorf("JSON round trip changed %s:\n%s", p.Name, js)
-		}
+		js := checkJSONRoundTrip(t, p)
 		// JSON is YAML: a results header's profile parses back too.
 		if s, err := Parse(js, "again.json"); err != nil || !reflect.DeepEqual(p, s) {
 			t.Errorf("Parse of the JSON form: %v\n%s", err, js)

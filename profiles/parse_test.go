@@ -2,12 +2,10 @@ package profiles
 
 import (
 	"encoding/json"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,25 +66,7 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := Parse([]byte(tt.input), "x.yaml")
-			if err == nil {
-				t.Fatalf("Parse accepted it: %+v", p)
-			}
-			msg := err.Error()
-			if strings.Contains(msg, "\n") {
-				t.Errorf("error has more than one line: %q", msg)
-			}
-			var pe *ParseError
-			if !errors.As(err, &pe) || pe.Line != tt.line {
-				t.Errorf("error %q: want line %d", msg, tt.line)
-			}
-			if prefix := "x.yaml:" + strconv.Itoa(tt.line) + ": "; !strings.HasPrefix(msg, prefix) {
-				t.Errorf("error %q does not start with %q", msg, prefix)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q does not contain %q", msg, w)
-				}
-			}
+			checkParseError(t, p, err, tt.line, tt.want)
 		})
 	}
 }
@@ -171,17 +151,7 @@ func TestBuiltinRoundTrip(t *testing.T) {
 				t.Errorf("round trip changed the profile:\n%+v\n%+v", p, q)
 			}
 			// JSON is how results files carry the profile.
-			js, err := json.Marshal(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var r Profile
-			if err := json.Unmarshal(js, &r); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(p, &r) {
-				t.Errorf("JSON round trip changed the profile:\n%s", js)
-			}
+			checkJSONRoundTrip(t, p)
 		})
 	}
 }

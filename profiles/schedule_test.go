@@ -46,20 +46,7 @@ func TestTimeOfCountsPerPhase(t *testing.T) {
 	for _, p := range scheduleCases() {
 		t.Run(p.Name, func(t *testing.T) {
 			s := p.Schedule()
-			got := make([]int, len(s.Spans))
-			prev := time.Duration(-1)
-			k := 0
-			for ; ; k++ {
-				at, ok := s.TimeOf(float64(k))
-				if !ok {
-					break
-				}
-				if at < prev || at >= s.Duration() {
-					t.Fatalf("TimeOf(%d) = %v after %v, run ends %v", k, at, prev, s.Duration())
-				}
-				prev = at
-				got[s.PhaseAt(at)]++
-			}
+			got, k := attemptsPerPhase(t, s)
 			for i, sp := range s.Spans {
 				want := sp.Shape.Count(sp.End - sp.Start)
 				if math.Abs(float64(got[i])-want) > 1 {

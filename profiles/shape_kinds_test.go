@@ -87,20 +87,7 @@ func TestKindsTimeOfCountsPerPhase(t *testing.T) {
 	for _, p := range kindCases(t) {
 		t.Run(p.Name, func(t *testing.T) {
 			s := p.Schedule()
-			got := make([]int, len(s.Spans))
-			prev := time.Duration(-1)
-			k := 0
-			for ; ; k++ {
-				at, ok := s.TimeOf(float64(k))
-				if !ok {
-					break
-				}
-				if at < prev || at >= s.Duration() {
-					t.Fatalf("TimeOf(%d) = %v after %v, run ends %v", k, at, prev, s.Duration())
-				}
-				prev = at
-				got[s.PhaseAt(at)]++
-			}
+			got, k := attemptsPerPhase(t, s)
 			for i, sp := range s.Spans {
 				want := sp.Shape.Count(sp.End - sp.Start)
 				if math.Abs(float64(got[i])-want) > max(1, want/100) {
@@ -338,17 +325,7 @@ func TestKindsRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(p, q) {
 		t.Errorf("YAML round trip changed the profile:\n%s", data)
 	}
-	js, err := json.Marshal(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r Profile
-	if err := json.Unmarshal(js, &r); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(p, &r) {
-		t.Errorf("JSON round trip changed the profile:\n%s", js)
-	}
+	js := checkJSONRoundTrip(t, p)
 	// JSON is YAML: Parse reads the JSON form too, as results headers carry it.
 	if back, err := Parse(js, "kinds.json"); err != nil || !reflect.DeepEqual(p, back) {
 		t.Errorf("Parse of the JSON form: %v\n%s", err, js)
@@ -498,21 +475,7 @@ func TestKindParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := Parse([]byte(tt.input), "x.yaml")
-			if err == nil {
-				t.Fatalf("Parse accepted it: %+v", p)
-			}
-			msg := err.Error()
-			if strings.Contains(msg, "\n") {
-				t.Errorf("error has more than one line: %q", msg)
-			}
-			if prefix := fmt.Sprintf("x.yaml:%d: ", tt.line); !strings.HasPrefix(msg, prefix) {
-				t.Errorf("error %q does not start with %q", msg, prefix)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q does not contain %q", msg, w)
-				}
-			}
+			checkParseError(t, p, err, tt.line, tt.want)
 		})
 	}
 }

@@ -195,14 +195,7 @@ td.probes, th.probes { text-align: left; white-space: normal; }
 `
 
 // capTmpl is XHTML-compatible like pageTmpl: every element closed, no "<" or "&" in the CSS.
-var capTmpl = template.Must(template.New("capacity").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8"/>
-<meta name="viewport" content="width=device-width, initial-scale=1"/>
-<title>{{.Title}}</title>
-<style>
-` + baseCSS + capCSS + `</style>
+var capTmpl = template.Must(template.New("capacity").Parse(pageHead + baseCSS + capCSS + `</style>
 </head>
 <body>
 <h1>{{.Title}}</h1>

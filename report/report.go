@@ -178,14 +178,7 @@ func banner(r run) runBanner {
 
 // pageTmpl is XHTML-compatible (every element closed) so the page also parses as XML, which
 // the tests rely on to check it is well-formed. The CSS avoids "<" and "&" for the same reason.
-var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8"/>
-<meta name="viewport" content="width=device-width, initial-scale=1"/>
-<title>{{.Title}}</title>
-<style>
-` + baseCSS + `</style>
+var pageTmpl = template.Must(template.New("page").Parse(pageHead + baseCSS + `</style>
 </head>
 <body>
 <h1>{{.Title}}</h1>

@@ -35,3 +35,14 @@ svg .band { font-size: 11px; fill: #666; }
 svg .mark { font-size: 11px; font-weight: 600; }
 svg .empty { font-size: 16px; fill: #999; }
 `
+
+// pageHead opens every stormtest page up to its stylesheet: the caller appends its CSS and
+// closes the <style> element. It takes the page's .Title.
+const pageHead = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8"/>
+<meta name="viewport" content="width=device-width, initial-scale=1"/>
+<title>{{.Title}}</title>
+<style>
+`

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 )
@@ -35,22 +34,7 @@ func TestCompareCommand(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := runGateCLI(t, tc.args...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
-			}
-			got := stdout
-			if code == exitUsage {
-				got = stderr
-				if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
-					t.Errorf("stderr is %d lines: %q", n+1, stderr)
-				}
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("output lacks %q:\n%s", w, got)
-				}
-			}
+			checkExit(t, tc.code, tc.want, tc.args...)
 		})
 	}
 }

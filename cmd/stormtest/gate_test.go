@@ -14,6 +14,28 @@ import (
 	"github.com/stormtest/stormtest/results"
 )
 
+// checkExit runs a command and asserts its exit code and that its output names want: stdout,
+// or for a usage error (exit 2) its one-line stderr.
+func checkExit(t *testing.T, wantCode int, want []string, args ...string) {
+	t.Helper()
+	code, stdout, stderr := runGateCLI(t, args...)
+	if code != wantCode {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, wantCode, stdout, stderr)
+	}
+	got := stdout
+	if code == exitUsage {
+		got = stderr
+		if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
+			t.Errorf("stderr is %d lines: %q", n+1, stderr)
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("output lacks %q:\n%s", w, got)
+		}
+	}
+}
+
 // runGateCLI runs the command in-process, as run does.
 func runGateCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -109,22 +131,7 @@ func TestGateCommand(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := runGateCLI(t, tc.args...)
-			if code != tc.code {
-				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, stdout, stderr)
-			}
-			got := stdout
-			if code == exitUsage {
-				got = stderr
-				if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
-					t.Errorf("stderr is %d lines: %q", n+1, stderr)
-				}
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("output lacks %q:\n%s", w, got)
-				}
-			}
+			checkExit(t, tc.code, tc.want, tc.args...)
 		})
 	}
 }
