@@ -10,7 +10,7 @@ import (
 
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/profiles"
-	"github.com/stormtest/stormtest/target"
+	"github.com/stormtest/stormtest/simservice"
 )
 
 // These tests run short real searches against the built-in target on loopback, one at a
@@ -27,17 +27,17 @@ request: {path: /}
 seed: 7
 `
 
-func testTargetConfig() target.Config {
-	cfg := target.DefaultConfig()
+func testTargetConfig() simservice.Config {
+	cfg := simservice.DefaultConfig()
 	cfg.DBConns = 4
 	cfg.QueryTime = 25 * time.Millisecond
 	return cfg
 }
 
-func startTarget(t *testing.T, addr string, cfg target.Config) *target.Running {
+func startTarget(t *testing.T, addr string, cfg simservice.Config) *simservice.Running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	run, err := target.Start(ctx, addr, cfg)
+	run, err := simservice.Start(ctx, addr, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -130,8 +130,8 @@ type restartingProber struct {
 	Prober
 	t       *testing.T
 	addr    string
-	run     **target.Running
-	cfg     target.Config
+	run     **simservice.Running
+	cfg     simservice.Config
 	started bool
 }
 

@@ -19,7 +19,7 @@ import (
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/report"
 	"github.com/stormtest/stormtest/scenarios"
-	"github.com/stormtest/stormtest/target"
+	"github.com/stormtest/stormtest/simservice"
 )
 
 // Options for Run.
@@ -28,7 +28,7 @@ type Options struct {
 	// Profile overrides the built-in monday-morning profile (tests use shorter ones).
 	Profile *profiles.Profile
 	// Target overrides the half-pool target configuration.
-	Target *target.Config
+	Target *simservice.Config
 }
 
 // Outcome is one of the demo's runs.
@@ -36,8 +36,8 @@ type Outcome = scenarios.Outcome
 
 // TargetConfig is the target of the first outage: 16 database connections provisioned, half
 // applied, 20 ms a query: 400 requests/s where 800 were planned.
-func TargetConfig() target.Config {
-	cfg := target.DefaultConfig()
+func TargetConfig() simservice.Config {
+	cfg := simservice.DefaultConfig()
 	cfg.DBConns = 16
 	cfg.CapacityFraction = 0.5
 	cfg.QueryTime = 20 * time.Millisecond

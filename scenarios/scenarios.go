@@ -12,7 +12,7 @@ import (
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/profiles"
-	"github.com/stormtest/stormtest/target"
+	"github.com/stormtest/stormtest/simservice"
 )
 
 // Outcome is one run.
@@ -20,7 +20,7 @@ type Outcome struct {
 	Title   string
 	File    string
 	Report  *analyze.Report
-	Target  target.Stats // the target's own view as the profile ended
+	Target  simservice.Stats // the target's own view as the profile ended
 	Timeout time.Duration
 	SLO     time.Duration
 }
@@ -32,15 +32,15 @@ const statsLead = 200 * time.Millisecond
 // file and analyses the result. The target's view is taken as the profile ends, while the
 // clients are still there: once they stop, a queue of requests whose clients left may empty at
 // once and make a failed target look recovered.
-func Run(ctx context.Context, tcfg target.Config, prof *profiles.Profile, file string, progress *attack.Progress) (Outcome, error) {
-	running, err := target.Start(ctx, "127.0.0.1:0", tcfg)
+func Run(ctx context.Context, tcfg simservice.Config, prof *profiles.Profile, file string, progress *attack.Progress) (Outcome, error) {
+	running, err := simservice.Start(ctx, "127.0.0.1:0", tcfg)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("starting the target: %w", err)
 	}
 	defer running.Stop()
 
 	end := time.Now().Add(prof.Schedule().Duration())
-	atEnd := make(chan target.Stats, 1)
+	atEnd := make(chan simservice.Stats, 1)
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/profiles"
-	"github.com/stormtest/stormtest/target"
+	"github.com/stormtest/stormtest/simservice"
 )
 
 // Scenario is one labelled situation of the suite: a target with one failure mechanism
@@ -14,7 +14,7 @@ type Scenario struct {
 	Name string
 	// Why says what the scenario reproduces.
 	Why     string
-	Target  target.Config
+	Target  simservice.Config
 	Profile string // YAML
 	Want    string // the verdict; "" where only agreement with the target's view is required
 	// Healthy scenarios must never raise a false alarm, whatever the seed.
@@ -39,8 +39,8 @@ const noRetries = "{timeout: 1s, retry: {policy: none}}"
 
 // halfPool is the first outage's target: 16 connections provisioned, half applied, 20 ms a
 // query: 400 requests/s.
-func halfPool() target.Config {
-	c := target.DefaultConfig()
+func halfPool() simservice.Config {
+	c := simservice.DefaultConfig()
 	c.DBConns, c.CapacityFraction, c.QueryTime = 16, 0.5, 20*time.Millisecond
 	return c
 }
@@ -58,7 +58,7 @@ func Suite() []Scenario {
 	cancelling := slowPool
 	cancelling.CancelAbandoned = true
 
-	cold := target.DefaultConfig()
+	cold := simservice.DefaultConfig()
 	// A database that serves 150 reads/s behind a cache that, warm, answers 80 % of them.
 	cold.DBConns, cold.QueryTime = 3, 20*time.Millisecond
 	cold.CacheHitRatio, cold.CacheKeys, cold.CacheTTL = 0.8, 1000, 3*time.Second
@@ -68,7 +68,7 @@ func Suite() []Scenario {
 	restarts.HealthInterval, restarts.HealthThreshold, restarts.HealthFailures = 200*time.Millisecond, 250*time.Millisecond, 3
 	restarts.RestartDelay, restarts.ReconnectWork = time.Second, 400
 
-	contention := target.DefaultConfig()
+	contention := simservice.DefaultConfig()
 	contention.DBConns, contention.QueryTime, contention.Contention = 32, 20*time.Millisecond, 0.01
 
 	return []Scenario{
@@ -108,10 +108,10 @@ slo: {latency: 500ms}
 }
 
 // Parse reads the scenario's profile with the given seed for the clients and the target.
-func (s Scenario) Parse(seed uint64) (*profiles.Profile, target.Config, error) {
+func (s Scenario) Parse(seed uint64) (*profiles.Profile, simservice.Config, error) {
 	p, err := profiles.Parse([]byte(s.Profile), s.Name+".yaml")
 	if err != nil {
-		return nil, target.Config{}, err
+		return nil, simservice.Config{}, err
 	}
 	p.Name, p.Seed = s.Name, seed
 	t := s.Target

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/stormtest/stormtest/capacity"
-	"github.com/stormtest/stormtest/target"
+	"github.com/stormtest/stormtest/simservice"
 )
 
 // runCapacityCLI runs the command in-process, as run does.
@@ -24,7 +24,7 @@ func runCapacityCLI(t *testing.T, args ...string) (code int, stderr string) {
 func TestCapacityRefusesStateOfAnotherTarget(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	run, err := target.Start(ctx, "127.0.0.1:0", target.DefaultConfig())
+	run, err := simservice.Start(ctx, "127.0.0.1:0", simservice.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestCapacityReportBadPath(t *testing.T) {
 func TestCapacityReportWritten(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	run, err := target.Start(ctx, "127.0.0.1:0", target.DefaultConfig())
+	run, err := simservice.Start(ctx, "127.0.0.1:0", simservice.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

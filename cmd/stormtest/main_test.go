@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/results"
-	"github.com/stormtest/stormtest/target"
+	"github.com/stormtest/stormtest/simservice"
 )
 
 // runCLI runs the command in-process and returns its exit code, stdout and stderr.
@@ -106,7 +106,7 @@ func TestAttackAnalyzeEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
-	running, err := target.Start(context.Background(), "127.0.0.1:0", target.DefaultConfig())
+	running, err := simservice.Start(context.Background(), "127.0.0.1:0", simservice.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestInterruptKeepsResults(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	running, err := target.Start(context.Background(), "127.0.0.1:0", target.DefaultConfig())
+	running, err := simservice.Start(context.Background(), "127.0.0.1:0", simservice.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,11 +6,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/stormtest/stormtest/target"
+	"github.com/stormtest/stormtest/simservice"
 )
 
 func serveCommand() *cli.Command {
-	def := target.DefaultConfig()
+	def := simservice.DefaultConfig()
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the built-in target: a web service over a database pool that can fail metastably",
@@ -65,7 +65,7 @@ func serveCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-client-conns", Value: def.MaxClientConns, Usage: "close new client connections on accept beyond this many open ones (0: unlimited)"},
 		},
 		Action: func(c *cli.Context) error {
-			cfg := target.Config{
+			cfg := simservice.Config{
 				DBConns:           c.Int("db-conns"),
 				CapacityFraction:  c.Float64("capacity-fraction"),
 				QueryTime:         c.Duration("query-time"),
@@ -89,7 +89,7 @@ func serveCommand() *cli.Command {
 			if err := cfg.Validate(); err != nil {
 				return usageError("%v", err)
 			}
-			running, err := target.Start(c.Context, c.String("addr"), cfg)
+			running, err := simservice.Start(c.Context, c.String("addr"), cfg)
 			if err != nil {
 				return cli.Exit(err.Error(), exitFail)
 			}

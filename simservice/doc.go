@@ -1,4 +1,4 @@
-// Package target is stormtest's built-in target service: a model of a web service in front
+// Package simservice is stormtest's built-in target service: a model of a web service in front
 // of a database, small enough to reason about and faithful enough to fail the way real ones do.
 //
 // Requests wait in a FIFO queue for one of a fixed pool of database connections, hold it for
@@ -26,4 +26,4 @@
 // request (or not, while restarting), consults the cache and otherwise calls a backend; the
 // database owns the pool and queue and asks a serviceModel how long each query takes; the
 // listener Start wraps counts and caps connections.
-package target
+package simservice
