@@ -82,7 +82,18 @@ func (js judgedSeries) tooLittleEvidence(judged int) []string {
 		own.goodput += t.goodput
 		own.offered += t.offered
 	}
+	lagged := 0
+	for _, g := range js.genLimited {
+		if g {
+			lagged++
+		}
+	}
 	withMix := func(s string) []string {
+		if lagged > 0 {
+			// Then more requests would not help: a faster generator would.
+			s += fmt.Sprintf("; %d more windows were not judged because the generator sent their requests late "+
+				"(see the warnings)", lagged)
+		}
 		out := []string{s}
 		if mix := failureMix(js.s.failures, js.sums(0, len(js.state)).offered); mix != "" {
 			out = append(out, "errors: "+mix+" of the attempts")

@@ -326,6 +326,19 @@ func TestJudgeTooLittleEvidence(t *testing.T) {
 			evidence: []string{"only 5 of 45 windows with traffic"},
 		},
 		{
+			name: "most windows left unjudged by generator lag",
+			s: func() series {
+				s := build(n(calm, 5), n(seg{intended: 100, offered: 100, goodput: 10, errors: 90}, 10))
+				s.lagged = make([]float64, len(s.intended))
+				for i := 5; i < len(s.lagged); i++ {
+					s.lagged[i] = 90
+				}
+				return s
+			}(),
+			verdict:  Inconclusive,
+			evidence: []string{"only 5 of 15 windows with traffic", "10 more windows were not judged because the generator sent their requests late"},
+		},
+		{
 			name: "error-dominated but never three failing windows in a row",
 			s: withFailures(build(
 				n(seg{intended: 100, offered: 100, goodput: 20, errors: 80}, 2), n(calm, 1),
