@@ -1,7 +1,10 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -84,7 +87,11 @@ type Analyzer struct {
 	svc    *hdr.Histogram // service time
 	lag    *hdr.Histogram // generator lag
 
-	kinds                                          [numKinds]uint64
+	kinds [numKinds]uint64
+	// failCodes counts failed attempts by HTTP status (those of an HTTP failure kind whose
+	// status agrees with it), so that a report can say "HTTP 503" rather than "5xx". An
+	// array, not a map, so that Add does not allocate.
+	failCodes                                      [600]uint64
 	requests, attempts, successes, goodput, wasted uint64
 	firstIntended, lastEnd                         int64
 	seen                                           bool
@@ -202,6 +209,9 @@ func (a *Analyzer) Add(r *results.Record) {
 	} else {
 		ph.errors++
 		ph.kinds[kind]++
+		if codeKind(r.Code) == kind {
+			a.failCodes[r.Code]++
+		}
 		a.wins[ew].errors++
 		a.wins[ew].kinds[kind]++
 		if kind == results.KindTimeout {
@@ -337,4 +347,57 @@ func (a *Analyzer) closeAll() {
 		a.closeWindow(j)
 	}
 	a.lo, a.hi = 0, -1
+}
+
+// codeKind is the HTTP failure kind of an HTTP status, KindOK for a status that is not one
+// (or none).
+func codeKind(code uint16) results.Kind {
+	switch {
+	case code == 429:
+		return results.Kind429
+	case code >= 400 && code < 500:
+		return results.Kind4xx
+	case code >= 500 && code < 600:
+		return results.Kind5xx
+	}
+	return results.KindOK
+}
+
+// kindLabels name the failure kinds for people; HTTP kinds are named by status when known.
+var kindLabels = map[results.Kind]string{
+	results.KindTimeout: "timeout",
+	results.KindRefused: "connection refused",
+	results.KindReset:   "connection reset",
+	results.Kind5xx:     "HTTP 5xx",
+	results.Kind429:     "HTTP 429",
+	results.Kind4xx:     "HTTP 4xx",
+	results.KindOther:   "other error",
+}
+
+// failures lists the run's failed attempts by kind, and HTTP failures by status, most
+// frequent first (ties by label, so the order is deterministic).
+func (a *Analyzer) failures() []Failure {
+	out := []Failure{}
+	for k := results.KindTimeout; int(k) < numKinds; k++ {
+		left := a.kinds[k]
+		if left == 0 {
+			continue
+		}
+		for code := range a.failCodes {
+			if n := a.failCodes[code]; n > 0 && codeKind(uint16(code)) == k {
+				out = append(out, Failure{Kind: k.String(), Code: code, Label: fmt.Sprintf("HTTP %d", code), Attempts: n})
+				left -= n
+			}
+		}
+		if left > 0 {
+			out = append(out, Failure{Kind: k.String(), Label: kindLabels[k], Attempts: left})
+		}
+	}
+	slices.SortStableFunc(out, func(x, y Failure) int {
+		if x.Attempts != y.Attempts {
+			return cmp.Compare(y.Attempts, x.Attempts)
+		}
+		return strings.Compare(x.Label, y.Label)
+	})
+	return out
 }

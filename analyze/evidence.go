@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -16,11 +17,109 @@ const (
 	abandonedShare = 0.5
 )
 
-func (js judgedSeries) stableEvidence(judged int) []string {
-	if judged == 0 {
-		return []string{fmt.Sprintf("no window had %d intended requests within %d windows: too few requests to judge",
-			js.p.minCount, maxWiden)}
+// downEvidence says how little was served and what the target answered instead: the first
+// sentence carries both, since gates quote it as the reason.
+func (js judgedSeries) downEvidence(all totals) []string {
+	lead := "no request was served"
+	if all.goodput > 0 {
+		lead = "next to no request was served"
 	}
+	mix := failureMix(js.s.failures, all.offered)
+	if mix == "" && all.offered > 0 {
+		mix = fmt.Sprintf("%s of attempts failed, %s of the failures timeouts", pct(all.errors/all.offered), pct(safeDiv(all.timeout, all.errors)))
+	}
+	within := ""
+	if js.p.slo > 0 {
+		within = fmt.Sprintf(" within the SLO of %s", js.p.slo)
+	}
+	out := []string{fmt.Sprintf("%s (%s): goodput %.0f of %.0f requests (%s)%s over %s s; the target is down or answers only with errors",
+		lead, mix, all.goodput, all.intended, pct(all.goodput/all.intended), within, secs(js.s.dur(all.windows)))}
+	if failed := failedAttempts(js.s.failures, all.errors); failed < all.offered {
+		out = append(out, fmt.Sprintf("the other %s of attempts succeeded, %.0f of them in time to count as goodput",
+			pct(1-failed/all.offered), all.goodput))
+	}
+	return out
+}
+
+// failedAttempts is the number of failed attempts: from the failure kinds when known, else
+// the series' error count.
+func failedAttempts(fs []Failure, errors float64) float64 {
+	if len(fs) == 0 {
+		return errors
+	}
+	var n float64
+	for _, f := range fs {
+		n += float64(f.Attempts)
+	}
+	return n
+}
+
+// tooLittleEvidence says why a run with no onset cannot be called stable, nil when it can:
+// fewer judged windows than it takes to call anything, judged windows covering under half of
+// the windows with traffic, or judged windows that were mostly failing (without ever failing
+// Sustain times in a row). Each reason says how to get enough evidence.
+func (js judgedSeries) tooLittleEvidence(judged int) []string {
+	need := float64(js.p.minCount) / js.s.dur(maxWiden).Seconds()
+	howTo := fmt.Sprintf("run longer or raise the rate to at least %s rps (judging a window takes %d intended requests "+
+		"within %s s; calling stable, %d judged windows)", rps(need), js.p.minCount, secs(js.s.dur(maxWiden)), js.p.sustain)
+	traffic := 0
+	var own totals // the judged windows' own counts, each window once
+	healthyN, unhealthyN := 0, 0
+	for i, st := range js.state {
+		if js.s.intended[i] > 0 {
+			traffic++
+		}
+		switch st {
+		case unjudged:
+			continue
+		case healthy:
+			healthyN++
+		default:
+			unhealthyN++
+		}
+		t := js.sums(i, i+1)
+		own.intended += t.intended
+		own.goodput += t.goodput
+		own.offered += t.offered
+	}
+	lagged := 0
+	for _, g := range js.genLimited {
+		if g {
+			lagged++
+		}
+	}
+	withMix := func(s string) []string {
+		if lagged > 0 {
+			// Then more requests would not help: a faster generator would.
+			s += fmt.Sprintf("; %d more windows were not judged because the generator sent their requests late "+
+				"(see the warnings)", lagged)
+		}
+		out := []string{s}
+		if mix := failureMix(js.s.failures, js.sums(0, len(js.state)).offered); mix != "" {
+			out = append(out, "errors: "+mix+" of the attempts")
+		}
+		return out
+	}
+	switch {
+	case judged == 0:
+		return withMix(fmt.Sprintf("too few requests to judge: no window gathered %d intended requests within %d windows, "+
+			"so the run shows neither that the target coped nor that it collapsed; %s", js.p.minCount, maxWiden, howTo))
+	case judged < js.p.sustain:
+		return withMix(fmt.Sprintf("too few requests to judge: only %d windows could be judged, and it takes %d in a row "+
+			"to call a collapse or rule one out; %s", judged, js.p.sustain, howTo))
+	case unhealthyN >= healthyN || own.goodput < (1-js.p.tolerance)*own.intended:
+		return withMix(fmt.Sprintf("goodput was %s of the intended load over the %d judged windows and %d of them failed, "+
+			"but never %d in a row: the target failed too often to be called stable, yet never long enough to place a "+
+			"collapse; look at the errors, or run longer at a steady rate", pct(safeDiv(own.goodput, own.intended)), judged,
+			unhealthyN, js.p.sustain))
+	case 2*judged < traffic:
+		return withMix(fmt.Sprintf("too few requests to judge most of the run: only %d of %d windows with traffic could be "+
+			"judged, too little to call the whole run stable; %s", judged, traffic, howTo))
+	}
+	return nil
+}
+
+func (js judgedSeries) stableEvidence(judged int) []string {
 	worst, worstAt := 2.0, -1
 	for i, st := range js.state {
 		if st == unjudged {
@@ -150,4 +249,38 @@ func safeDiv(a, b float64) float64 {
 		return 0
 	}
 	return a / b
+}
+
+// failureMix names the most frequent failures with their shares of attempts: "100 % HTTP 503",
+// "80 % HTTP 503, 20 % timeout"; beyond mixShown kinds the rest is summed. "" when nothing
+// failed.
+func failureMix(fs []Failure, attempts float64) string {
+	if len(fs) == 0 || attempts <= 0 {
+		return ""
+	}
+	var parts []string
+	var rest float64
+	for i, f := range fs {
+		if i >= mixShown {
+			rest += float64(f.Attempts)
+			continue
+		}
+		parts = append(parts, share(float64(f.Attempts)/attempts)+" "+f.Label)
+	}
+	if rest > 0 {
+		parts = append(parts, share(rest/attempts)+" other failures")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// mixShown is how many failure kinds failureMix names one by one.
+const mixShown = 3
+
+// share writes a fraction as a whole percentage, "<1 %" rather than "0 %" for a few.
+func share(x float64) string {
+	s := strconv.FormatFloat(100*x, 'f', 0, 64)
+	if s == "0" && x > 0 {
+		s = "<1"
+	}
+	return s + " %"
 }

@@ -78,6 +78,7 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 			r.Errors[k.String()] = n
 		}
 	}
+	r.Failures = s.failures
 	r.Phases = a.phaseStats(s.phases)
 	r.Hysteresis = j.hysteresis
 	r.Vulnerable = j.vulnerable
@@ -107,6 +108,7 @@ func (a *Analyzer) series() series {
 		timeouts:    make([]float64, n),
 		phases:      a.spans(),
 		maxAttempts: a.mostAttempts(),
+		failures:    a.failures(),
 	}
 	for i, w := range a.wins {
 		s.intended[i] = float64(w.intended)

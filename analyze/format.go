@@ -57,6 +57,9 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	for _, e := range r.Evidence {
 		fmt.Fprintf(&b, "- %s\n", e)
 	}
+	if mix := r.ErrorMix(); mix != "" {
+		fmt.Fprintf(&b, "\nErrors (share of %d attempts): %s.\n", r.Attempts, mix)
+	}
 	if len(r.Phases) > 0 {
 		b.WriteString("\n| phase | span s | intended/s | offered/s | goodput/s | ampl | p50 ms | p99 ms | p99.9 ms | max ms | errors |\n")
 		b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")

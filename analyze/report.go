@@ -2,12 +2,39 @@ package analyze
 
 import "time"
 
-// Verdicts.
+// Verdicts. Stable, Overloaded and Metastable are judgements of how the target coped with
+// the load; Down and Inconclusive say the run cannot support such a judgement, and every
+// verdict threshold of a gate fails on them unless the user allows them (issue 11: a dead
+// service or a handful of requests used to read as stable).
 const (
 	Stable     = "stable"
 	Overloaded = "overloaded"
 	Metastable = "metastable"
+	// Down: next to nothing was served (goodput at most downShare of the requests), whatever
+	// the load; the evidence names the dominant error.
+	Down = "down"
+	// Inconclusive: too few judged windows or requests to tell stable from a collapse, or
+	// judged windows that failed too often to be stable without ever failing long enough
+	// to place a collapse; the evidence says what was missing and how to get enough.
+	Inconclusive = "inconclusive"
 )
+
+// Failure counts the run's failed attempts of one kind and, for HTTP failures, one status.
+type Failure struct {
+	// Kind is the failure kind as in Report.Errors: timeout, refused, reset, 5xx, 429, 4xx
+	// or other.
+	Kind string `json:"kind"`
+	// Code is the HTTP status of an HTTP failure kind; 0 when there was none, or for the
+	// attempts of that kind whose status was not recorded.
+	Code int `json:"code,omitempty"`
+	// Label names the failure for people: "HTTP 503", "connection reset", "timeout".
+	Label    string `json:"label"`
+	Attempts uint64 `json:"attempts"`
+}
+
+// ErrorMix names the run's dominant failures with their shares of all attempts, such as
+// "100 % HTTP 503" or "80 % HTTP 503, 20 % timeout"; "" when no attempt failed.
+func (r *Report) ErrorMix() string { return failureMix(r.Failures, float64(r.Attempts)) }
 
 // Report is the analysis of one run. It is stormtest's JSON report format: the field list is
 // documented in docs/analyze-json.md, keep the two in step.
@@ -45,6 +72,8 @@ type Report struct {
 
 	Latency LatencySummary    `json:"latency"`
 	Errors  map[string]uint64 `json:"errors"`
+	// Failures splits the failed attempts by kind and HTTP status, most frequent first.
+	Failures []Failure `json:"failures"`
 
 	Phases  []PhaseStats `json:"phases"`
 	Groups  []GroupStats `json:"groups"`

@@ -28,9 +28,11 @@ func (r *Report) writeText(w io.Writer, colour bool) error {
 		return func(s string) string { return c.Sprint(s) }
 	}
 	verdictColour := map[string]func(string) string{
-		Stable:     paint(color.FgGreen, color.Bold),
-		Overloaded: paint(color.FgYellow, color.Bold),
-		Metastable: paint(color.FgRed, color.Bold),
+		Stable:       paint(color.FgGreen, color.Bold),
+		Overloaded:   paint(color.FgYellow, color.Bold),
+		Metastable:   paint(color.FgRed, color.Bold),
+		Down:         paint(color.FgRed, color.Bold),
+		Inconclusive: paint(color.FgMagenta, color.Bold),
 	}[r.Verdict]
 	if verdictColour == nil {
 		verdictColour = paint(color.Bold)
@@ -43,6 +45,10 @@ func (r *Report) writeText(w io.Writer, colour bool) error {
 		r.Requests, r.Attempts, r.Amplification, r.Goodput)
 	for _, e := range r.Evidence {
 		fmt.Fprintf(&b, "  - %s\n", e)
+	}
+	if mix := r.ErrorMix(); mix != "" {
+		// Name the failures, not just their rate: "100 % HTTP 503" says what to fix.
+		fmt.Fprintf(&b, "errors (share of %d attempts): %s\n", r.Attempts, mix)
 	}
 	l := r.Latency
 	fmt.Fprintf(&b, "latency ms (from intended start): p50 %s  p90 %s  p99 %s  p99.9 %s  max %s;  service p99 %s;  lag p99 %s\n",

@@ -25,6 +25,7 @@ type series struct {
 	skip        int
 	phases      []span
 	maxAttempts int // the clients' attempt limit, 0 when unknown
+	failures    []Failure
 }
 
 // span is one profile phase on the run's timeline.
@@ -88,12 +89,19 @@ type judgedSeries struct {
 	genLimited []bool
 }
 
-// judge decides stable / overloaded / metastable from per-window series: find onset (Sustain
-// unhealthy judgements in a row; none: stable), the level L served well before it (none:
-// overloaded from the start), the trigger's end (the first-attempt rate back at or below
-// L·(1+Tolerance) for good; never: overloaded, the trigger never ended) and whether goodput
-// recovered after it (overloaded) or stayed failed for the grace period (metastable; less
-// time left than that: overloaded, inconclusive).
+// downShare: a run whose goodput is at most this share of its requests served next to
+// nothing, and is down whatever the windows say: judging needs no windows when (almost) every
+// request failed.
+const downShare = 0.01
+
+// judge decides the verdict from per-window series. First, whether the run can support a
+// judgement at all: goodput at most downShare of the requests is down. Then find onset
+// (Sustain unhealthy judgements in a row). None: stable, provided the judged windows show it
+// (enough of them, and not mostly failed), else inconclusive. Else the level L served well
+// before onset (none: overloaded from the start), the trigger's end (the first-attempt rate
+// back at or below L·(1+Tolerance) for good; never: overloaded, the trigger never ended) and
+// whether goodput recovered after it (overloaded) or stayed failed for the grace period
+// (metastable; less time left than that: overloaded, the recovery unproven).
 func judge(s series, p judgeParams) judgement {
 	js := judgeWindows(s, p)
 	j := judgement{state: js.state, onset: -1, triggerEnd: -1, recovery: -1}
@@ -105,8 +113,24 @@ func judge(s series, p judgeParams) judgement {
 			j.genLimited++
 		}
 	}
+	all := js.sums(0, len(s.intended))
+	if all.intended == 0 {
+		j.verdict = Inconclusive
+		j.evidence = []string{"no requests were sent: there is nothing to judge; check the profile's rates and that the attack ran"}
+		return j
+	}
+	if all.goodput <= downShare*all.intended {
+		j.verdict = Down
+		j.evidence = js.downEvidence(all)
+		return j
+	}
 	j.onset = js.streak(0, unhealthy)
 	if j.onset < 0 {
+		if why := js.tooLittleEvidence(j.judged); why != nil {
+			j.verdict = Inconclusive
+			j.evidence = why
+			return j
+		}
 		j.verdict = Stable
 		j.evidence = js.stableEvidence(j.judged)
 		if sentence, ok := js.vulnerability(); ok {

@@ -157,9 +157,15 @@ func TestJudge(t *testing.T) {
 			evidence: []string{"not a load surge", "the target appears to have lost capacity"},
 		},
 		{
-			name: "too few requests", s: build(n(seg{intended: 1, offered: 1, goodput: 0}, 20)),
-			verdict: Stable, onset: -1, triggerEnd: -1, recovery: -1,
-			evidence: []string{"too few requests to judge"},
+			// Goodput 0 with too few requests to judge any window: not "stable" (issue 11).
+			name: "too few requests, none served", s: build(n(seg{intended: 1, offered: 1, goodput: 0, errors: 1}, 20)),
+			verdict: Down, onset: -1, triggerEnd: -1, recovery: -1,
+			evidence: []string{"no request was served"},
+		},
+		{
+			name: "too few requests, all served", s: build(n(seg{intended: 1, offered: 1, goodput: 1}, 20)),
+			verdict: Inconclusive, onset: -1, triggerEnd: -1, recovery: -1,
+			evidence: []string{"too few requests to judge", "run longer or raise the rate"},
 		},
 	}
 	for _, tc := range tests {
@@ -260,6 +266,101 @@ func TestJudgeSustainingEffects(t *testing.T) {
 			all := strings.Join(j.evidence, "\n")
 			if j.verdict != Metastable || !strings.Contains(all, tc.want) || strings.Contains(all, tc.wantNot) {
 				t.Errorf("%s, want evidence with %q and without %q:\n%s", j.verdict, tc.want, tc.wantNot, all)
+			}
+		})
+	}
+}
+
+// withFailures attaches the run's failed attempts by kind to a synthetic series.
+func withFailures(s series, fs ...Failure) series {
+	s.failures = fs
+	return s
+}
+
+// TestJudgeTooLittleEvidence is issue 11: a run that cannot show the target serving its load
+// must never read as stable. A dead target is "down", with the dominant error named; too few
+// judged windows, or judged windows dominated by failures, are "inconclusive".
+func TestJudgeTooLittleEvidence(t *testing.T) {
+	all503 := seg{intended: 2, offered: 2, errors: 2}
+	tests := []struct {
+		name     string
+		s        series
+		verdict  string
+		evidence []string // substrings that must appear
+	}{
+		{
+			name:     "dead service at 2 rps for 10 s",
+			s:        withFailures(build(n(all503, 10)), Failure{Kind: "5xx", Code: 503, Label: "HTTP 503", Attempts: 20}),
+			verdict:  Down,
+			evidence: []string{"no request was served", "0 of 20 requests", "100 % HTTP 503"},
+		},
+		{
+			name:     "tens of thousands of requests, too sparse to judge, none served",
+			s:        withFailures(build(n(all503, 15000)), Failure{Kind: "reset", Label: "connection reset", Attempts: 30000}),
+			verdict:  Down,
+			evidence: []string{"0 of 30000 requests", "100 % connection reset"},
+		},
+		{
+			name: "dead service at a judgeable rate",
+			s: withFailures(build(n(seg{intended: 100, offered: 100, errors: 100}, 30)),
+				Failure{Kind: "5xx", Code: 503, Label: "HTTP 503", Attempts: 2400}, Failure{Kind: "timeout", Label: "timeout", Attempts: 600}),
+			verdict:  Down,
+			evidence: []string{"80 % HTTP 503, 20 % timeout"},
+		},
+		{
+			name:     "tens of thousands of requests, too sparse to judge, all served",
+			s:        build(n(seg{intended: 2, offered: 2, goodput: 2}, 15000)),
+			verdict:  Inconclusive,
+			evidence: []string{"no window gathered 30 intended requests", "run longer or raise the rate"},
+		},
+		{
+			name:     "fewer judged windows than it takes to call anything",
+			s:        build(n(seg{intended: 40, offered: 40, goodput: 40}, 2)),
+			verdict:  Inconclusive,
+			evidence: []string{"only 2 windows could be judged", "3 in a row"},
+		},
+		{
+			name:     "judged windows cover a sliver of the run",
+			s:        build(n(seg{intended: 1, offered: 1, goodput: 1}, 40), n(calm, 5)),
+			verdict:  Inconclusive,
+			evidence: []string{"only 5 of 45 windows with traffic"},
+		},
+		{
+			name: "most windows left unjudged by generator lag",
+			s: func() series {
+				s := build(n(calm, 5), n(seg{intended: 100, offered: 100, goodput: 10, errors: 90}, 10))
+				s.lagged = make([]float64, len(s.intended))
+				for i := 5; i < len(s.lagged); i++ {
+					s.lagged[i] = 90
+				}
+				return s
+			}(),
+			verdict:  Inconclusive,
+			evidence: []string{"only 5 of 15 windows with traffic", "10 more windows were not judged because the generator sent their requests late"},
+		},
+		{
+			name: "error-dominated but never three failing windows in a row",
+			s: withFailures(build(
+				n(seg{intended: 100, offered: 100, goodput: 20, errors: 80}, 2), n(calm, 1),
+				n(seg{intended: 100, offered: 100, goodput: 20, errors: 80}, 2), n(calm, 1),
+				n(seg{intended: 100, offered: 100, goodput: 20, errors: 80}, 2), n(calm, 1),
+				n(seg{intended: 100, offered: 100, goodput: 20, errors: 80}, 2), n(calm, 1)),
+				Failure{Kind: "5xx", Code: 503, Label: "HTTP 503", Attempts: 644}),
+			verdict:  Inconclusive,
+			evidence: []string{"goodput was 46% of the intended load", "HTTP 503"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			j := judge(tc.s, defaultParams())
+			all := strings.Join(j.evidence, "\n")
+			if j.verdict != tc.verdict {
+				t.Fatalf("verdict %s, want %s\nevidence:\n%s", j.verdict, tc.verdict, all)
+			}
+			for _, want := range tc.evidence {
+				if !strings.Contains(all, want) {
+					t.Errorf("evidence lacks %q:\n%s", want, all)
+				}
 			}
 		})
 	}

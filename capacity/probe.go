@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/profiles"
 )
 
@@ -101,7 +102,8 @@ type Outcome struct {
 	ErrorRate float64 `json:"error_rate"`
 	P50       float64 `json:"p50_ms"`
 	P99       float64 `json:"p99_ms"`
-	// Verdict is analyze's verdict of a surge: stable, overloaded or metastable.
+	// Verdict is analyze's verdict of a surge: stable, overloaded, metastable, down or
+	// inconclusive.
 	Verdict string `json:"verdict,omitempty"`
 	// RecoverySeconds is how long a surge took to recover after it ended (nil: it did not).
 	RecoverySeconds *float64 `json:"recovery_seconds,omitempty"`
@@ -112,10 +114,17 @@ type Outcome struct {
 }
 
 // Tipped reports whether a surge left the target metastable. An overload whose recovery
-// analyze could not confirm within the grace is counted as tipped too: the search treats
-// the unproven as unsafe, and the map says which probes those were.
+// analyze could not confirm within the grace is counted as tipped too, and so is a surge
+// judged down (nothing served) or inconclusive (too little evidence): the search treats the
+// unproven as unsafe, and the map says which probes those were.
 func (o Outcome) Tipped() bool {
-	return o.Verdict == "metastable" || (o.Verdict == "overloaded" && o.RecoverySeconds == nil)
+	switch o.Verdict {
+	case analyze.Metastable, analyze.Down, analyze.Inconclusive:
+		return true
+	case analyze.Overloaded:
+		return o.RecoverySeconds == nil
+	}
+	return false
 }
 
 // Prober runs probes against a target.

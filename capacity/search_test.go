@@ -300,3 +300,27 @@ func TestParsePolicies(t *testing.T) {
 		}
 	}
 }
+
+// TestTippedWithoutEvidence is issue 11 in the knee search: a surge probe the analysis judged
+// down (nothing served) or inconclusive proved no recovery, so it counts as tipped, as an
+// overload with no recovery does.
+func TestTippedWithoutEvidence(t *testing.T) {
+	rec := 3.0
+	cases := []struct {
+		o    Outcome
+		want bool
+	}{
+		{Outcome{Verdict: "stable"}, false},
+		{Outcome{Verdict: "overloaded", RecoverySeconds: &rec}, false},
+		{Outcome{Verdict: "overloaded"}, true},
+		{Outcome{Verdict: "metastable"}, true},
+		{Outcome{Verdict: "down"}, true},
+		{Outcome{Verdict: "down", RecoverySeconds: &rec}, true},
+		{Outcome{Verdict: "inconclusive"}, true},
+	}
+	for _, tc := range cases {
+		if got := tc.o.Tipped(); got != tc.want {
+			t.Errorf("%s (recovery %v): tipped %v, want %v", tc.o.Verdict, tc.o.RecoverySeconds != nil, got, tc.want)
+		}
+	}
+}

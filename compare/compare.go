@@ -107,7 +107,8 @@ type Comparison struct {
 	// Regression is true when after's capacity is below before's by more than
 	// FailOnRegression percent, whatever the verdicts.
 	Regression bool `json:"regression"`
-	// Summary is the regression verdict as one sentence.
+	// Summary is the regression verdict as one sentence, with a note for a side judged down
+	// or inconclusive.
 	Summary string `json:"summary"`
 	// CapacityDeltaPct is the change of measured capacity; null when before's is 0.
 	CapacityDeltaPct *float64 `json:"capacity_delta_pct"`
@@ -166,6 +167,19 @@ func Compare(before, after Run, opt Options) (*Comparison, error) {
 	default:
 		c.Summary = fmt.Sprintf("no capacity regression: measured capacity %s → %s req/s (%s%%), within the %s%% allowed",
 			num(bc, 1), num(ac, 1), signed(*c.CapacityDeltaPct), num(opt.FailOnRegression, 1))
+	}
+	// A side judged down or inconclusive cannot show the service coping, whatever its
+	// capacity figure: say so, so that "no capacity regression" is not read as all clear.
+	for _, side := range []struct {
+		label string
+		rep   *analyze.Report
+	}{{before.Label, b}, {after.Label, a}} {
+		if v := side.rep.Verdict; v == analyze.Down || v == analyze.Inconclusive {
+			c.Summary += fmt.Sprintf("; note: %s was judged %s", side.label, v)
+			if len(side.rep.Evidence) > 0 {
+				c.Summary += " (" + side.rep.Evidence[0] + ")"
+			}
+		}
 	}
 	c.Rows = rows(b, a)
 	return c, nil

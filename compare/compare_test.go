@@ -120,6 +120,23 @@ func TestCompare(t *testing.T) {
 			t.Errorf("peak error rate %g, want 25/250", r.Before)
 		}
 	})
+	// Issue 11: a side judged down or inconclusive must not pass as a plain "no regression":
+	// the summary says so, with the analysis' reason.
+	t.Run("a side without evidence is named", func(t *testing.T) {
+		for _, v := range []string{analyze.Down, analyze.Inconclusive} {
+			after := report("p", 800, v)
+			after.Evidence = []string{"too few requests to judge"}
+			c, err := Compare(run("a.st", report("p", 800, analyze.Stable)), run("b.st", after), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"b.st was judged " + v, "too few requests to judge"} {
+				if !strings.Contains(c.Summary, want) {
+					t.Errorf("%s: summary %q lacks %q", v, c.Summary, want)
+				}
+			}
+		}
+	})
 	t.Run("equal runs are not", func(t *testing.T) {
 		c, err := Compare(run("a.st", report("p", 800, analyze.Stable)), run("b.st", report("p", 800, analyze.Stable)), opt)
 		if err != nil {

@@ -125,8 +125,9 @@ func Parse(expr string) (Threshold, error) {
 		if th.Op != EQ && th.Op != NE {
 			return th, bad("verdict takes == or != (got %s)", th.Op)
 		}
-		if rhs != analyze.Stable && rhs != analyze.Overloaded && rhs != analyze.Metastable {
-			return th, bad("unknown verdict %q (expected %s, %s or %s)", rhs, analyze.Stable, analyze.Overloaded, analyze.Metastable)
+		if !slices.Contains(verdicts, rhs) {
+			return th, bad("unknown verdict %q (expected %s, %s, %s, %s or %s)", rhs, analyze.Stable, analyze.Overloaded,
+				analyze.Metastable, analyze.Down, analyze.Inconclusive)
 		}
 		th.Verdict = rhs
 		return th, nil
@@ -142,6 +143,9 @@ func Parse(expr string) (Threshold, error) {
 	}
 	return th, nil
 }
+
+// verdicts are the values a verdict threshold may name.
+var verdicts = []string{analyze.Stable, analyze.Overloaded, analyze.Metastable, analyze.Down, analyze.Inconclusive}
 
 // ParseAll parses every expression; the first bad one is the error.
 func ParseAll(exprs []string) ([]Threshold, error) {
@@ -286,16 +290,42 @@ func phaseOf(rep *analyze.Report, th Threshold) (*analyze.PhaseStats, error) {
 }
 
 // Evaluate checks every threshold against rep, in order. A threshold whose phase the run did
-// not have fails with Err set (call Validate first to refuse it as bad input).
+// not have fails with Err set (call Validate first to refuse it as bad input). A verdict
+// threshold fails on a run judged down or inconclusive unless it names that verdict itself
+// (EvaluateAllowing relaxes this).
 func Evaluate(rep *analyze.Report, thresholds []Threshold) []Result {
+	return EvaluateAllowing(rep, thresholds, Allow{})
+}
+
+// Allow lists the verdicts without evidence that a verdict threshold may judge like any
+// other. By default a run judged down or inconclusive fails every verdict threshold, whatever
+// its operator: "verdict!=metastable" passing on a run too thin to show a collapse, or on a
+// dead service, would be a gate that passes by not looking (issue 11).
+type Allow struct {
+	Down         bool // --allow-down
+	Inconclusive bool // --allow-inconclusive
+}
+
+func (a Allow) allows(verdict string) bool {
+	switch verdict {
+	case analyze.Down:
+		return a.Down
+	case analyze.Inconclusive:
+		return a.Inconclusive
+	}
+	return true
+}
+
+// EvaluateAllowing is Evaluate with allowances for verdicts without evidence.
+func EvaluateAllowing(rep *analyze.Report, thresholds []Threshold, allow Allow) []Result {
 	out := make([]Result, 0, len(thresholds))
 	for _, th := range thresholds {
-		out = append(out, evaluate(rep, th))
+		out = append(out, evaluate(rep, th, allow))
 	}
 	return out
 }
 
-func evaluate(rep *analyze.Report, th Threshold) Result {
+func evaluate(rep *analyze.Report, th Threshold, allow Allow) Result {
 	res := Result{Threshold: th, Observed: math.NaN()}
 	ph, err := phaseOf(rep, th)
 	if err != nil {
@@ -305,6 +335,12 @@ func evaluate(rep *analyze.Report, th Threshold) Result {
 	if th.Metric == Verdict {
 		res.ObservedText = rep.Verdict
 		res.Pass = (rep.Verdict == th.Verdict) == (th.Op == EQ)
+		// "verdict==down" names the verdict, and is allowance enough.
+		named := th.Op == EQ && th.Verdict == rep.Verdict
+		if !allow.allows(rep.Verdict) && !named {
+			res.Pass = false
+			res.ObservedText = rep.Verdict + " (" + withoutEvidence(rep) + ")"
+		}
 		return res
 	}
 	res.Observed = observe(rep, ph, th.Metric)
@@ -316,6 +352,16 @@ func evaluate(rep *analyze.Report, th Threshold) Result {
 	res.Pass = compare(res.Observed, th.Op, th.Value)
 	res.ObservedText = explain(th.Metric, res.Observed, th.Op, th.Value, res.Pass)
 	return res
+}
+
+// withoutEvidence says why a down or inconclusive run fails a verdict threshold, with the
+// analysis' reason and the flag that allows it.
+func withoutEvidence(rep *analyze.Report) string {
+	s := "a verdict threshold fails on a run judged " + rep.Verdict
+	if len(rep.Evidence) > 0 {
+		s += ": " + rep.Evidence[0]
+	}
+	return s + "; pass --allow-" + rep.Verdict + " to judge it like any other verdict"
 }
 
 // observe reads the metric from the phase, or from the whole run when ph is nil.

@@ -53,7 +53,9 @@ func TestParse(t *testing.T) {
 		{"amplification<-1", Threshold{}, []string{"negative"}},
 		{"amplification<NaN", Threshold{}, []string{"not a number"}},
 		{"verdict<stable", Threshold{}, []string{"verdict takes == or !="}},
-		{"verdict==broken", Threshold{}, []string{`unknown verdict "broken"`, "stable, overloaded or metastable"}},
+		{"verdict==broken", Threshold{}, []string{`unknown verdict "broken"`, "stable, overloaded, metastable, down or inconclusive"}},
+		{"verdict!=down", Threshold{Metric: Verdict, Op: NE, Verdict: "down"}, nil},
+		{"verdict==inconclusive", Threshold{Metric: Verdict, Op: EQ, Verdict: "inconclusive"}, nil},
 		{"p99<1s\nmax<2s", Threshold{}, []string{`"p99<1s\nmax<2s"`}},
 	}
 	for _, tc := range cases {
@@ -294,5 +296,56 @@ func TestWriteJUnit(t *testing.T) {
 	}
 	if len(s.Cases) != 5 {
 		t.Errorf("%d test cases, want 5", len(s.Cases))
+	}
+}
+
+// TestVerdictWithoutEvidence is issue 11: a run judged down or inconclusive must fail every
+// verdict threshold, whatever its operator, unless the user allows that verdict; the result
+// says why. Naming the verdict itself (verdict==down) is such an allowance.
+func TestVerdictWithoutEvidence(t *testing.T) {
+	cases := []struct {
+		verdict  string
+		expr     string
+		allow    Allow
+		pass     bool
+		observed []string
+	}{
+		{analyze.Down, "verdict==stable", Allow{}, false, []string{"down", "--allow-down", "nothing served"}},
+		{analyze.Down, "verdict!=metastable", Allow{}, false, []string{"down", "--allow-down"}},
+		{analyze.Down, "verdict!=overloaded", Allow{}, false, []string{"down"}},
+		{analyze.Down, "verdict!=metastable", Allow{Inconclusive: true}, false, []string{"--allow-down"}},
+		{analyze.Down, "verdict!=metastable", Allow{Down: true}, true, []string{"down"}},
+		{analyze.Down, "verdict==stable", Allow{Down: true}, false, []string{"down"}},
+		{analyze.Down, "verdict==down", Allow{}, true, []string{"down"}},
+		{analyze.Down, "verdict!=down", Allow{}, false, []string{"down"}},
+		{analyze.Inconclusive, "verdict==stable", Allow{}, false, []string{"inconclusive", "--allow-inconclusive", "nothing served"}},
+		{analyze.Inconclusive, "verdict!=metastable", Allow{}, false, []string{"inconclusive", "--allow-inconclusive"}},
+		{analyze.Inconclusive, "verdict!=metastable", Allow{Down: true}, false, []string{"--allow-inconclusive"}},
+		{analyze.Inconclusive, "verdict!=metastable", Allow{Inconclusive: true}, true, []string{"inconclusive"}},
+		{analyze.Inconclusive, "verdict==inconclusive", Allow{}, true, []string{"inconclusive"}},
+		{analyze.Stable, "verdict==stable", Allow{}, true, []string{"stable"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.verdict+" "+tc.expr, func(t *testing.T) {
+			rep := &analyze.Report{Verdict: tc.verdict, Evidence: []string{"nothing served"}}
+			th, err := Parse(tc.expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := EvaluateAllowing(rep, []Threshold{th}, tc.allow)[0]
+			if r.Pass != tc.pass {
+				t.Errorf("pass %v, want %v: %s", r.Pass, tc.pass, r.Message())
+			}
+			for _, want := range tc.observed {
+				if !strings.Contains(r.Message(), want) {
+					t.Errorf("message %q lacks %q", r.Message(), want)
+				}
+			}
+			if tc.allow == (Allow{}) {
+				if strict := Evaluate(rep, []Threshold{th})[0]; strict.Pass != r.Pass {
+					t.Errorf("Evaluate %v but EvaluateAllowing without allowances %v", strict.Pass, r.Pass)
+				}
+			}
+		})
 	}
 }

@@ -146,6 +146,10 @@ func banner(r run) runBanner {
 			b.Headline += " at " + secs(rep.TriggerEndSeconds)
 		}
 		b.Headline += ": the overload sustained itself once its trigger was gone."
+	case analyze.Down:
+		b.Headline = "Down: next to nothing was served, whatever the load; the target is down or answers only with errors (see below for which)."
+	case analyze.Inconclusive:
+		b.Headline = "Inconclusive: too little evidence to call the run stable or to place a collapse; the first line below says what was missing."
 	default:
 		b.Class = "unknown"
 		b.Headline = "Verdict: " + rep.Verdict

@@ -296,3 +296,26 @@ func BenchmarkWriteHour(b *testing.B) {
 type countWriter int
 
 func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// TestBannerWithoutEvidence is issue 11 on the page: a down or inconclusive run gets a headline
+// of its own that says the run cannot show stability, not the "Verdict: …" fallback.
+func TestBannerWithoutEvidence(t *testing.T) {
+	cases := []struct {
+		verdict string
+		want    string
+	}{
+		{analyze.Down, "Down: next to nothing was served"},
+		{analyze.Inconclusive, "Inconclusive: too little evidence"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.verdict, func(t *testing.T) {
+			rep := &analyze.Report{Verdict: tc.verdict, Evidence: []string{"no request was served (100 % HTTP 503)"}}
+			page := render(t, []*analyze.Report{rep}, nil)
+			for _, want := range []string{tc.want, `class="run ` + tc.verdict, "100 % HTTP 503"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("page lacks %q", want)
+				}
+			}
+		})
+	}
+}

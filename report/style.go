@@ -10,10 +10,14 @@ h2 { font-size: 16px; margin: 22px 0 2px; }
 .run.stable { border-color: #2ca02c; background: #eef8ee; }
 .run.overloaded { border-color: #e6a100; background: #fdf6e3; }
 .run.metastable { border-color: #d62728; background: #fcecec; }
+.run.down { border-color: #7f1d1d; background: #f6e4e4; }
+.run.inconclusive { border-color: #7f7f7f; background: #f2f2f2; }
 .verdict { font-size: 22px; font-weight: 700; text-transform: uppercase; letter-spacing: .03em; }
 .run.stable .verdict { color: #1d7a1d; }
 .run.overloaded .verdict { color: #a66f00; }
 .run.metastable .verdict { color: #b01c1c; }
+.run.down .verdict { color: #7f1d1d; }
+.run.inconclusive .verdict { color: #555; }
 .headline { font-size: 15px; font-weight: 600; margin: 2px 0 6px; }
 .run ul { margin: 4px 0; padding-left: 20px; }
 .warn { color: #8a5a00; }

@@ -114,7 +114,7 @@ func analyzeOptions(c *cli.Context) analyze.Options {
 func analyzeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "analyze",
-		Usage:     "judge a recorded run: stable, overloaded (recovered) or metastable, with the evidence",
+		Usage:     "judge a recorded run: stable, overloaded (recovered) or metastable, or down / inconclusive when it cannot show either, with the evidence",
 		ArgsUsage: "FILE...",
 		Description: "Several files are merged as shards of one run (one per generator machine).\n\n" +
 			"Example:\n" +

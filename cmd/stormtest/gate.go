@@ -21,7 +21,9 @@ func gateCommand() *cli.Command {
 			"the results file; both are checked. Grammar: [phase:]metric OP value, OP one of < <= > >= == !=.\n" +
 			"Metrics: p50 p90 p99 p999 max (latency from the intended start, with a unit: 300ms, 1.5s),\n" +
 			"error_rate (failed/attempts: 0.001 or 0.1%), goodput_ratio (goodput/requests), amplification\n" +
-			"(attempts/requests), goodput_rps, intended_rps, verdict (== or != stable|overloaded|metastable).\n" +
+			"(attempts/requests), goodput_rps, intended_rps, verdict (== or != stable|overloaded|metastable|down|\n" +
+			"inconclusive). A run judged down or inconclusive fails every verdict threshold (except one naming\n" +
+			"that verdict with ==) unless --allow-down / --allow-inconclusive is given.\n" +
 			"Several files are merged as shards of one run. Exit 0: all passed; 1: one failed; 2: bad input.\n" +
 			"Reference: docs/gate-and-compare.md\n\n" +
 			"Example:\n" +
@@ -29,6 +31,8 @@ func gateCommand() *cli.Command {
 			"    --threshold 'verdict!=metastable' --junit gate.xml run.st",
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "threshold", Usage: "a threshold such as p99<500ms or peak:goodput_ratio>0.99 (repeatable; added to the profile's gate: list)"},
+			&cli.BoolFlag{Name: "allow-down", Usage: "let verdict thresholds judge a run whose verdict is down (nothing served) like any other; by default every verdict threshold fails on it"},
+			&cli.BoolFlag{Name: "allow-inconclusive", Usage: "let verdict thresholds judge a run whose verdict is inconclusive (too little evidence) like any other; by default every verdict threshold fails on it"},
 			&cli.StringFlag{Name: "junit", Usage: "also write the results as a JUnit XML report to this file"},
 		}, analyzeFlags()...),
 		Action: func(c *cli.Context) error {
@@ -65,7 +69,7 @@ func gateCommand() *cli.Command {
 			if err := gate.Validate(rep, ths); err != nil {
 				return usageError("gate: %v", err)
 			}
-			res := gate.Evaluate(rep, ths)
+			res := gate.EvaluateAllowing(rep, ths, gate.Allow{Down: c.Bool("allow-down"), Inconclusive: c.Bool("allow-inconclusive")})
 			if out := c.String("junit"); out != "" {
 				if err := writeJUnit(out, "stormtest gate "+rep.Profile, res); err != nil {
 					return usageError("gate: %v", err)

@@ -50,21 +50,33 @@ type synthRun struct {
 	baseLat   time.Duration
 	peakLat   time.Duration
 	failEvery int
+	// rps and phaseSecs override the rate (50) and each phase's length (4 s).
+	rps       float64
+	phaseSecs int
 }
 
 func writeSynthRun(t *testing.T, s synthRun) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), s.profile+".st")
 	start := time.Date(2025, 1, 6, 8, 0, 0, 0, time.UTC)
-	r := 50.0
+	r, secs := 50.0, 4
+	if s.rps > 0 {
+		r = s.rps
+	}
+	if s.phaseSecs > 0 {
+		secs = s.phaseSecs
+	}
+	phaseLen := time.Duration(secs) * time.Second
+	total := int(2 * float64(secs) * r)
+	step := time.Duration(float64(time.Second) / r)
 	h := results.Header{
 		Target: "http://127.0.0.1:8080",
 		Start:  start,
 		Profile: profiles.Profile{
 			Name: s.profile,
 			Phases: []profiles.Phase{
-				{Name: "base", Duration: profiles.Duration(4 * time.Second), Rate: &r},
-				{Name: "peak", Duration: profiles.Duration(4 * time.Second), Rate: &r},
+				{Name: "base", Duration: profiles.Duration(phaseLen), Rate: &r},
+				{Name: "peak", Duration: profiles.Duration(phaseLen), Rate: &r},
 			},
 			Client: profiles.Client{Timeout: profiles.Duration(time.Second)},
 			SLO:    profiles.SLO{Latency: profiles.Duration(500 * time.Millisecond)},
@@ -72,13 +84,13 @@ func writeSynthRun(t *testing.T, s synthRun) string {
 		},
 	}
 	var recs []results.Record
-	for i := range 400 {
+	for i := range total {
 		rec := results.Record{
 			RequestID: uint64(i), Attempt: 1, Kind: results.KindOK, Code: 200,
-			Intended:    start.UnixNano() + int64(i)*int64(20*time.Millisecond),
+			Intended:    start.UnixNano() + int64(i)*int64(step),
 			ServiceTime: s.baseLat,
 		}
-		if i >= 200 {
+		if i >= total/2 {
 			rec.Phase, rec.ServiceTime = 1, s.peakLat
 		}
 		if s.failEvery > 0 && i%s.failEvery == 0 {
@@ -97,7 +109,7 @@ func writeSynthRun(t *testing.T, s synthRun) string {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Close(results.Trailer{End: start.Add(9 * time.Second), Requests: 400, Attempts: 400}); err != nil {
+	if err := w.Close(results.Trailer{End: start.Add(2*phaseLen + time.Second), Requests: uint64(total), Attempts: uint64(total)}); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -128,6 +140,36 @@ func TestGateCommand(t *testing.T) {
 		{"no file", []string{"gate", "--threshold", "p99<1s"}, exitUsage, []string{"no results file"}},
 		{"missing file", []string{"gate", "--threshold", "p99<1s", filepath.Join(t.TempDir(), "missing.st")}, exitUsage, []string{"missing.st"}},
 		{"not results", []string{"gate", "--threshold", "p99<1s", notResults}, exitUsage, []string{"not a stormtest results file"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkExit(t, tc.code, tc.want, tc.args...)
+		})
+	}
+}
+
+// TestGateDeadService is issue 11 at the CLI: 2 requests/s for 10 s, every one answered 503,
+// passed "verdict==stable" with exit 0. Every verdict threshold must fail on it (exit 1) and
+// say why, unless --allow-down is given.
+func TestGateDeadService(t *testing.T) {
+	dead := writeSynthRun(t, synthRun{profile: "dead", rps: 2, phaseSecs: 5, failEvery: 1})
+	sparse := writeSynthRun(t, synthRun{profile: "sparse", rps: 2, phaseSecs: 5, baseLat: 10 * time.Millisecond, peakLat: 10 * time.Millisecond})
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"verdict==stable on a dead service", []string{"gate", "--threshold", "verdict==stable", dead},
+			exitFail, []string{"FAIL  verdict==stable", "verdict: down", "100 % HTTP 503", "--allow-down"}},
+		{"verdict!=metastable on a dead service", []string{"gate", "--threshold", "verdict!=metastable", dead},
+			exitFail, []string{"FAIL  verdict!=metastable", "verdict: down"}},
+		{"allowed down", []string{"gate", "--allow-down", "--threshold", "verdict!=metastable", dead},
+			exitOK, []string{"PASS  verdict!=metastable"}},
+		{"verdict==stable on too few requests", []string{"gate", "--threshold", "verdict==stable", sparse},
+			exitFail, []string{"FAIL  verdict==stable", "verdict: inconclusive", "--allow-inconclusive"}},
+		{"allowed inconclusive", []string{"gate", "--allow-inconclusive", "--threshold", "verdict!=metastable", sparse},
+			exitOK, []string{"PASS  verdict!=metastable"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
