@@ -55,18 +55,23 @@ func attackCommand() *cli.Command {
 			if err := cfg.Validate(); err != nil {
 				return usageError("%v", err)
 			}
+			output := attack.Output{Path: out, Overwrite: c.Bool("overwrite")}
+			// Checked before anything is sent: a FIFO, a device or an existing file is bad input.
+			if err := attack.CheckOutput(output); err != nil {
+				return usageError("%v", err)
+			}
 			if err := cfg.Preflight(c.Context); err != nil {
 				return usageError("%v", err)
 			}
-			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s\n",
-				c.String("target"), prof.Name, prof.Schedule().Duration(), out)
+			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s (as %s until the run ends)\n",
+				c.String("target"), prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			progress := new(attack.Progress)
 			display := live.Start(c.App.ErrWriter, live.ModeFor(c.App.ErrWriter, c.Bool("quiet")), prof, time.Now(), progress, live.Options{})
-			sum, err := attack.RunToFile(c.Context, cfg, attack.Output{Path: out, Overwrite: c.Bool("overwrite")}, progress)
+			sum, err := attack.RunToFile(c.Context, cfg, output, progress)
 			display.Stop()
 			if err != nil {
 				if sum.Attempts > 0 {
-					return cli.Exit(fmt.Sprintf("%v (the %d attempts recorded so far are in %s)", err, sum.Attempts, out), exitFail)
+					return cli.Exit(fmt.Sprintf("%v (the %d attempts recorded so far are in %s)", err, sum.Attempts, attack.RecordedPath(output)), exitFail)
 				}
 				return cli.Exit(err.Error(), exitFail)
 			}
