@@ -66,6 +66,18 @@ func attackCommand() *cli.Command {
 			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s (as %s until the run ends)\n",
 				c.String("target"), prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			progress := new(attack.Progress)
+			// Attempts in flight at a stop are each bounded by their group's client timeout.
+			var wait time.Duration
+			for _, g := range prof.Groups() {
+				wait = max(wait, time.Duration(g.Timeout))
+			}
+			stopperFrom(c.Context).describe(
+				func() string {
+					return fmt.Sprintf("waiting up to %s for %d attempts in flight", wait, progress.InFlight())
+				},
+				func() string {
+					return fmt.Sprintf("what was recorded up to the last second is in %s", out+attack.PartialSuffix)
+				})
 			display := live.Start(c.App.ErrWriter, live.ModeFor(c.App.ErrWriter, c.Bool("quiet")), prof, time.Now(), progress, live.Options{})
 			sum, err := attack.RunToFile(c.Context, cfg, output, progress)
 			display.Stop()
