@@ -20,6 +20,9 @@ type Output struct {
 	Overwrite bool // replace an existing file; otherwise refuse, so no earlier run is lost
 	Shard     int  // this generator's index when several generators run the same profile
 	Shards    int
+	// RedactQuery names query parameters of the target whose values are secrets: the file
+	// records them as REDACTED (userinfo is always redacted), the attack still sends them.
+	RedactQuery []string
 }
 
 // PartialSuffix is appended to Output.Path for the file a run records into. The results reach
@@ -127,7 +130,9 @@ func RunToFile(ctx context.Context, cfg Config, out Output, progress *Progress) 
 	for _, g := range prof.Groups() {
 		groups = append(groups, g.Name)
 	}
-	target := cfg.Target
+	// Redacted once, here: analyze, report, export and hlog all read the target from the
+	// header, so none of them can leak what it held.
+	target := RedactURL(cfg.Target, out.RedactQuery)
 	if prof.Request.TargetsFile != "" {
 		target = "targets file " + prof.Request.TargetsFile
 	}
