@@ -79,7 +79,7 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		}
 	}
 	r.Failures = s.failures
-	r.Phases = a.phaseStats(s.phases)
+	r.Phases = a.phaseStats(s.phases, a.ranFor(t))
 	r.Hysteresis = j.hysteresis
 	r.Vulnerable = j.vulnerable
 	r.Groups = a.groupStats()
@@ -161,11 +161,28 @@ func (a *Analyzer) duration(t *results.Trailer) time.Duration {
 	return 0
 }
 
-func (a *Analyzer) phaseStats(spans []span) []PhaseStats {
+// ranFor is how far into the profile a run stopped early (Ctrl-C, a failure) got, from its
+// trailer's end; 0 when it ran to the end. A file without a trailer is not cut: its last
+// attempt's end is only a lower bound of how long it ran.
+func (a *Analyzer) ranFor(t *results.Trailer) time.Duration {
+	if t == nil || !t.Interrupted {
+		return 0
+	}
+	return a.duration(t)
+}
+
+// phaseStats computes the per-phase table. ran > 0 cuts each phase at the point the run
+// stopped, so a phase's rates divide its counts by the part of it that ran: 50/s stopped 2 s
+// into a 12 s phase is 50/s, not 8.3/s. A phase the run never reached gets no time and no
+// rates.
+func (a *Analyzer) phaseStats(spans []span, ran time.Duration) []PhaseStats {
 	out := make([]PhaseStats, len(a.phases))
 	for i := range a.phases {
 		pa := &a.phases[i]
 		sp := spans[min(i, len(spans)-1)]
+		if ran > 0 {
+			sp.start, sp.end = min(sp.start, ran), min(sp.end, ran)
+		}
 		d := (sp.end - sp.start).Seconds()
 		lat := summarize(pa.lat)
 		ps := PhaseStats{

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/stormtest/stormtest/attack"
 )
 
 // stateVersion is bumped when the meaning of a stored probe changes, so an old file is
@@ -36,8 +38,10 @@ type StoredProbe struct {
 }
 
 // NewState is an empty state for a target and profile digest.
+// The target is stored without its userinfo (attack.RedactURL): a password in the URL must
+// not end up in a state file, nor in the result and report built from it.
 func NewState(target, profile string) *State {
-	return &State{Version: stateVersion, Target: target, Profile: profile, Probes: map[string]StoredProbe{}}
+	return &State{Version: stateVersion, Target: attack.RedactURL(target, nil), Profile: profile, Probes: map[string]StoredProbe{}}
 }
 
 // ErrStateMismatch is returned by LoadState for a state file of another target or profile.
@@ -47,6 +51,7 @@ var ErrStateMismatch = errors.New("state file belongs to another search")
 // empty state; a file written for another target or profile is refused, because its probes
 // measured something else.
 func LoadState(path, target, profile string) (*State, error) {
+	target = attack.RedactURL(target, nil) // as NewState stores it
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return NewState(target, profile), nil
@@ -62,7 +67,7 @@ func LoadState(path, target, profile string) (*State, error) {
 	case s.Version != stateVersion:
 		return nil, fmt.Errorf("state file %s: version %d, this stormtest writes %d: %w", path, s.Version, stateVersion, ErrStateMismatch)
 	case s.Target != target:
-		return nil, fmt.Errorf("state file %s: %w: it measured target %s, not %s (use another --state file)", path, ErrStateMismatch, s.Target, target)
+		return nil, fmt.Errorf("state file %s: %w: it measured target %s, not %s (use another --state file)", path, ErrStateMismatch, attack.RedactURL(s.Target, nil), target)
 	case s.Profile != profile:
 		return nil, fmt.Errorf("state file %s: %w: it measured another profile (clients, SLO or request differ; use another --state file)", path, ErrStateMismatch)
 	}

@@ -119,7 +119,7 @@ func newEncoder(w io.Writer, h results.Header, f Format) (encoder, error) {
 	case VegetaJSON:
 		return vegetaEncoder(vegeta.NewJSONEncoder(w), h), nil
 	case VegetaCSV:
-		return vegetaEncoder(vegeta.NewCSVEncoder(w), h), nil
+		return vegetaEncoder(csvSafe(vegeta.NewCSVEncoder(w)), h), nil
 	case CSV:
 		return csvEncoder(w, h)
 	}
@@ -193,8 +193,8 @@ func csvEncoder(w io.Writer, h results.Header) (encoder, error) {
 	return func(rec *results.Record) error {
 		row[0] = strconv.FormatUint(rec.RequestID, 10)
 		row[1] = strconv.Itoa(int(rec.Attempt))
-		row[2] = groups(rec.Group)
-		row[3] = phases(rec.Phase)
+		row[2] = csvCell(groups(rec.Group))
+		row[3] = csvCell(phases(rec.Phase))
 		row[4] = rec.Kind.String()
 		row[5] = strconv.Itoa(int(rec.Code))
 		row[6] = strconv.FormatInt(rec.Intended, 10)
@@ -202,7 +202,7 @@ func csvEncoder(w io.Writer, h results.Header) (encoder, error) {
 		row[8] = strconv.FormatInt(int64(rec.ServiceTime), 10)
 		row[9] = strconv.FormatInt(int64(rec.Latency()), 10)
 		row[10] = strconv.FormatInt(int64(rec.RequestAge), 10)
-		row[11] = rec.Error
+		row[11] = csvCell(rec.Error)
 		if err := cw.Write(row); err != nil {
 			return err
 		}
@@ -223,5 +223,27 @@ func nameTable(n int, name func(int) string) func(uint8) string {
 			}
 		}
 		return strconv.Itoa(int(i))
+	}
+}
+
+// csvCell neutralises a text cell a spreadsheet would evaluate as a formula: a reason phrase
+// sent by the target (or a name in the profile) starting with = + - @ TAB or CR gets a single
+// quote in front, as OWASP recommends for CSV injection. Spreadsheets show the quote as a
+// text marker; other readers see it and the rest of the text unchanged. Only text cells go
+// through here: numeric columns stay numbers.
+func csvCell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}
+
+// csvSafe applies csvCell to the text fields of vegeta's CSV encoding. vegeta's JSON
+// encoding gets the text as it is: it is not opened by spreadsheets.
+func csvSafe(enc vegeta.Encoder) vegeta.Encoder {
+	return func(r *vegeta.Result) error {
+		res := *r
+		res.Attack, res.Method, res.URL, res.Error = csvCell(r.Attack), csvCell(r.Method), csvCell(r.URL), csvCell(r.Error)
+		return enc(&res)
 	}
 }

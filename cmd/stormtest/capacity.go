@@ -40,6 +40,7 @@ func capacityCommand() *cli.Command {
 			"    --report capacity.html",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
+			&cli.StringSliceFlag{Name: "redact-query", Usage: "query parameter of --target whose value is a secret, written as REDACTED (repeatable; user:password@ is always redacted)"},
 			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile or YAML file: its clients, SLO and request are used, not its phases"},
 			&cli.DurationFlag{Name: "budget", Value: def.Budget, Usage: "time this run may take; it stops early with what it found"},
 			&cli.StringFlag{Name: "state", Usage: "state file, written after every probe and read to resume (default: capacity-state.json next to --out)"},
@@ -97,14 +98,16 @@ func runCapacity(c *cli.Context) error {
 		}
 	}
 	tgt := c.String("target")
+	// The state file, the result and every line printed carry the redacted target only.
+	shown := attack.RedactURL(tgt, c.StringSlice("redact-query"))
 	if err := (attack.Config{Target: tgt, Profile: prof}).Preflight(c.Context); err != nil {
-		return usageError("capacity: %v", err)
+		return usageError("capacity: %s", redactIn(err, tgt, shown))
 	}
 	statePath := c.String("state")
 	if statePath == "" {
 		statePath = filepath.Join(filepath.Dir(c.String("out")), "capacity-state.json")
 	}
-	state, err := capacity.LoadState(statePath, tgt, capacity.ProfileDigest(prof))
+	state, err := capacity.LoadState(statePath, shown, capacity.ProfileDigest(prof))
 	if err != nil {
 		return usageError("capacity: %v", err)
 	}

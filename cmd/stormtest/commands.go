@@ -34,6 +34,7 @@ func attackCommand() *cli.Command {
 			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile name or YAML file"},
 			&cli.StringFlag{Name: "out", Usage: "results file to write (required)", Required: true},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace --out if it exists"},
+			&cli.StringSliceFlag{Name: "redact-query", Usage: "query parameter of --target whose value is a secret, written as REDACTED (repeatable; user:password@ is always redacted)"},
 			&cli.Float64Flag{Name: "rate-scale", Value: 1, Usage: "multiply every rate (and closed-loop population) of the profile"},
 			&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "multiply every phase's duration (and think time) of the profile"},
 			&cli.Uint64Flag{Name: "max-workers", Usage: "bound on concurrent attempts (0: sized from the profile)"},
@@ -46,6 +47,8 @@ func attackCommand() *cli.Command {
 				return err
 			}
 			out := c.String("out")
+			// Only the redacted target is ever printed or written; cfg keeps the real one.
+			shown := attack.RedactURL(c.String("target"), c.StringSlice("redact-query"))
 			cfg := attack.Config{
 				Target:      c.String("target"),
 				Profile:     prof,
@@ -53,22 +56,39 @@ func attackCommand() *cli.Command {
 				Connections: c.Int("connections"),
 			}
 			if err := cfg.Validate(); err != nil {
+				return usageError("%s", redactIn(err, cfg.Target, shown))
+			}
+			output := attack.Output{Path: out, Overwrite: c.Bool("overwrite"), RedactQuery: c.StringSlice("redact-query")}
+			// Checked before anything is sent: a FIFO, a device or an existing file is bad input.
+			if err := attack.CheckOutput(output); err != nil {
 				return usageError("%v", err)
 			}
 			if err := cfg.Preflight(c.Context); err != nil {
-				return usageError("%v", err)
+				return usageError("%s", redactIn(err, cfg.Target, shown))
 			}
-			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s\n",
-				c.String("target"), prof.Name, prof.Schedule().Duration(), out)
+			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s (as %s until the run ends)\n",
+				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			progress := new(attack.Progress)
+			// Attempts in flight at a stop are each bounded by their group's client timeout.
+			var wait time.Duration
+			for _, g := range prof.Groups() {
+				wait = max(wait, time.Duration(g.Timeout))
+			}
+			stopperFrom(c.Context).describe(
+				func() string {
+					return fmt.Sprintf("waiting up to %s for %d attempts in flight", wait, progress.InFlight())
+				},
+				func() string {
+					return fmt.Sprintf("what was recorded up to the last second is in %s", out+attack.PartialSuffix)
+				})
 			display := live.Start(c.App.ErrWriter, live.ModeFor(c.App.ErrWriter, c.Bool("quiet")), prof, time.Now(), progress, live.Options{})
-			sum, err := attack.RunToFile(c.Context, cfg, attack.Output{Path: out, Overwrite: c.Bool("overwrite")}, progress)
+			sum, err := attack.RunToFile(c.Context, cfg, output, progress)
 			display.Stop()
 			if err != nil {
 				if sum.Attempts > 0 {
-					return cli.Exit(fmt.Sprintf("%v (the %d attempts recorded so far are in %s)", err, sum.Attempts, out), exitFail)
+					return cli.Exit(fmt.Sprintf("%s (the %d attempts recorded so far are in %s)", redactIn(err, cfg.Target, shown), sum.Attempts, attack.RecordedPath(output)), exitFail)
 				}
-				return cli.Exit(err.Error(), exitFail)
+				return cli.Exit(redactIn(err, cfg.Target, shown), exitFail)
 			}
 			state := "done"
 			if sum.Interrupted {
@@ -268,6 +288,16 @@ func loadScaled(c *cli.Context, nameOrPath string) (*profiles.Profile, error) {
 		return nil, usageError("%s scaled by rate %g, time %g: %v", p.Name, rate, dur, err)
 	}
 	return scaled, nil
+}
+
+// redactIn is err's message with the target replaced by its redacted form: messages about a
+// bad or unreachable target quote it, and stderr ends up in CI logs.
+func redactIn(err error, target, redacted string) string {
+	msg := err.Error()
+	if target != "" && target != redacted {
+		msg = strings.ReplaceAll(msg, target, redacted)
+	}
+	return msg
 }
 
 // isTerminal reports whether w is a terminal: colour and redrawn progress only go there.

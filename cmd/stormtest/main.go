@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -18,9 +17,14 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, stopSignals...)
+	stops := &stopper{signals: signals, cancel: cancel, stderr: os.Stderr, exit: os.Exit}
+	go stops.watch()
+	code := run(withStopper(ctx, stops), os.Args, os.Stdout, os.Stderr)
+	os.Exit(stops.exitCode(code))
 }
 
 // Exit codes, shared by every command.
