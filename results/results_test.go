@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +19,8 @@ import (
 	"unicode/utf8"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/stormtest/stormtest/profiles"
 )
 
 func TestLayoutConstants(t *testing.T) {
@@ -567,5 +570,60 @@ func TestHeaderBlockIsJSON(t *testing.T) {
 	}
 	if h.Host != testHeader().Host {
 		t.Errorf("header host %q", h.Host)
+	}
+}
+
+// outOfBoundHeader is a header as an older stormtest wrote it for --time-scale 1e300: the
+// phase's duration saturated at the largest time.Duration.
+func outOfBoundHeader() Header {
+	h := testHeader()
+	h.Profile.Phases[0].Duration = profiles.Duration(math.MaxInt64)
+	return h
+}
+
+// TestOutOfBoundHeaderIsRefused: such a file made analyze, report, gate and compare panic;
+// the reader now refuses it with one line naming the bound, and reads one at the bounds.
+func TestOutOfBoundHeaderIsRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Header)
+		want   []string // nil: readable
+	}{
+		{"at the bounds", func(h *Header) {
+			h.Profile.Phases[0].Duration = profiles.MaxDuration
+			h.Groups = make([]string, profiles.MaxGroups)
+		}, nil},
+		{"stretched phase", func(h *Header) { *h = outOfBoundHeader() }, []string{"out of bounds", "phases[0].duration", "maximum 24h", "MaxDuration"}},
+		{"rate 1e308", func(h *Header) { r := 1e308; h.Profile.Phases[0].Rate = &r }, []string{"out of bounds", "phases[0].rate", "MaxRate"}},
+		{"too many groups", func(h *Header) { h.Groups = make([]string, profiles.MaxGroups+1) }, []string{"out of bounds", "256 client groups", "MaxGroups"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := testHeader()
+			tt.modify(&h)
+			var buf bytes.Buffer
+			w, err := NewWriter(&buf, h, CreateOptions{FlushInterval: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(testTrailer()); err != nil {
+				t.Fatal(err)
+			}
+			_, err = NewReader(bytes.NewReader(buf.Bytes()))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("NewReader: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrOutOfBounds) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("NewReader: %v, want one line wrapping ErrOutOfBounds", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q does not contain %q", err, w)
+				}
+			}
+		})
 	}
 }
