@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +259,36 @@ func TestCheckBounds(t *testing.T) {
 				t.Errorf("CheckBounds: %v, want one line with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestSchemaStatesBounds keeps docs/profile.schema.json's limits equal to the constants.
+func TestSchemaStatesBounds(t *testing.T) {
+	root := loadSchema(t).root
+	get := func(path ...string) any {
+		var v any = root
+		for _, k := range path {
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("schema has no %v", path)
+			}
+			v = m[k]
+		}
+		return v
+	}
+	tests := []struct {
+		path []string
+		want float64
+	}{
+		{[]string{"$defs", "rate", "maximum"}, MaxRate},
+		{[]string{"$defs", "phase", "properties", "users", "maximum"}, MaxUsers},
+		{[]string{"$defs", "retry", "properties", "max_attempts", "maximum"}, MaxAttempts},
+		{[]string{"properties", "phases", "maxItems"}, MaxPhases},
+	}
+	for _, tt := range tests {
+		got, err := strconv.ParseFloat(fmt.Sprint(get(tt.path...)), 64)
+		if err != nil || got != tt.want {
+			t.Errorf("schema %v = %v, want %v", tt.path, get(tt.path...), tt.want)
+		}
 	}
 }

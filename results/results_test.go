@@ -627,3 +627,33 @@ func TestOutOfBoundHeaderIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordCountersHoldProfileBounds: a record counts attempts and names its phase and group
+// in one byte each. max_attempts 256 wrapped the attempt counter to 0 (retrying forever) and
+// a 256th phase wrapped to phase 0; the profile bounds keep every value within a byte, and
+// the largest ones round-trip.
+func TestRecordCountersHoldProfileBounds(t *testing.T) {
+	tests := []struct {
+		name    string
+		largest int // the largest value the bound allows in the field
+	}{
+		{"attempt", profiles.MaxAttempts},
+		{"phase", profiles.MaxPhases - 1},
+		{"group", profiles.MaxGroups - 1},
+	}
+	for _, tt := range tests {
+		if tt.largest > math.MaxUint8 {
+			t.Errorf("%s: the bound allows %d, a byte holds %d", tt.name, tt.largest, math.MaxUint8)
+		}
+	}
+	rec := Record{RequestID: 7, Attempt: profiles.MaxAttempts, Phase: profiles.MaxPhases - 1, Group: profiles.MaxGroups - 1,
+		Kind: Kind5xx, Code: 503, Intended: testStart.UnixNano(), RequestAge: time.Second, ServiceTime: time.Millisecond}
+	data := writeAll(t, []Record{rec}, 1, CreateOptions{FlushInterval: time.Hour}, false)
+	got, err := readAll(t, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.recs) != 1 || got.recs[0] != rec {
+		t.Errorf("round trip: %+v, want %+v", got.recs, rec)
+	}
+}
