@@ -107,7 +107,7 @@ type Analyzer struct {
 
 // New prepares an Analyzer for a run with header h.
 func New(h results.Header, opt Options) *Analyzer {
-	opt = opt.withDefaults()
+	opt = opt.safe() // bounded, whoever calls: a 1ns window would exhaust memory
 	a := &Analyzer{
 		h:      h,
 		opt:    opt,

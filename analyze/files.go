@@ -22,6 +22,10 @@ func Files(paths []string, opt Options) (*Report, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("analyze: no results files given")
 	}
+	// Checked before any file is opened; zero fields take their defaults first.
+	if err := opt.withDefaults().Validate(); err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
 	readers := make([]*results.Reader, 0, len(paths))
 	defer func() {
 		for _, r := range readers {

@@ -1,6 +1,12 @@
 package analyze
 
-import "time"
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/stormtest/stormtest/profiles"
+)
 
 // Options tune the analysis. Zero fields take the defaults of DefaultOptions.
 type Options struct {
@@ -48,22 +54,47 @@ func DefaultOptions() Options {
 	}
 }
 
-// withDefaults fills zero (or nonsensical) fields with defaults.
+// withDefaults fills zero fields with defaults. Other values out of range are left for
+// Validate to refuse (Files does), not silently replaced; New still replaces them, as it
+// cannot return an error.
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
-	if o.Window <= 0 {
+	if o.Window == 0 {
 		o.Window = d.Window
 	}
-	if o.Tolerance <= 0 || o.Tolerance >= 1 {
+	if o.Tolerance == 0 {
 		o.Tolerance = d.Tolerance
 	}
-	if o.MinCount <= 0 {
+	if o.MinCount == 0 {
 		o.MinCount = d.MinCount
 	}
-	if o.Sustain <= 0 {
+	if o.Sustain == 0 {
 		o.Sustain = d.Sustain
 	}
-	if o.Band <= 0 || o.Band >= 1 {
+	if o.Band == 0 {
+		o.Band = d.Band
+	}
+	return o
+}
+
+// safe is withDefaults with every out-of-range field replaced by its default too, for New,
+// which cannot refuse them: Files has validated them already.
+func (o Options) safe() Options {
+	o = o.withDefaults()
+	d := DefaultOptions()
+	if o.Window < MinWindow || o.Window > MaxWindow {
+		o.Window = d.Window
+	}
+	if !(o.Tolerance > 0 && o.Tolerance < 1) {
+		o.Tolerance = d.Tolerance
+	}
+	if o.MinCount < 1 || o.MinCount > MaxMinCount {
+		o.MinCount = d.MinCount
+	}
+	if o.Sustain < 1 || o.Sustain > MaxSustain {
+		o.Sustain = d.Sustain
+	}
+	if !(o.Band > 0 && o.Band < 1) {
 		o.Band = d.Band
 	}
 	return o
@@ -83,4 +114,48 @@ func (o Options) grace(clientTimeout time.Duration) time.Duration {
 		return o.Grace
 	}
 	return max(10*time.Second, 5*clientTimeout)
+}
+
+// Bounds on the options, checked by Validate. The analysis keeps counters for every window
+// of the run and a latency histogram (~180 KB) for every window still open (lateSlack
+// long), so the window's width is what its memory grows with: --window 1ns ran out of
+// memory. A profile's run is at most profiles.MaxDuration (24h), so MinWindow keeps the run
+// to 864 000 windows and the open ones to about a hundred histograms.
+const (
+	MinWindow   = 100 * time.Millisecond
+	MaxWindow   = time.Hour
+	MaxSustain  = 100
+	MaxMinCount = 1_000_000
+)
+
+// boundsNote ends every bound error, so that the message says where the bounds are listed.
+const boundsNote = `, see "Bounds" in README.md`
+
+// Validate reports the first option out of its bounds, as one line naming the flag that sets
+// it and the bound. Zero means the default for Window, Tolerance, MinCount, Sustain and Band
+// when Options are built in code (Files fills them in first), but not at the command line,
+// where a flag given as 0 is refused rather than silently replaced.
+func (o Options) Validate() error {
+	between := func(x, lo, hi float64) bool { return x > lo && x < hi } // false for NaN
+	switch {
+	case o.Window < MinWindow:
+		return fmt.Errorf("--window %s is too narrow (expected at least %s: MinWindow%s)", o.Window, MinWindow, boundsNote)
+	case o.Window > MaxWindow:
+		return fmt.Errorf("--window %s is too wide (expected at most %s: MaxWindow%s)", o.Window, MaxWindow, boundsNote)
+	case !between(o.Tolerance, 0, 1):
+		return fmt.Errorf("--tolerance %v is not in (0, 1) (expected the fraction of intended load goodput may miss, such as 0.1)", o.Tolerance)
+	case !between(o.Band, 0, 1):
+		return fmt.Errorf("--band %v is not in (0, 1) (expected how close two rates must be, as a fraction, such as 0.2)", o.Band)
+	case o.MinCount < 1 || o.MinCount > MaxMinCount:
+		return fmt.Errorf("--min-count %d is out of range (expected 1 to %d requests per judgement: MaxMinCount%s)", o.MinCount, MaxMinCount, boundsNote)
+	case o.Sustain < 1 || o.Sustain > MaxSustain:
+		return fmt.Errorf("--sustain %d is out of range (expected 1 to %d consecutive judgements: MaxSustain%s)", o.Sustain, MaxSustain, boundsNote)
+	case o.Grace < 0 || o.Grace > time.Duration(profiles.MaxDuration):
+		return fmt.Errorf("--grace %s is out of range (expected 0 (automatic) to %s: profiles.MaxDuration%s)", o.Grace, profiles.MaxDuration, boundsNote)
+	case o.LagWarn < 0 || o.LagWarn > time.Duration(profiles.MaxDuration):
+		return fmt.Errorf("lag warning %s is out of range (expected 0 (automatic) to %s: profiles.MaxDuration%s)", o.LagWarn, profiles.MaxDuration, boundsNote)
+	case !(o.Capacity >= 0 && o.Capacity <= profiles.MaxRate) || math.IsNaN(o.Capacity):
+		return fmt.Errorf("--capacity %v is out of range (expected 0 (estimate) to %d requests/s: profiles.MaxRate%s)", o.Capacity, profiles.MaxRate, boundsNote)
+	}
+	return nil
 }

@@ -44,9 +44,10 @@ func newRequestPlan(target string, req profiles.Request) (*requestPlan, error) {
 	}
 	var body []byte
 	if req.BodyFile != "" {
-		b, err := os.ReadFile(req.BodyFile)
+		// ReadBody refuses devices and bodies past profiles.MaxBodyBytes.
+		b, err := profiles.ReadBody(req.BodyFile)
 		if err != nil {
-			return nil, fmt.Errorf("request body: %w", err)
+			return nil, err
 		}
 		body = b
 	}

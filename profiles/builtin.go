@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -70,7 +71,7 @@ func Load(nameOrPath string) (*Profile, error) {
 	if p, err := builtin(nameOrPath); !errors.Is(err, fs.ErrNotExist) {
 		return p, err
 	}
-	data, err := os.ReadFile(nameOrPath)
+	data, err := readProfile(nameOrPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("unknown profile %q: not a built-in (%s) and no such file",
 			nameOrPath, strings.Join(BuiltinNames(), ", "))
@@ -86,6 +87,17 @@ func Load(nameOrPath string) (*Profile, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// readProfile reads a profile file through a limit of one byte past MaxProfileBytes, which
+// parse then refuses: /dev/zero or a runaway pipe cannot make it read forever.
+func readProfile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() // read-only: a close error loses nothing
+	return io.ReadAll(io.LimitReader(f, MaxProfileBytes+1))
 }
 
 // resolveFiles makes the files p's request names (body_file, targets_file) relative to the
@@ -106,7 +118,7 @@ func resolveFiles(p *Profile, w *walker, source string) error {
 				file = abs
 			}
 		}
-		const expected = "a readable file; a relative path is relative to the profile's directory"
+		expected := "a readable file; a relative path is relative to the profile's directory"
 		var problem string
 		switch info, err := os.Stat(file); {
 		case errors.Is(err, fs.ErrNotExist):
@@ -115,6 +127,13 @@ func resolveFiles(p *Profile, w *walker, source string) error {
 			problem = strings.Join(strings.Fields(err.Error()), " ")
 		case info.IsDir():
 			problem = fmt.Sprintf("%s is a directory", file)
+		case f.key == "request.body_file":
+			// Checked now, not when the attack reads it: /dev/zero was read forever.
+			if e := bodyInfoProblem(file, info); e != nil {
+				problem, expected = e.problem, e.expected
+			}
+		case !info.Mode().IsRegular():
+			problem = fmt.Sprintf("%s is not a regular file: a device or a pipe may never end", file)
 		}
 		if problem != "" {
 			return &ParseError{Source: source, Line: max(w.lineOf(f.key), 1),

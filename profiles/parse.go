@@ -67,6 +67,12 @@ func parse(data []byte, source string) (*Profile, *walker, error) {
 		return &ParseError{Source: source, Line: max(line, 1), Err: err}
 	}
 
+	// Refused before decoding: the YAML tree of a huge file (a million phases) took seconds
+	// and gigabytes to build before validation could say anything.
+	if len(data) > MaxProfileBytes {
+		return nil, nil, fail(1, errAt("", fmt.Sprintf("the profile is larger than the maximum %d bytes", MaxProfileBytes),
+			fmt.Sprintf("a profile file of at most %d bytes: MaxProfileBytes", MaxProfileBytes)+boundsNote))
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -390,6 +396,10 @@ func (w *walker) phases(n *yaml.Node) ([]Phase, *fieldError) {
 	n = resolve(n)
 	if n.Kind != yaml.SequenceNode {
 		return nil, wrongType("phases", n, "a list of phases")
+	}
+	// Counted before any phase is read, so that a long list costs nothing more.
+	if len(n.Content) > MaxPhases {
+		return nil, tooManyPhases(len(n.Content))
 	}
 	out := make([]Phase, len(n.Content))
 	for i, item := range n.Content {

@@ -318,7 +318,10 @@ func TestValidate(t *testing.T) {
 		{"absolute URL", func(p *Profile) { p.Request.Path = "http://x/y" }, "request.path"},
 		{"overflowing length", func(p *Profile) {
 			p.Phases = append(p.Phases, Phase{Name: "long", Duration: math.MaxInt64, Rate: ptr(1)})
-		}, "phases[1].duration: the run's total length overflows"},
+		}, "phases[1].duration: 2562047h47m16.854775807s is longer than the maximum 24h"},
+		{"run past MaxDuration", func(p *Profile) {
+			p.Phases = append(p.Phases, Phase{Name: "long", Duration: MaxDuration, Rate: ptr(1)})
+		}, "phases[1].duration: the run's total length reaches 24h0m1s, longer than the maximum 24h"},
 	}
 	for _, tt := range tests {
 		p := base()

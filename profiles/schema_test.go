@@ -253,6 +253,9 @@ func TestSchemaRefuses(t *testing.T) {
 		{`{"name":"a","points":[["0s",1]]}`, "1 items"},
 		{`{"name":"a","rate":1}`, "none of anyOf"},
 		{`{"name":"a","duration":"1s","rate":1,"repeat":0}`, "beyond minimum"},
+		// The bounds of TestBounds, as the schema states them.
+		{`{"name":"a","duration":"1s","rate":1000001}`, "beyond maximum"},
+		{`{"name":"a","duration":"1s","users":100001}`, "beyond maximum"},
 	}
 	for _, tt := range tests {
 		doc := fmt.Sprintf(base, tt.phase)
@@ -266,6 +269,8 @@ func TestSchemaRefuses(t *testing.T) {
 		`{"phases":[{"duration":"1s","rate":1}],"seed":-1}`,
 		`{"phases":[{"duration":"1s","rate":1}],"request":{"path":"api"}}`,
 		`{"name":"no phases"}`,
+		`{"phases":[{"duration":"1s","rate":1}],"client":{"retry":{"policy":"immediate","max_attempts":101}}}`,
+		`{"phases":[` + strings.Repeat(`{"duration":"1s","rate":1},`, MaxPhases) + `{"duration":"1s","rate":1}]}`,
 	} {
 		if errs := c.check(c.root, decodeJSON(t, []byte(doc)), "p"); len(errs) == 0 {
 			t.Errorf("%s: accepted", doc)

@@ -468,8 +468,8 @@ func TestKindParseErrors(t *testing.T) {
 		{"points duration disagrees", phase("duration: 5s", "points: [[0s, 1], [2s, 5]]"), 4, []string{"phases[0].duration", "5s differs from the last point's offset 2s"}},
 		{"repeat 0", phase("duration: 5s", "rate: 1", "repeat: 0"), 6, []string{"phases[0].repeat", "0 is less than 1"}},
 		{"repeat text", phase("duration: 5s", "rate: 1", "repeat: twice"), 6, []string{"phases[0].repeat", `"twice"`}},
-		{"repeat overflows", phase("duration: 100000h", "rate: 1", "repeat: 1000000"), 6, []string{"phases[0].repeat", "overflows"}},
-		{"repeats overflow the run", "phases:\n  - duration: 1000000h\n    rate: 1\n    repeat: 2\n  - duration: 1000000h\n    rate: 1\n    repeat: 2\n", 5, []string{"phases[1].duration", "overflows"}},
+		{"repeat overflows", phase("duration: 24h", "rate: 1", "repeat: 1000000000"), 6, []string{"phases[0].repeat", "1000000000 plays of 24h", "maximum 24h"}},
+		{"repeats overflow the run", "phases:\n  - duration: 10h\n    rate: 1\n    repeat: 2\n  - duration: 10h\n    rate: 1\n    repeat: 2\n", 5, []string{"phases[1].duration", "total length reaches 40h", "maximum 24h"}},
 		{"unknown key near new ones", phase("duration: 5s", "rate: 1", "spike_len: 1s"), 6, []string{`unknown key "spike_len"`, "spike_for"}},
 	}
 	for _, tt := range tests {

@@ -198,6 +198,9 @@ func (p *Profile) validate() *fieldError {
 	if len(p.Phases) == 0 {
 		return errAt("phases", "no phases", "at least one phase with a duration and a rate")
 	}
+	if err := p.checkBounds(); err != nil {
+		return err
+	}
 	seen := make(map[string]int, len(p.Phases))
 	var total time.Duration
 	var traffic bool
@@ -220,10 +223,8 @@ func (p *Profile) validate() *fieldError {
 				"unique phase names, since reports are broken down by phase")
 		}
 		seen[ph.Name] = i
+		// checkBounds has kept the total within MaxDuration.
 		length := ph.Length()
-		if length > math.MaxInt64-total {
-			return errAt(path+".duration", "the run's total length overflows", "a total under 290 years")
-		}
 		total += length
 		traffic = traffic || ph.Max || ph.Shape().Count(length) > 0
 	}
@@ -402,9 +403,6 @@ func (ph Phase) validate(path string) *fieldError {
 	if ph.Repeat < 0 {
 		return errAt(path+".repeat", fmt.Sprintf("%d is negative", ph.Repeat), "how many times to play the phase, at least 1")
 	}
-	if ph.Repeat > 1 && time.Duration(ph.Duration) > math.MaxInt64/time.Duration(ph.Repeat) {
-		return errAt(path+".repeat", "the phase's length overflows", "a total under 290 years")
-	}
 	for _, f := range []struct {
 		key string
 		v   *float64
@@ -446,9 +444,6 @@ func (ph Phase) validateClosed(path string, set []struct {
 	if ph.Repeat < 0 {
 		return errAt(path+".repeat", fmt.Sprintf("%d is negative", ph.Repeat), "how many times to play the phase, at least 1")
 	}
-	if ph.Repeat > 1 && time.Duration(ph.Duration) > math.MaxInt64/time.Duration(ph.Repeat) {
-		return errAt(path+".repeat", "the phase's length overflows", "a total under 290 years")
-	}
 	return nil
 }
 
@@ -486,6 +481,17 @@ func (ph Phase) validateRamp(path string) *fieldError {
 		}
 		if *ph.From <= 0 || *ph.To <= 0 {
 			return errAt(path+".growth", fmt.Sprintf("exponential from %v to %v", *ph.From, *ph.To), "from > 0 and to > 0: an exponential never reaches or leaves 0")
+		}
+		// The curve is computed from to/from, which overflows or underflows for rates near
+		// 0: 1e-300 used to be refused as "every phase has rate 0".
+		for _, f := range []struct {
+			key string
+			v   float64
+		}{{"from", *ph.From}, {"to", *ph.To}} {
+			if f.v < MinExponentialRate {
+				return errAt(path+"."+f.key, fmt.Sprintf("%v is below the minimum %v of an exponential ramp", f.v, MinExponentialRate),
+					fmt.Sprintf("from and to of at least %v first attempts per second: MinExponentialRate", MinExponentialRate)+boundsNote)
+			}
 		}
 	default:
 		return errAt(path+".growth", fmt.Sprintf("unknown growth %q", ph.Growth), "one of "+GrowthLinear+", "+GrowthExponential)

@@ -20,6 +20,11 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(magic))
 	f.Add([]byte(`{"format":1}`))
 	f.Add(writeAll(f, realisticRecords(200, 21), 50, CreateOptions{FlushInterval: time.Hour}, true))
+	// A header past the bounds, as an older stormtest wrote for --time-scale 1e300.
+	var stretched bytes.Buffer
+	if w, err := NewWriter(&stretched, outOfBoundHeader(), CreateOptions{FlushInterval: time.Hour}); err == nil && w.Close(testTrailer()) == nil {
+		f.Add(stretched.Bytes())
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, err := NewReader(bytes.NewReader(in))
 		if err != nil {

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
+
+	"github.com/stormtest/stormtest/profiles"
 )
 
 // Reader streams the records of a results file. Its memory is one block and the error
@@ -75,9 +78,30 @@ func NewReader(in io.Reader) (*Reader, error) {
 	if err := json.Unmarshal(r.buf, &r.header); err != nil {
 		return nil, &DamageError{Offset: r.blkOff, Reason: "header: " + err.Error()}
 	}
+	if err := checkHeader(r.header); err != nil {
+		return nil, err
+	}
 	r.base = startBase(r.header)
 	r.buf = r.buf[:0]
 	return r, nil
+}
+
+// ErrOutOfBounds is returned (wrapped) for a results file whose header describes a run past
+// the bounds of package profiles: written by a stormtest that did not check them (with
+// --time-scale 1e300, say). Analysing it would overflow, panic or run out of memory.
+var ErrOutOfBounds = errors.New("header out of bounds (written by an older stormtest without bound checks; record the run again)")
+
+// checkHeader refuses a header the readers of a run cannot handle safely: a profile past
+// the bounds, or more client groups than a record's one-byte group index can name. It checks
+// the bounds only, not the whole profile, so that a file that is merely unusual still reads.
+func checkHeader(h Header) error {
+	if err := h.Profile.CheckBounds(); err != nil {
+		return fmt.Errorf("%w: %v", ErrOutOfBounds, err)
+	}
+	if len(h.Groups) > profiles.MaxGroups {
+		return fmt.Errorf("%w: %d client groups, at most %d (MaxGroups)", ErrOutOfBounds, len(h.Groups), profiles.MaxGroups)
+	}
+	return nil
 }
 
 func (r *Reader) readPreamble() error {

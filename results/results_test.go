@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,6 +20,8 @@ import (
 	"unicode/utf8"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/stormtest/stormtest/profiles"
 )
 
 func TestLayoutConstants(t *testing.T) {
@@ -568,6 +571,91 @@ func TestHeaderBlockIsJSON(t *testing.T) {
 	}
 	if h.Host != testHeader().Host {
 		t.Errorf("header host %q", h.Host)
+	}
+}
+
+// outOfBoundHeader is a header as an older stormtest wrote it for --time-scale 1e300: the
+// phase's duration saturated at the largest time.Duration.
+func outOfBoundHeader() Header {
+	h := testHeader()
+	h.Profile.Phases[0].Duration = profiles.Duration(math.MaxInt64)
+	return h
+}
+
+// TestOutOfBoundHeaderIsRefused: such a file made analyze, report, gate and compare panic;
+// the reader now refuses it with one line naming the bound, and reads one at the bounds.
+func TestOutOfBoundHeaderIsRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Header)
+		want   []string // nil: readable
+	}{
+		{"at the bounds", func(h *Header) {
+			h.Profile.Phases[0].Duration = profiles.MaxDuration
+			h.Groups = make([]string, profiles.MaxGroups)
+		}, nil},
+		{"stretched phase", func(h *Header) { *h = outOfBoundHeader() }, []string{"out of bounds", "phases[0].duration", "maximum 24h", "MaxDuration"}},
+		{"rate 1e308", func(h *Header) { r := 1e308; h.Profile.Phases[0].Rate = &r }, []string{"out of bounds", "phases[0].rate", "MaxRate"}},
+		{"too many groups", func(h *Header) { h.Groups = make([]string, profiles.MaxGroups+1) }, []string{"out of bounds", "256 client groups", "MaxGroups"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := testHeader()
+			tt.modify(&h)
+			var buf bytes.Buffer
+			w, err := NewWriter(&buf, h, CreateOptions{FlushInterval: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(testTrailer()); err != nil {
+				t.Fatal(err)
+			}
+			_, err = NewReader(bytes.NewReader(buf.Bytes()))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("NewReader: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrOutOfBounds) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("NewReader: %v, want one line wrapping ErrOutOfBounds", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("%q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestRecordCountersHoldProfileBounds: a record counts attempts and names its phase and group
+// in one byte each. max_attempts 256 wrapped the attempt counter to 0 (retrying forever) and
+// a 256th phase wrapped to phase 0; the profile bounds keep every value within a byte, and
+// the largest ones round-trip.
+func TestRecordCountersHoldProfileBounds(t *testing.T) {
+	tests := []struct {
+		name    string
+		largest int // the largest value the bound allows in the field
+	}{
+		{"attempt", profiles.MaxAttempts},
+		{"phase", profiles.MaxPhases - 1},
+		{"group", profiles.MaxGroups - 1},
+	}
+	for _, tt := range tests {
+		if tt.largest > math.MaxUint8 {
+			t.Errorf("%s: the bound allows %d, a byte holds %d", tt.name, tt.largest, math.MaxUint8)
+		}
+	}
+	rec := Record{RequestID: 7, Attempt: profiles.MaxAttempts, Phase: profiles.MaxPhases - 1, Group: profiles.MaxGroups - 1,
+		Kind: Kind5xx, Code: 503, Intended: testStart.UnixNano(), RequestAge: time.Second, ServiceTime: time.Millisecond}
+	data := writeAll(t, []Record{rec}, 1, CreateOptions{FlushInterval: time.Hour}, false)
+	got, err := readAll(t, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.recs) != 1 || got.recs[0] != rec {
+		t.Errorf("round trip: %+v, want %+v", got.recs, rec)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -119,7 +120,9 @@ func analyzeFlags() []cli.Flag {
 	}
 }
 
-func analyzeOptions(c *cli.Context) analyze.Options {
+// analyzeOptions reads the analysis flags and checks them against their bounds, as profile
+// fields are: a flag out of range is bad input (exit 2), never silently replaced.
+func analyzeOptions(c *cli.Context) (analyze.Options, error) {
 	opt := analyze.DefaultOptions()
 	opt.Window = c.Duration("window")
 	opt.Tolerance = c.Float64("tolerance")
@@ -128,7 +131,10 @@ func analyzeOptions(c *cli.Context) analyze.Options {
 	opt.Grace = c.Duration("grace")
 	opt.Band = c.Float64("band")
 	opt.Capacity = c.Float64("capacity")
-	return opt
+	if err := opt.Validate(); err != nil {
+		return opt, usageError("%s: %v", c.Command.Name, err)
+	}
+	return opt, nil
 }
 
 func analyzeCommand() *cli.Command {
@@ -152,7 +158,11 @@ func analyzeCommand() *cli.Command {
 			if c.String("hlog") != "" && c.NArg() != 1 {
 				return usageError("analyze: --hlog takes one results file, got %d", c.NArg())
 			}
-			rep, err := analyze.Files(c.Args().Slice(), analyzeOptions(c))
+			opt, err := analyzeOptions(c)
+			if err != nil {
+				return err
+			}
+			rep, err := analyze.Files(c.Args().Slice(), opt)
 			if err != nil {
 				return usageError("%v", err)
 			}
@@ -277,8 +287,8 @@ func loadScaled(c *cli.Context, nameOrPath string) (*profiles.Profile, error) {
 		return nil, usageError("%v", err)
 	}
 	rate, dur := c.Float64("rate-scale"), c.Float64("time-scale")
-	if !(rate > 0) || !(dur > 0) {
-		return nil, usageError("--rate-scale and --time-scale must be positive, got %g and %g", rate, dur)
+	if !(rate > 0) || !(dur > 0) || math.IsInf(rate, 0) || math.IsInf(dur, 0) {
+		return nil, usageError("--rate-scale and --time-scale must be positive and finite, got %g and %g", rate, dur)
 	}
 	if rate == 1 && dur == 1 {
 		return p, nil

@@ -35,13 +35,17 @@ func compareCommand() *cli.Command {
 			if format != "text" && format != "json" && format != "markdown" {
 				return usageError("compare: --format %q: expected text, json or markdown", format)
 			}
+			opt, err := analyzeOptions(c)
+			if err != nil {
+				return err
+			}
 			var runs [2]compare.Run
 			for i, path := range c.Args().Slice() {
 				h, err := readHeader(path)
 				if err != nil {
 					return usageError("compare: %v", err)
 				}
-				rep, err := analyze.Files([]string{path}, analyzeOptions(c))
+				rep, err := analyze.Files([]string{path}, opt)
 				if err != nil {
 					return usageError("compare: %v", err)
 				}

@@ -40,6 +40,10 @@ func gateCommand() *cli.Command {
 				return usageError("gate: no results file given")
 			}
 			paths := c.Args().Slice()
+			opt, err := analyzeOptions(c)
+			if err != nil {
+				return err
+			}
 			h, err := readHeader(paths[0])
 			if err != nil {
 				return usageError("gate: %v", err)
@@ -62,7 +66,7 @@ func gateCommand() *cli.Command {
 			if len(ths) == 0 {
 				return usageError("gate: no thresholds: give --threshold EXPR or list them under gate: in the profile (%s has none)", h.Profile.Name)
 			}
-			rep, err := analyze.Files(paths, analyzeOptions(c))
+			rep, err := analyze.Files(paths, opt)
 			if err != nil {
 				return usageError("gate: %v", err)
 			}

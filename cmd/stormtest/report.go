@@ -42,7 +42,10 @@ func reportCommand() *cli.Command {
 			if !c.Bool("merge") && len(paths) == 2 {
 				groups = [][]string{paths[:1], paths[1:]}
 			}
-			opt := analyzeOptions(c)
+			opt, err := analyzeOptions(c)
+			if err != nil {
+				return err
+			}
 			reps := make([]*analyze.Report, 0, len(groups))
 			titles := make([]string, 0, len(groups))
 			for i, g := range groups {
