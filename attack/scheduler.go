@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/curve"
 )
 
 // attempt is one logical request's state between its attempts. It lives in a slot of the
@@ -33,7 +33,7 @@ type attempt struct {
 // claim, and the worker that takes the tick calls the Targeter, which pops a ready attempt.
 // Claims and pops therefore always pair up, whatever order the workers run in.
 type scheduler struct {
-	schedule *profiles.Schedule
+	schedule *curve.Schedule
 	end      time.Duration
 	hasMax   bool // the schedule has a rate: max phase, so claim looks for one (nextMax)
 	clock    clock
@@ -64,7 +64,7 @@ type scheduler struct {
 // newScheduler paces one client group. ids is shared by the groups of a run so that request
 // ids are unique in its results file; nil gives the scheduler its own. think is the closed-loop
 // pause between a user's requests.
-func newScheduler(s *profiles.Schedule, plan *requestPlan, c clock, ids *atomic.Uint64, seed uint64, think time.Duration) *scheduler {
+func newScheduler(s *curve.Schedule, plan *requestPlan, c clock, ids *atomic.Uint64, seed uint64, think time.Duration) *scheduler {
 	if ids == nil {
 		ids = new(atomic.Uint64)
 	}
@@ -92,7 +92,7 @@ func newScheduler(s *profiles.Schedule, plan *requestPlan, c clock, ids *atomic.
 }
 
 // maxUsers is the largest closed-loop population of the schedule.
-func maxUsers(s *profiles.Schedule) int {
+func maxUsers(s *curve.Schedule) int {
 	n := 0
 	for _, sp := range s.Spans {
 		n = max(n, s.UsersAt(sp.Start))

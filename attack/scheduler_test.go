@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormtest/stormtest/curve"
 	"github.com/stormtest/stormtest/profiles"
 )
 
 // testScheduler paces a schedule with one endpoint at base, time driven by the test.
-func testScheduler(t testing.TB, s *profiles.Schedule, base string) *scheduler {
+func testScheduler(t testing.TB, s *curve.Schedule, base string) *scheduler {
 	t.Helper()
 	plan, err := newRequestPlan(base, profiles.Request{Method: "GET"})
 	if err != nil {

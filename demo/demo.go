@@ -78,15 +78,7 @@ func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
 	fmt.Fprintf(w, "stormtest demo: the %q profile against the built-in target with %d of %d database connections applied (capacity %.0f req/s, %.0f planned)\n",
 		prof.Name, tcfg.PoolSize(), tcfg.DBConns, tcfg.Capacity(), tcfg.Capacity()/tcfg.CapacityFraction)
 	for i, sp := range prof.Schedule().Spans {
-		ph := prof.Phases[i]
-		rate := ""
-		switch {
-		case ph.Rate != nil:
-			rate = fmt.Sprintf("%.0f", *ph.Rate)
-		case ph.From != nil && ph.To != nil:
-			rate = fmt.Sprintf("%.0f → %.0f", *ph.From, *ph.To)
-		}
-		fmt.Fprintf(w, "  phase %-10s %5.1fs-%5.1fs  %s first attempts/s\n", sp.Name, sp.Start.Seconds(), sp.End.Seconds(), rate)
+		fmt.Fprintf(w, "  phase %-10s %5.1fs-%5.1fs  %s first attempts/s\n", sp.Name, sp.Start.Seconds(), sp.End.Seconds(), prof.Phases[i].Label())
 	}
 	fmt.Fprintf(w, "running both variants side by side for %s, each against its own target…\n", prof.Schedule().Duration())
 

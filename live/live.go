@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/stormtest/stormtest/attack"
+	"github.com/stormtest/stormtest/curve"
 	"github.com/stormtest/stormtest/profiles"
 )
 
@@ -117,7 +118,7 @@ func (d *Display) loop(w io.Writer, mode Mode, interval time.Duration, st *statu
 // status turns counters into a line, with rates over the time since the previous line.
 type status struct {
 	prof  *profiles.Profile
-	sched *profiles.Schedule
+	sched *curve.Schedule
 	start time.Time
 	p     *attack.Progress
 

@@ -131,13 +131,14 @@ func (ph Phase) checkBounds(path string) *fieldError {
 	if err := tooLong(path+".period", ph.Period); err != nil {
 		return err
 	}
-	for _, f := range []struct {
-		key string
-		v   *float64
-	}{{"rate", ph.Rate}, {"from", ph.From}, {"to", ph.To}, {"amplitude", ph.Amplitude}, {"spike", ph.Spike}} {
-		if err := tooFast(path+"."+f.key, f.v); err != nil {
-			return err
+	var err *fieldError
+	ph.rates(func(key string, v **float64) {
+		if err == nil {
+			err = tooFast(path+"."+key, *v)
 		}
+	})
+	if err != nil {
+		return err
 	}
 	if ph.Rate != nil && ph.Amplitude != nil && *ph.Rate+*ph.Amplitude > MaxRate {
 		return errAt(path+".amplitude", fmt.Sprintf("the wave peaks at %v, above the maximum rate %d", *ph.Rate+*ph.Amplitude, MaxRate),

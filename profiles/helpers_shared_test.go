@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stormtest/stormtest/curve"
 )
 
 // checkParseError asserts that Parse refused its input with one line that starts with the
@@ -39,7 +41,7 @@ func checkParseError(t *testing.T, p *Profile, err error, line int, want []strin
 // attemptsPerPhase plays the pacer over s without real time: attempt k is sent at TimeOf(k).
 // It returns how many land in each phase and how many there are in all, failing if TimeOf goes
 // backwards or past the end.
-func attemptsPerPhase(t *testing.T, s *Schedule) (perPhase []int, total int) {
+func attemptsPerPhase(t *testing.T, s *curve.Schedule) (perPhase []int, total int) {
 	t.Helper()
 	perPhase = make([]int, len(s.Spans))
 	prev := time.Duration(-1)
@@ -73,3 +75,5 @@ func checkJSONRoundTrip(t *testing.T, p *Profile) []byte {
 	}
 	return js
 }
+
+func absDur(d time.Duration) time.Duration { return max(d, -d) }

@@ -31,11 +31,10 @@ func (e *ParseError) Error() string {
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // Keys each mapping of a profile accepts; anything else is refused so that a misspelt key
-// ("max_attempt") is an error instead of a silently ignored setting.
+// ("max_attempt") is an error instead of a silently ignored setting. A phase's keys,
+// phaseKeys, are Phase's yaml tags (phase.go).
 var (
 	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate"}
-	phaseKeys   = []string{"name", "duration", "rate", "from", "to", "steps", "growth", "amplitude", "period",
-		"spike", "spike_at", "spike_for", "points", "repeat", "users"}
 	// The single client has no name or share: it is the whole traffic, group "default".
 	clientKeys  = []string{"timeout", "deadline", "think", "retry"}
 	groupKeys   = []string{"name", "share", "timeout", "deadline", "think", "retry"}
@@ -409,51 +408,14 @@ func (w *walker) phases(n *yaml.Node) ([]Phase, *fieldError) {
 			return nil, err
 		}
 		ph := &out[i]
-		const rate = "a rate in first attempts per second, such as 200"
 		for _, f := range fields {
-			switch key, v := f.key, f.val; key {
-			case "name":
-				ph.Name, err = str(v, join(path, key), "a phase name")
-			case "duration":
-				ph.Duration, err = duration(v, join(path, key))
-			case "rate":
-				if r := resolve(v); r.Kind == yaml.ScalarNode && r.Tag == "!!str" && r.Value == "max" {
-					ph.Max = true
-					break
-				}
-				ph.Rate, err = number(v, join(path, key), rate+", or max")
-			case "from":
-				ph.From, err = number(v, join(path, key), rate)
-			case "to":
-				ph.To, err = number(v, join(path, key), rate)
-			case "steps":
-				err = atLeastOne(v, join(path, key), "the number of equal steps from from to to, at least 1", &ph.Steps)
-			case "growth":
-				ph.Growth, err = str(v, join(path, key), "a growth: linear or exponential")
-			case "amplitude":
-				ph.Amplitude, err = number(v, join(path, key), "how far the wave swings above and below rate, per second")
-			case "period":
-				ph.Period, err = duration(v, join(path, key))
-			case "spike":
-				ph.Spike, err = number(v, join(path, key), rate)
-			case "spike_at":
-				var at Duration
-				if at, err = offset(v, join(path, key)); err == nil {
-					ph.SpikeAt = &at
-				}
-			case "spike_for":
-				ph.SpikeFor, err = duration(v, join(path, key))
-			case "points":
-				ph.Points, err = w.points(v, join(path, key))
-			case "repeat":
-				err = atLeastOne(v, join(path, key), "how many times to play the phase, at least 1", &ph.Repeat)
-			case "users":
-				var u int
-				if err = atLeastOne(v, join(path, key), "the number of closed-loop users, at least 1", &u); err == nil {
-					ph.Users = &u
-				}
+			// rate: max is a rate with no number; Max has no key of its own.
+			if r := resolve(f.val); f.key == "rate" && r.Kind == yaml.ScalarNode && r.Tag == "!!str" && r.Value == "max" {
+				ph.Max = true
+				continue
 			}
-			if err != nil {
+			pf := phaseFields[slices.IndexFunc(phaseFields, func(pf phaseField) bool { return pf.key == f.key && pf.yaml })]
+			if err := pf.read(w, f.val, join(path, f.key), pf.hint, ph.field(pf)); err != nil {
 				return nil, err
 			}
 		}

@@ -1,6 +1,11 @@
 // Package profiles describes the load a stormtest run offers: the traffic shape (phases of
 // first-attempt rates over time) and the behaviour of the simulated clients (timeouts and
 // retries). It knows nothing about HTTP or about how the load is generated.
+//
+// The rate curves themselves, their integrals and inverses and the run's timeline, are
+// package curve. This package owns the configuration: it parses and validates phases and
+// maps each one to its curve through one table of phase kinds (phaseKinds in kinds.go),
+// which is also where a new kind of phase is added.
 package profiles
 
 import "time"
@@ -29,7 +34,8 @@ type Profile struct {
 }
 
 // Phase is a stretch of time with one rate curve of *first attempts* per second (retries come
-// on top, decided by the clients). The fields set choose the curve (see Phase.Shape):
+// on top, decided by the clients). The fields set choose the kind of curve (see phaseKinds
+// in kinds.go, the one table of kinds):
 //   - Rate alone: constant;
 //   - From+To: linear ramp, or Steps equal stairs, or Growth "exponential";
 //   - Rate+Amplitude+Period: sine wave around Rate;
@@ -38,33 +44,40 @@ type Profile struct {
 //
 // Repeat plays the curve that many times in a row; Duration is the length of one play, so
 // the phase lasts Length() = Duration·Repeat.
+//
+// The fields are read by reflection (phase.go), so that the parser, the validator, the
+// bounds and Scaled cannot drift from this struct: a field's yaml tag is its key in a
+// profile, its hint tag is what a parse error says is expected, and its Go type says how it
+// is read and scaled. A *float64 is a rate (scaled by --rate-scale, bounded by MaxRate), a
+// Duration or *Duration a time within the curve (scaled by --time-scale; a *Duration may be
+// 0s), an int a count of at least 1, a string a name.
 type Phase struct {
-	Name     string   `yaml:"name" json:"name"`
+	Name     string   `yaml:"name" json:"name" hint:"a phase name"`
 	Duration Duration `yaml:"duration" json:"duration"`
-	Rate     *float64 `yaml:"rate,omitempty" json:"rate,omitempty"`
-	From     *float64 `yaml:"from,omitempty" json:"from,omitempty"`
-	To       *float64 `yaml:"to,omitempty" json:"to,omitempty"`
+	Rate     *float64 `yaml:"rate,omitempty" json:"rate,omitempty" hint:"a rate in first attempts per second, such as 200, or max"`
+	From     *float64 `yaml:"from,omitempty" json:"from,omitempty" hint:"a rate in first attempts per second, such as 200"`
+	To       *float64 `yaml:"to,omitempty" json:"to,omitempty" hint:"a rate in first attempts per second, such as 200"`
 	// Steps turns the from/to ramp into that many equal-length constant steps, the first at
 	// From and the last at To.
-	Steps int `yaml:"steps,omitempty" json:"steps,omitempty"`
+	Steps int `yaml:"steps,omitempty" json:"steps,omitempty" hint:"the number of equal steps from from to to, at least 1"`
 	// Growth is how a from/to ramp climbs: GrowthLinear (the default) or GrowthExponential.
-	Growth string `yaml:"growth,omitempty" json:"growth,omitempty"`
+	Growth string `yaml:"growth,omitempty" json:"growth,omitempty" hint:"a growth: linear or exponential"`
 	// Amplitude and Period make Rate the midline of a sine wave (a compressed day).
-	Amplitude *float64 `yaml:"amplitude,omitempty" json:"amplitude,omitempty"`
+	Amplitude *float64 `yaml:"amplitude,omitempty" json:"amplitude,omitempty" hint:"how far the wave swings above and below rate, per second"`
 	Period    Duration `yaml:"period,omitempty" json:"period,omitempty"`
 	// Spike is the rate from SpikeAt (an offset into the phase, which may be 0, hence the
 	// pointer) for SpikeFor; Rate holds elsewhere.
-	Spike    *float64  `yaml:"spike,omitempty" json:"spike,omitempty"`
+	Spike    *float64  `yaml:"spike,omitempty" json:"spike,omitempty" hint:"a rate in first attempts per second, such as 200"`
 	SpikeAt  *Duration `yaml:"spike_at,omitempty" json:"spike_at,omitempty"`
 	SpikeFor Duration  `yaml:"spike_for,omitempty" json:"spike_for,omitempty"`
 	// Points is a curve pasted from metrics: straight lines between (offset, rate) points.
 	Points []Point `yaml:"points,omitempty" json:"points,omitempty"`
 	// Repeat is how many times the curve is played; 0 means once.
-	Repeat int `yaml:"repeat,omitempty" json:"repeat,omitempty"`
+	Repeat int `yaml:"repeat,omitempty" json:"repeat,omitempty" hint:"how many times to play the phase, at least 1"`
 	// Users makes the phase closed-loop: that many users, each sending a request, waiting for
 	// it to finish (retries included), pausing Client.Think, and sending the next. A closed
 	// phase has no rate fields; a profile is either all open-loop or all closed-loop.
-	Users *int `yaml:"users,omitempty" json:"users,omitempty"`
+	Users *int `yaml:"users,omitempty" json:"users,omitempty" hint:"the number of closed-loop users, at least 1"`
 	// Max is `rate: max` in YAML: first attempts as fast as the generator's workers take them
 	// (--max-workers bounds them), vegeta's -rate=0. It measures the generator and the
 	// target's ceiling, not a traffic shape, so the phase has no other rate field. In YAML it
@@ -197,38 +210,4 @@ type Request struct {
 type WeightedPath struct {
 	Path   string  `yaml:"path" json:"path"`
 	Weight float64 `yaml:"weight" json:"weight"`
-}
-
-// Shape is the rate curve of one phase, with t measured from the phase's start.
-// Implementations must be exact inverses: TimeOf(Count(t)) == t within float precision.
-type Shape interface {
-	// Rate is the instantaneous first-attempt rate at t, per second.
-	Rate(t time.Duration) float64
-	// Count is the expected number of first attempts in [0, t): the integral of Rate.
-	Count(t time.Duration) float64
-	// TimeOf is the earliest t at which Count(t) reaches n; ok is false when the phase ends
-	// first.
-	TimeOf(n float64) (t time.Duration, ok bool)
-}
-
-// Span is one phase placed on the run's timeline.
-type Span struct {
-	Index      int
-	Name       string
-	Start, End time.Duration
-	Shape      Shape
-	// CountBefore is the number of first attempts expected before this phase starts.
-	CountBefore float64
-	// Users is the closed-loop users of the phase, 0 for an open-loop phase (whose Shape is
-	// then the rate curve; a closed phase's Shape is rate 0, since it has no first attempts
-	// on a timetable).
-	Users int
-	// Max marks a `rate: max` phase: first attempts are sent as fast as the workers take
-	// them, off any timetable, so its Shape is rate 0 like a closed phase's.
-	Max bool
-}
-
-// Schedule is a profile's whole rate curve on one timeline starting at 0.
-type Schedule struct {
-	Spans []Span
 }

@@ -160,33 +160,6 @@ func TestKindsCountIsIntegralOfRate(t *testing.T) {
 	}
 }
 
-// The sine solver must converge to the nanosecond even where the wave touches 0 and Newton
-// steps are useless, and over long phases where float spacing is coarse.
-func TestSineSolver(t *testing.T) {
-	tests := []Sine{
-		{Mean: 300, Amplitude: 200, Period: 10 * time.Second, Length: 30 * time.Second},
-		{Mean: 1, Amplitude: 1, Period: time.Second, Length: 5 * time.Second},
-		{Mean: 20000, Amplitude: 20000, Period: 3 * time.Millisecond, Length: time.Second},
-		{Mean: 0.5, Amplitude: 0.5, Period: 24 * time.Hour, Length: 7 * 24 * time.Hour},
-		{Mean: 10, Amplitude: 0, Period: time.Second, Length: time.Second},
-	}
-	for _, w := range tests {
-		for i := 0; i <= 1000; i++ {
-			at := w.Length * time.Duration(i) / 1000
-			n := w.Count(at)
-			got, ok := w.TimeOf(n)
-			if !ok {
-				t.Fatalf("%+v: TimeOf(Count(%v)) not ok", w, at)
-			}
-			// Where the wave is at 0 a range of times has the same count; the count is what
-			// must come back.
-			if c := w.Count(got); math.Abs(c-n) > 1e-9*max(n, 1)+2e-9*w.Peak() {
-				t.Errorf("%+v: Count(TimeOf(%v)) = %v at %v (from %v)", w, n, c, got, at)
-			}
-		}
-	}
-}
-
 func TestKindValues(t *testing.T) {
 	s := time.Second
 	tests := []struct {
@@ -249,24 +222,6 @@ func TestRepeatIsOneSpan(t *testing.T) {
 	}
 	if got := s.CountAt(7 * time.Second); math.Abs(got-70) > 1e-9 {
 		t.Errorf("CountAt(7s) = %v, want 10 + 3 plays of 20", got)
-	}
-}
-
-// A curve whose play ends in silence: the count reached at the end of one play belongs to
-// that play's last attempt, not to the next play's start.
-func TestRepeatSkipsSilence(t *testing.T) {
-	r := Phase{Duration: Duration(2 * time.Second), Rate: ptr(0), Spike: ptr(10), SpikeAt: dur(0), SpikeFor: Duration(time.Second), Repeat: 2}.Shape()
-	tests := []struct {
-		n    float64
-		want time.Duration
-	}{{5, 500 * time.Millisecond}, {10, time.Second}, {10.5, 2050 * time.Millisecond}, {20, 3 * time.Second}}
-	for _, tt := range tests {
-		if got, ok := r.TimeOf(tt.n); !ok || got != tt.want {
-			t.Errorf("TimeOf(%v) = %v, %v; want %v", tt.n, got, ok, tt.want)
-		}
-	}
-	if _, ok := r.TimeOf(20.001); ok {
-		t.Error("TimeOf past the end is ok")
 	}
 }
 
@@ -367,7 +322,7 @@ func TestScaledKinds(t *testing.T) {
 		if math.Abs(a-b) > 1e-9*a {
 			t.Errorf("phase %d: scaled count %v, want %v (×2 rate, ×0.5 time)", i, b, a)
 		}
-		if pa, qa := ps.Spans[i].peak(), qs.Spans[i].peak(); math.Abs(2*pa-qa) > 1e-9*qa {
+		if pa, qa := ps.Spans[i].Peak(), qs.Spans[i].Peak(); math.Abs(2*pa-qa) > 1e-9*qa {
 			t.Errorf("phase %d: scaled peak %v, want %v", i, qa, 2*pa)
 		}
 		// The curve keeps its form: the rate at a scaled time is twice the original's.
@@ -396,9 +351,9 @@ func TestNewBuiltinNumbers(t *testing.T) {
 		peak     float64
 		kindType string
 	}{
-		{"flash-crowd", 25 * time.Second, 200*25 + 1000*2, 1200, "*profiles.Piecewise"},
-		{"diurnal", 30 * time.Second, 300 * 30, 500, "profiles.Sine"},
-		{"capacity-ramp", 40 * time.Second, 5 * 8 * 425, 800, "*profiles.Piecewise"},
+		{"flash-crowd", 25 * time.Second, 200*25 + 1000*2, 1200, "*curve.Piecewise"},
+		{"diurnal", 30 * time.Second, 300 * 30, 500, "curve.Sine"},
+		{"capacity-ramp", 40 * time.Second, 5 * 8 * 425, 800, "*curve.Piecewise"},
 	}
 	for _, tt := range tests {
 		p := mustBuiltin(t, tt.name)

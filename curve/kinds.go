@@ -1,4 +1,4 @@
-package profiles
+package curve
 
 import (
 	"math"
@@ -11,7 +11,7 @@ import (
 // pasted points are all this, so they share one exact Count/TimeOf instead of three. Each
 // segment is a Ramp (which inverts exactly), and the count before each segment is summed
 // once, when the shape is built, rather than on every TimeOf: the pacer calls TimeOf once
-// per first attempt. Build it with Phase.Shape.
+// per first attempt. Build it with NewSteps, NewSpike or NewPoints.
 type Piecewise struct {
 	segs   []segment
 	length time.Duration
@@ -41,9 +41,9 @@ func (p *Piecewise) add(start, end time.Duration, from, to float64) {
 	p.segs = append(p.segs, segment{start: start, ramp: Ramp{From: from, To: to, Length: end - start}, before: before})
 }
 
-// newStepsShape is n equal constant steps from `from` to `to`, both ends included: step i
-// runs at from + (to-from)·i/(n-1). One step runs at from.
-func newStepsShape(from, to float64, n int, length time.Duration) *Piecewise {
+// NewSteps is n equal constant steps from `from` to `to` over length, both ends included:
+// step i runs at from + (to-from)·i/(n-1). One step (or fewer) runs at from.
+func NewSteps(from, to float64, n int, length time.Duration) *Piecewise {
 	p := &Piecewise{length: length}
 	n = max(n, 1)
 	for i := range n {
@@ -64,8 +64,8 @@ func stepBoundary(length time.Duration, i, n int) time.Duration {
 	return time.Duration(q)
 }
 
-// newSpikeShape is base everywhere except [at, at+dur), where it is spike.
-func newSpikeShape(base, spike float64, at, dur, length time.Duration) *Piecewise {
+// NewSpike is base everywhere in [0, length) except [at, at+dur), where it is spike.
+func NewSpike(base, spike float64, at, dur, length time.Duration) *Piecewise {
 	p := &Piecewise{length: length}
 	end := at + dur
 	if end < at { // overflow: the spike lasts to the end
@@ -77,14 +77,20 @@ func newSpikeShape(base, spike float64, at, dur, length time.Duration) *Piecewis
 	return p
 }
 
-// newPointsShape joins the points with straight lines and holds the last rate to the end of
-// the phase if the phase is longer (which Validate refuses, but a curve must still be a
-// curve).
-func newPointsShape(pts []Point, length time.Duration) *Piecewise {
+// Point is one (offset, rate) corner of a curve pasted from metrics.
+type Point struct {
+	At   time.Duration
+	Rate float64
+}
+
+// NewPoints joins the points, which must be at least one and in increasing order of offset,
+// with straight lines, and holds the last rate to the end of the phase if the phase is longer
+// (which profiles refuse, but a curve must still be a curve). Points past length are clipped.
+func NewPoints(pts []Point, length time.Duration) *Piecewise {
 	p := &Piecewise{length: length}
 	for i := 0; i+1 < len(pts); i++ {
 		a, b := pts[i], pts[i+1]
-		start, end := time.Duration(a.At), time.Duration(b.At)
+		start, end := a.At, b.At
 		if end <= start {
 			continue
 		}
@@ -95,7 +101,7 @@ func newPointsShape(pts []Point, length time.Duration) *Piecewise {
 		p.add(start, end, a.Rate, to)
 	}
 	last := pts[len(pts)-1]
-	p.add(time.Duration(last.At), length, last.Rate, last.Rate)
+	p.add(last.At, length, last.Rate, last.Rate)
 	return p
 }
 
@@ -323,8 +329,8 @@ func (w Sine) TimeOf(n float64) (time.Duration, bool) {
 func (w Sine) Peak() float64 { return w.Mean + math.Abs(w.Amplitude) }
 
 // Repeated plays one curve Times times in a row; Length is one play. It is one span on the
-// timeline, not Times spans, so that the phase index that Schedule.PhaseAt returns still
-// indexes Profile.Phases, which results files and reports are keyed by.
+// timeline, not Times spans, so that the index that Schedule.PhaseAt returns is still the
+// index of the phase as the caller listed it (results files and reports are keyed by it).
 type Repeated struct {
 	Play   Shape
 	Length time.Duration
@@ -332,7 +338,7 @@ type Repeated struct {
 }
 
 func (r Repeated) end() time.Duration {
-	return Phase{Duration: Duration(r.Length), Repeat: r.Times}.Length()
+	return RepeatLength(r.Length, r.Times)
 }
 
 // perPlay is the first attempts in one play.
@@ -379,12 +385,13 @@ func (r Repeated) TimeOf(n float64) (time.Duration, bool) {
 }
 
 // Peak is the peak of one play.
-func (r Repeated) Peak() float64 { return peakOf(r.Play, r.Length) }
+func (r Repeated) Peak() float64 { return Peak(r.Play, r.Length) }
 
-// peakOf uses the shape's own Peak when it has one and otherwise samples its rate, so that a
-// new kind of shape works before it gets an exact Peak.
-func peakOf(s Shape, length time.Duration) float64 {
-	if p, ok := s.(interface{ Peak() float64 }); ok {
+// Peak is the highest rate of s over [0, length): the shape's own Peak when it is a Peaker,
+// otherwise its rate sampled at 1000 points, so that a new kind of shape works before it
+// gets an exact Peak.
+func Peak(s Shape, length time.Duration) float64 {
+	if p, ok := s.(Peaker); ok {
 		return p.Peak()
 	}
 	const samples = 1000

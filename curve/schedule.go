@@ -1,4 +1,4 @@
-package profiles
+package curve
 
 import (
 	"math"
@@ -6,21 +6,51 @@ import (
 	"time"
 )
 
-// Schedule places the profile's phases end to end on one timeline starting at 0. It is
-// meaningful for a profile that passes Validate.
-func (p *Profile) Schedule() *Schedule {
-	s := &Schedule{Spans: make([]Span, len(p.Phases))}
+// Span is one phase placed on the run's timeline.
+type Span struct {
+	Index      int
+	Name       string
+	Start, End time.Duration
+	Shape      Shape
+	// CountBefore is the number of first attempts expected before this phase starts.
+	CountBefore float64
+	// Users is the closed-loop users of the phase, 0 for an open-loop phase (whose Shape is
+	// then the rate curve; a closed phase's Shape is rate 0, since it has no first attempts
+	// on a timetable).
+	Users int
+	// Max marks a `rate: max` phase: first attempts are sent as fast as the workers take
+	// them, off any timetable, so its Shape is rate 0 like a closed phase's.
+	Max bool
+}
+
+// Schedule is a run's whole rate curve on one timeline starting at 0. Build it with
+// NewSchedule. It is immutable: the pacer of each client group and the live view read it
+// from their own goroutines.
+type Schedule struct {
+	Spans []Span
+}
+
+// Phase is one phase of a run before it is placed on the timeline: what NewSchedule needs
+// of it. Length is the whole phase, repeats included (see RepeatLength).
+type Phase struct {
+	Name   string
+	Length time.Duration
+	Shape  Shape
+	Users  int  // closed-loop users, 0 for an open-loop phase
+	Max    bool // a `rate: max` phase
+}
+
+// NewSchedule places the phases end to end on one timeline starting at 0, in order; span i
+// is phases[i]. Package profiles calls it (Profile.Schedule) with a profile's phases mapped
+// to their curves.
+func NewSchedule(phases []Phase) *Schedule {
+	s := &Schedule{Spans: make([]Span, len(phases))}
 	var start time.Duration
 	var before float64
-	for i, ph := range p.Phases {
-		shape := ph.Shape()
-		length := ph.Length()
-		s.Spans[i] = Span{Index: i, Name: ph.Name, Start: start, End: start + length, Shape: shape, CountBefore: before}
-		if ph.Users != nil {
-			s.Spans[i].Users = *ph.Users
-		}
-		s.Spans[i].Max = ph.Max
-		start += length
+	for i, ph := range phases {
+		s.Spans[i] = Span{Index: i, Name: ph.Name, Start: start, End: start + ph.Length, Shape: ph.Shape,
+			CountBefore: before, Users: ph.Users, Max: ph.Max}
+		start += ph.Length
 		// The next span's CountBefore is computed exactly as countAfter computes it, so that
 		// TimeOf's search and its subtraction agree to the last bit.
 		before = s.Spans[i].countAfter()
@@ -137,77 +167,14 @@ func (s *Schedule) TimeOf(n float64) (time.Duration, bool) {
 	return 0, false
 }
 
-// PeakRate is the highest first-attempt rate anywhere in the profile.
-func (p *Profile) PeakRate() float64 {
+// Peak is the highest first-attempt rate anywhere on the timeline.
+func (s *Schedule) Peak() float64 {
 	peak := 0.0
-	for _, sp := range p.Schedule().Spans {
-		peak = max(peak, sp.peak())
+	for i := range s.Spans {
+		peak = max(peak, s.Spans[i].Peak())
 	}
 	return peak
 }
 
-func (sp *Span) peak() float64 { return peakOf(sp.Shape, sp.End-sp.Start) }
-
-// Scaled returns a copy of p with every rate multiplied by rate and every time within the
-// traffic shape by length: phase durations, sine periods, spike offsets and lengths, and
-// point offsets, so that the curve keeps its form. Steps, growth and repeat counts are
-// shape, not scale, and stay. Client timeouts, retry delays and the SLO are left alone: they
-// describe the clients and the target, not the traffic shape. Closed-loop users are load,
-// so they scale with rate (rounded, at least 1); think times are the users' pace, so they
-// scale with length. Factors should be positive; a result with negative rates or zero
-// durations fails Validate. p is not modified, and the copy shares no memory with it.
-func (p *Profile) Scaled(rate, length float64) *Profile {
-	q := p.clone()
-	// scale allocates, so the copy shares no rate pointers with p.
-	scale := func(v *float64) *float64 {
-		if v == nil {
-			return nil
-		}
-		x := *v * rate
-		return &x
-	}
-	stretch := func(d Duration) Duration {
-		x := math.Round(float64(d) * length)
-		switch {
-		case math.IsNaN(x):
-			return 0
-		case x >= math.MaxInt64:
-			return math.MaxInt64
-		case x <= math.MinInt64:
-			return math.MinInt64
-		}
-		return Duration(x)
-	}
-	for i, ph := range q.Phases {
-		ph.Rate, ph.From, ph.To = scale(ph.Rate), scale(ph.From), scale(ph.To)
-		if ph.Users != nil {
-			u := math.Round(float64(*ph.Users) * rate)
-			if !(u >= 1) { // also NaN
-				u = 1
-			}
-			n := int(min(u, math.MaxInt32))
-			ph.Users = &n
-		}
-		ph.Amplitude, ph.Spike = scale(ph.Amplitude), scale(ph.Spike)
-		ph.Duration, ph.Period, ph.SpikeFor = stretch(ph.Duration), stretch(ph.Period), stretch(ph.SpikeFor)
-		if ph.SpikeAt != nil {
-			at := stretch(*ph.SpikeAt)
-			ph.SpikeAt = &at
-		}
-		if ph.Points != nil {
-			// Offsets and the duration are rounded the same way, so a last offset equal to
-			// the duration stays equal to it.
-			pts := make([]Point, len(ph.Points))
-			for j, pt := range ph.Points {
-				pts[j] = Point{At: stretch(pt.At), Rate: pt.Rate * rate}
-			}
-			ph.Points = pts
-		}
-		q.Phases[i] = ph
-	}
-	q.Client.Think = stretch(q.Client.Think)
-	for i := range q.Clients {
-		q.Clients[i].Think = stretch(q.Clients[i].Think)
-	}
-	return &q
-}
+// Peak is the highest first-attempt rate of the span's curve.
+func (sp *Span) Peak() float64 { return Peak(sp.Shape, sp.End-sp.Start) }

@@ -1,61 +1,39 @@
-package profiles
+package curve
 
 import (
 	"math"
 	"time"
 )
 
-// Shape returns the rate curve of the phase. It is the one place that maps a phase's fields
-// to a curve: a new kind of phase adds its fields to Phase, a Shape type, a case in
-// baseShape and a case in Phase.validate; the Schedule works on any Shape and does not
-// change.
-//
-// A phase with none of the rate fields (which Validate refuses) is treated as rate 0.
-func (ph Phase) Shape() Shape {
-	length := max(time.Duration(ph.Duration), 0)
-	base := ph.baseShape(length)
-	if ph.Repeat > 1 {
-		return Repeated{Play: base, Length: length, Times: ph.Repeat}
-	}
-	return base
+// Shape is the rate curve of one phase, with t measured from the phase's start.
+// Implementations must be exact inverses: TimeOf(Count(t)) == t within float precision. The
+// pacer calls TimeOf from its own goroutine once per first attempt, and live views call Rate
+// from theirs; a Shape is immutable, so both may share it.
+type Shape interface {
+	// Rate is the instantaneous first-attempt rate at t, per second.
+	Rate(t time.Duration) float64
+	// Count is the expected number of first attempts in [0, t): the integral of Rate.
+	Count(t time.Duration) float64
+	// TimeOf is the earliest t at which Count(t) reaches n; ok is false when the phase ends
+	// first.
+	TimeOf(n float64) (t time.Duration, ok bool)
 }
 
-// Length is how long the phase lasts on the timeline: Duration times Repeat.
-func (ph Phase) Length() time.Duration {
-	d := max(time.Duration(ph.Duration), 0)
-	n := time.Duration(max(ph.Repeat, 1))
+// Peaker is a Shape that knows its highest rate exactly. Peak uses it when a Shape has it.
+type Peaker interface {
+	Peak() float64
+}
+
+// RepeatLength is how long a curve played times times in a row lasts: play·times, with a
+// negative play taken as 0 and fewer than one play as one, saturating at the longest
+// Duration instead of overflowing.
+func RepeatLength(play time.Duration, times int) time.Duration {
+	d := max(play, 0)
+	n := time.Duration(max(times, 1))
 	if d != 0 && n > math.MaxInt64/d {
 		return math.MaxInt64
 	}
 	return d * n
-}
-
-// baseShape is one play of the phase's curve. The order of the cases is the order of
-// precedence when several kinds' fields are set, which only matters for a phase Validate
-// refuses.
-func (ph Phase) baseShape(length time.Duration) Shape {
-	switch {
-	case len(ph.Points) > 0:
-		return newPointsShape(ph.Points, length)
-	case ph.Rate != nil && ph.Amplitude != nil:
-		return Sine{Mean: *ph.Rate, Amplitude: *ph.Amplitude, Period: time.Duration(ph.Period), Length: length}
-	case ph.Rate != nil && ph.Spike != nil:
-		at := time.Duration(0)
-		if ph.SpikeAt != nil {
-			at = time.Duration(*ph.SpikeAt)
-		}
-		return newSpikeShape(*ph.Rate, *ph.Spike, at, time.Duration(ph.SpikeFor), length)
-	case ph.From != nil && ph.To != nil && ph.Steps > 0:
-		return newStepsShape(*ph.From, *ph.To, ph.Steps, length)
-	case ph.From != nil && ph.To != nil && ph.Growth == GrowthExponential:
-		return Exponential{From: *ph.From, To: *ph.To, Length: length}
-	case ph.From != nil && ph.To != nil:
-		return Ramp{From: *ph.From, To: *ph.To, Length: length}
-	case ph.Rate != nil:
-		return Constant{PerSecond: *ph.Rate, Length: length}
-	default:
-		return Constant{Length: length}
-	}
 }
 
 // Constant is a flat rate for Length.
