@@ -51,3 +51,76 @@ func TestRepeatSkipsSilence(t *testing.T) {
 		t.Error("TimeOf past the end is ok")
 	}
 }
+
+// TestShapesInvert checks the package's contract on every kind of Shape built directly (the
+// profiles tests reach the same shapes through phases): Count is the integral of Rate,
+// TimeOf(Count(t)) comes back to t wherever the rate is positive, Count is monotone, and the
+// exact Peak matches the sampled one. A new Shape adds its cases here.
+func TestShapesInvert(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name   string
+		shape  Shape
+		length time.Duration
+	}{
+		{"constant", Constant{PerSecond: 120, Length: 3 * s}, 3 * s},
+		{"ramp up", Ramp{From: 10, To: 900, Length: 4 * s}, 4 * s},
+		{"ramp down to 0", Ramp{From: 500, To: 0, Length: 2 * s}, 2 * s},
+		{"steps", NewSteps(50, 800, 8, 40*s), 40 * s},
+		{"one step", NewSteps(70, 700, 1, 3*s), 3 * s},
+		{"exponential growth", Exponential{From: 50, To: 800, Length: 4 * s}, 4 * s},
+		{"exponential decay", Exponential{From: 800, To: 5, Length: 3 * s}, 3 * s},
+		{"sine", Sine{Mean: 300, Amplitude: 200, Period: 7 * s, Length: 20 * s}, 20 * s},
+		{"sine touching 0", Sine{Mean: 40, Amplitude: 40, Period: 1300 * time.Millisecond, Length: 5 * s}, 5 * s},
+		{"spike", NewSpike(100, 1000, 2*s, 1500*time.Millisecond, 6*s), 6 * s},
+		{"points", NewPoints([]Point{{0, 100}, {2 * s, 400}, {5 * s, 0}, {7 * s, 150}}, 7*s), 7 * s},
+		{"repeated ramp", Repeated{Play: Ramp{From: 0, To: 100, Length: 2 * s}, Length: 2 * s, Times: 3}, 6 * s},
+	}
+	for _, tt := range tests {
+		sh, length := tt.shape, tt.length
+		const steps = 100_000
+		dt := float64(length) / steps
+		sum, prev := 0.0, 0.0
+		for j := range steps {
+			sum += sh.Rate(time.Duration((float64(j) + 0.5) * dt))
+			if c := sh.Count(time.Duration(float64(j) * dt)); c < prev-1e-9 {
+				t.Errorf("%s: Count goes down at %v: %v < %v", tt.name, time.Duration(float64(j)*dt), c, prev)
+			} else {
+				prev = c
+			}
+		}
+		sum *= dt / 1e9
+		if want := sh.Count(length); math.Abs(sum-want) > 1e-3*max(want, 1) {
+			t.Errorf("%s: integral of Rate %v, Count %v", tt.name, sum, want)
+		}
+		for j := 1; j < 200; j++ {
+			at := length * time.Duration(j) / 200
+			if sh.Rate(at) <= 0 || sh.Rate(at-time.Microsecond) <= 0 {
+				continue // in silence the earliest time is the silence's start
+			}
+			if got, ok := sh.TimeOf(sh.Count(at)); !ok || absDur(got-at) > time.Microsecond {
+				t.Errorf("%s: TimeOf(Count(%v)) = %v, %v", tt.name, at, got, ok)
+			}
+		}
+		if _, ok := sh.TimeOf(sh.Count(length)*(1+1e-9) + 1e-9); ok {
+			t.Errorf("%s: TimeOf past the total count is ok", tt.name)
+		}
+		if p, ok := sh.(Peaker); !ok {
+			t.Errorf("%s: %T has no exact Peak", tt.name, sh)
+		} else {
+			sampled := 0.0
+			for j := range 10_000 {
+				sampled = max(sampled, sh.Rate(length*time.Duration(j)/10_000))
+			}
+			if got := p.Peak(); got < sampled-1e-9 || got > sampled*(1+1e-3)+1e-9 {
+				t.Errorf("%s: Peak %v, sampled %v", tt.name, got, sampled)
+			}
+		}
+	}
+	if got := RepeatLength(time.Hour, math.MaxInt); got != math.MaxInt64 {
+		t.Errorf("RepeatLength saturates at %v, want the longest Duration", got)
+	}
+	if got := RepeatLength(-time.Second, 3); got != 0 {
+		t.Errorf("RepeatLength of a negative play = %v, want 0", got)
+	}
+}
