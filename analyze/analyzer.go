@@ -56,8 +56,11 @@ type groupAcc struct {
 	lat                *hdr.Histogram
 }
 
-// Analyzer accumulates attempt records of one run. Feed it with Add, then call Finish once.
-// It is not safe for concurrent use.
+// Analyzer accumulates attempt records of one run. It is a results.Sink: an attack writes
+// into it directly (capacity's probes) and results.Copy feeds it a recorded run (Files).
+// Begin it with the header (New does), feed it with Write or Add, End it with the trailer
+// when the stream has one, then call Report (or Finish) once. It is not safe for concurrent
+// use: the one goroutine driving the Sink calls it.
 type Analyzer struct {
 	h      results.Header
 	opt    Options
@@ -103,19 +106,60 @@ type Analyzer struct {
 	// trailerPartial: the trailer passed to Finish covers only some of the files, so its
 	// counts are not compared with what was read.
 	trailerPartial bool
+	// trailer is what End received; nil when the stream ended without one (cut short).
+	trailer *results.Trailer
 }
 
-// New prepares an Analyzer for a run with header h.
+// New prepares an Analyzer for a run with header h: NewAnalyzer and Begin in one.
 func New(h results.Header, opt Options) *Analyzer {
-	opt = opt.safe() // bounded, whoever calls: a 1ns window would exhaust memory
-	a := &Analyzer{
-		h:      h,
-		opt:    opt,
-		start:  h.Start.UnixNano(),
-		window: int64(opt.Window),
-		slo:    time.Duration(h.Profile.SLO.Latency),
-		hi:     -1,
+	a := NewAnalyzer(opt)
+	a.begin(h)
+	return a
+}
+
+// NewAnalyzer returns an Analyzer that waits for its header: the Sink to hand an attack or
+// results.Copy, which call Begin.
+func NewAnalyzer(opt Options) *Analyzer {
+	return &Analyzer{opt: opt.safe()} // bounded, whoever calls: a 1ns window would exhaust memory
+}
+
+// Begin implements results.Sink: it sizes the analysis for the run h describes.
+func (a *Analyzer) Begin(h results.Header) error {
+	if a.ring != nil {
+		return fmt.Errorf("analyze: Begin called twice")
 	}
+	a.begin(h)
+	return nil
+}
+
+// Write implements results.Sink: it is Add, which cannot fail.
+func (a *Analyzer) Write(r *results.Record) error {
+	a.Add(r)
+	return nil
+}
+
+// End implements results.Sink: it keeps the trailer for Report, and the generator's CPU
+// samples it carries.
+func (a *Analyzer) End(t results.Trailer) error {
+	a.trailer = &t
+	a.AddCPU("", t.CPU)
+	return nil
+}
+
+// Report closes the analysis of a stream driven through the Sink methods and builds the
+// report: Finish with the trailer End received (none if End was not called). damage is what
+// results.Copy returned as damage, nil when the stream read cleanly.
+func (a *Analyzer) Report(damage error) *Report {
+	return a.Finish(a.trailer, damage)
+}
+
+func (a *Analyzer) begin(h results.Header) {
+	opt := a.opt
+	a.h = h
+	a.start = h.Start.UnixNano()
+	a.window = int64(opt.Window)
+	a.slo = time.Duration(h.Profile.SLO.Latency)
+	a.hi = -1
 	var scheduled time.Duration
 	for _, p := range h.Profile.Phases {
 		scheduled += p.Length()
@@ -146,7 +190,6 @@ func New(h results.Header, opt Options) *Analyzer {
 		a.groups[i].lat = a.newHist()
 	}
 	a.all, a.svc, a.lag = a.newHist(), a.newHist(), a.newHist()
-	return a
 }
 
 // Add accounts one attempt. It does not allocate (beyond the window counters' occasional

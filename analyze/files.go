@@ -3,6 +3,7 @@ package analyze
 import (
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -44,25 +45,68 @@ func Files(paths []string, opt Options) (*Report, error) {
 		return nil, err
 	}
 
-	a := New(h, opt)
+	src := newShards(paths, readers, h)
+	a := NewAnalyzer(opt)
+	_, damage, err := results.Copy(a, src)
+	if err != nil {
+		return nil, err
+	}
+	src.annotate(a)
+	return a.Report(damage), nil
+}
+
+// shards is the merge of the results files of one run: a results.Source whose records come
+// in End order across the files. Damage ends one file, not the stream: it is returned, joined
+// with the other files' and each naming its file, once every intact record has been read.
+// Its trailer sums the files' (see Trailer); what concerns one file (its CPU samples, a
+// missing trailer) is added to the analysis by annotate.
+type shards struct {
+	paths   []string
+	readers []*results.Reader
+	header  results.Header
+	m       *merger
+	damage  []error
+	done    bool
+}
+
+func newShards(paths []string, readers []*results.Reader, h results.Header) *shards {
+	s := &shards{paths: paths, readers: readers, header: h}
 	srcs := make([]source, len(readers))
 	for i, r := range readers {
 		srcs[i] = r
 	}
-	var damage []error
-	err = merge(srcs, a.Add, func(i int, err error) error {
+	s.m = newMerger(srcs, func(i int, err error) error {
 		var de *results.DamageError
 		if errors.As(err, &de) {
-			damage = append(damage, fmt.Errorf("%s: %w", paths[i], err))
+			s.damage = append(s.damage, fmt.Errorf("%s: %w", paths[i], err))
 			return nil
 		}
 		return fmt.Errorf("analyze: reading %s: %w", paths[i], err)
 	})
-	if err != nil {
-		return nil, err
+	return s
+}
+
+// Header is the header the files are analysed under (mergeHeaders).
+func (s *shards) Header() results.Header { return s.header }
+
+// Next implements results.Source.
+func (s *shards) Next(rec *results.Record) error {
+	if s.done {
+		return io.EOF
 	}
-	t := mergeTrailers(a, paths, readers)
-	return a.Finish(t, errors.Join(damage...)), nil
+	ok, err := s.m.next(rec)
+	if err != nil {
+		s.done = true
+		return err
+	}
+	if ok {
+		return nil
+	}
+	s.done = true
+	if len(s.damage) > 0 {
+		return errors.Join(s.damage...)
+	}
+	return io.EOF
 }
 
 // mergeHeaders checks that the files are shards of one run and returns the header to
@@ -98,22 +142,18 @@ func mergeHeaders(paths []string, readers []*results.Reader) (results.Header, er
 	return h, nil
 }
 
-// mergeTrailers sums the trailers of the files. It returns nil when no file has one; when
-// only some have, it warns about the others and tells the Analyzer not to check counts.
-func mergeTrailers(a *Analyzer, paths []string, readers []*results.Reader) *results.Trailer {
+// Trailer sums the trailers of the files, without their CPU samples (annotate adds those per
+// file). ok is false when no file has one.
+func (s *shards) Trailer() (results.Trailer, bool) {
 	var t results.Trailer
 	var reasons []string
 	have := 0
-	for i, r := range readers {
+	for _, r := range s.readers {
 		ti, ok := r.Trailer()
 		if !ok {
-			if len(readers) > 1 {
-				a.warnings = append(a.warnings, fmt.Sprintf("%s has no trailer: it was cut short (crash, kill -9 or a truncated copy)", paths[i]))
-			}
 			continue
 		}
 		have++
-		a.AddCPU(paths[i], ti.CPU)
 		if ti.End.After(t.End) {
 			t.End = ti.End
 		}
@@ -127,10 +167,25 @@ func mergeTrailers(a *Analyzer, paths []string, readers []*results.Reader) *resu
 		t.Attempts += ti.Attempts
 		t.UnsentRetries += ti.UnsentRetries
 	}
-	if have == 0 {
-		return nil
-	}
 	t.Reason = strings.Join(reasons, "; ")
-	a.trailerPartial = have < len(readers)
-	return &t
+	return t, have > 0
+}
+
+// annotate adds to the analysis what concerns one file: its generator machine's CPU samples,
+// named after it, and, for several files, a warning for each without a trailer. When only
+// some have one, it tells the Analyzer not to check the summed counts. Call it after Copy.
+func (s *shards) annotate(a *Analyzer) {
+	have := 0
+	for i, r := range s.readers {
+		ti, ok := r.Trailer()
+		if !ok {
+			if len(s.readers) > 1 {
+				a.warnings = append(a.warnings, fmt.Sprintf("%s has no trailer: it was cut short (crash, kill -9 or a truncated copy)", s.paths[i]))
+			}
+			continue
+		}
+		have++
+		a.AddCPU(s.paths[i], ti.CPU)
+	}
+	a.trailerPartial = have > 0 && have < len(s.readers)
 }

@@ -3,6 +3,7 @@ package analyze
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -106,4 +107,44 @@ func TestFiles(t *testing.T) {
 			t.Errorf("%d attempts read from a file cut to 2/3 of %d", rep.Attempts, len(recs))
 		}
 	})
+}
+
+// TestAnalyzerIsASink: an Analyzer written to directly, as an attack writes to it, reports
+// what Files reports on the file recorded from the same stream, and the report carries the
+// profile's SLO and gate: list that gate and compare judge by.
+func TestAnalyzerIsASink(t *testing.T) {
+	h := testHeader(phase("base", 20, 100), phase("surge", 10, 300), phase("after", 20, 100))
+	h.Profile.Gate = []string{"p99<1s", "verdict!=metastable"}
+	recs := synth(
+		stretch{secs: 20, rps: 100, okShare: 1, tries: 3},
+		stretch{secs: 10, rps: 300, phase: 1, okShare: 0.2, tries: 3},
+		stretch{secs: 20, rps: 100, phase: 2, okShare: 1, tries: 3},
+	)
+	trailer := results.Trailer{End: h.Start.Add(80 * time.Second), Attempts: uint64(len(recs))}
+	path := filepath.Join(t.TempDir(), "run.storm")
+	file := results.NewFileSink(path, results.CreateOptions{FlushInterval: time.Hour})
+	a := NewAnalyzer(DefaultOptions())
+	sink := results.Tee(file, a)
+	if err := sink.Begin(h); err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if err := sink.Write(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sink.End(trailer); err != nil {
+		t.Fatal(err)
+	}
+	live := a.Report(nil)
+	read, err := Files([]string{path}, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(live, read) {
+		t.Errorf("the analysis of the stream differs from that of its file:\n%+v\n%+v", live, read)
+	}
+	if live.SLO != 500*time.Millisecond || !reflect.DeepEqual(live.Gate, h.Profile.Gate) {
+		t.Errorf("report SLO %s gate %q, want the header's %s %q", live.SLO, live.Gate, time.Duration(h.Profile.SLO.Latency), h.Profile.Gate)
+	}
 }

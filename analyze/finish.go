@@ -43,6 +43,8 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		Target:       a.h.Target,
 		Profile:      a.h.Profile.Name,
 		Start:        a.h.Start,
+		SLO:          a.slo,
+		Gate:         a.h.Profile.Gate,
 		Requests:     a.requests,
 		Attempts:     a.attempts,
 		Successes:    a.successes,

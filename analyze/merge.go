@@ -8,33 +8,49 @@ import (
 	"github.com/stormtest/stormtest/results"
 )
 
-// source is what merge reads from: a *results.Reader, or a fake in tests.
+// source is what a merger reads from: a *results.Reader, or a fake in tests.
 type source interface {
 	Next(*results.Record) error
 }
 
-// merge feeds visit the records of every source in End order (a k-way merge: each source is
+// merger yields the records of several sources in End order (a k-way merge: each source is
 // assumed to be roughly in End order already, as the writer produces it). When a source fails
 // with anything but io.EOF, stopped decides: nil drops that source and carries on (damage
 // ends one file, not the analysis), an error aborts the merge with it.
-func merge(srcs []source, visit func(*results.Record), stopped func(i int, err error) error) error {
-	h := &heads{recs: make([]results.Record, len(srcs))}
-	for i, s := range srcs {
-		ok, err := pull(s, &h.recs[i], i, stopped)
-		if err != nil {
-			return err
+type merger struct {
+	srcs    []source
+	h       heads
+	stopped func(i int, err error) error
+	started bool
+	last    int // the source whose record next returned last; -1 before the first
+}
+
+func newMerger(srcs []source, stopped func(i int, err error) error) *merger {
+	return &merger{srcs: srcs, h: heads{recs: make([]results.Record, len(srcs))}, stopped: stopped, last: -1}
+}
+
+// next fills rec with the next record in End order; ok is false once every source is done.
+func (m *merger) next(rec *results.Record) (ok bool, err error) {
+	h := &m.h
+	if !m.started {
+		m.started = true
+		for i, s := range m.srcs {
+			ok, err := pull(s, &h.recs[i], i, m.stopped)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				h.order = append(h.order, i)
+			}
 		}
-		if ok {
-			h.order = append(h.order, i)
-		}
-	}
-	heap.Init(h)
-	for h.Len() > 0 {
-		i := h.order[0]
-		visit(&h.recs[i])
-		ok, err := pull(srcs[i], &h.recs[i], i, stopped)
+		heap.Init(h)
+	} else if m.last >= 0 {
+		// The record returned last is consumed: advance its source.
+		i := m.last
+		m.last = -1
+		ok, err := pull(m.srcs[i], &h.recs[i], i, m.stopped)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if ok {
 			heap.Fix(h, 0)
@@ -42,7 +58,12 @@ func merge(srcs []source, visit func(*results.Record), stopped func(i int, err e
 			heap.Pop(h)
 		}
 	}
-	return nil
+	if h.Len() == 0 {
+		return false, nil
+	}
+	m.last = h.order[0]
+	*rec = h.recs[m.last]
+	return true, nil
 }
 
 // pull reads source i's next record; ok is false when the source is done.

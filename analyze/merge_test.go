@@ -29,6 +29,18 @@ func (f *fakeSource) Next(r *results.Record) error {
 	return nil
 }
 
+// drain visits every record m yields, until it is done or fails.
+func drain(m *merger, visit func(*results.Record)) error {
+	var rec results.Record
+	for {
+		ok, err := m.next(&rec)
+		if err != nil || !ok {
+			return err
+		}
+		visit(&rec)
+	}
+}
+
 func TestMerge(t *testing.T) {
 	damage := &results.DamageError{Offset: 10, Records: 2, Reason: "torn block"}
 	srcs := []source{
@@ -39,13 +51,13 @@ func TestMerge(t *testing.T) {
 	}
 	var got []int64
 	var stoppedAt []int
-	err := merge(srcs, func(r *results.Record) { got = append(got, r.End()) }, func(i int, err error) error {
+	err := drain(newMerger(srcs, func(i int, err error) error {
 		stoppedAt = append(stoppedAt, i)
 		if !errors.Is(err, damage) {
 			t.Errorf("source %d stopped with %v", i, err)
 		}
 		return nil
-	})
+	}), func(r *results.Record) { got = append(got, r.End()) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +79,7 @@ func TestMergeAborts(t *testing.T) {
 	boom := errors.New("disk on fire")
 	srcs := []source{&fakeSource{ends: []int64{1, 2}}, &fakeSource{ends: []int64{1}, err: boom}}
 	n := 0
-	err := merge(srcs, func(*results.Record) { n++ }, func(i int, err error) error { return err })
+	err := drain(newMerger(srcs, func(i int, err error) error { return err }), func(*results.Record) { n++ })
 	if !errors.Is(err, boom) {
 		t.Errorf("merge returned %v, want the source's error", err)
 	}

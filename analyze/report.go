@@ -47,6 +47,11 @@ type Report struct {
 	Profile         string    `json:"profile"`
 	Start           time.Time `json:"start"`
 	DurationSeconds float64   `json:"duration_seconds"`
+	// SLO is the profile's latency bound (0: none) and Gate its gate: list, both from the
+	// run's header, so that gate and compare judge a run from its analysis alone. They are
+	// left out of the JSON report, whose fields docs/analyze-json.md fixes.
+	SLO  time.Duration `json:"-"`
+	Gate []string      `json:"-"`
 
 	Requests  uint64 `json:"requests"`
 	Attempts  uint64 `json:"attempts"`

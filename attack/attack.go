@@ -1,7 +1,9 @@
 // Package attack drives a profile against an HTTP target with vegeta, open-loop: first
 // attempts follow the profile's rate curve whatever the target does, and each simulated client
 // times out and retries by its group's policy. (A closed-loop profile drives a population of
-// users instead.) Every attempt is handed to a Recorder as it completes.
+// users instead.) Every attempt is handed to a results.Sink as it completes: Run builds the
+// run's header and trailer once, and a Sink (the results file of NewFileSink, an
+// analyze.Analyzer, a results.Tee of both) takes the stream from there.
 package attack
 
 import (
@@ -9,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,12 +20,15 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/stormtest/stormtest/internal/cpustat"
+	"github.com/stormtest/stormtest/internal/version"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 )
 
-// Recorder receives every completed attempt. Write is called from one goroutine; the record
-// is only valid during the call.
+// Recorder is the part of a results.Sink the consumer uses once the stream has begun: Write,
+// called for every completed attempt from the one consumer goroutine; the record is only
+// valid during the call.
 type Recorder interface {
 	Write(*results.Record) error
 }
@@ -32,9 +39,17 @@ type Config struct {
 	// when the profile names a vegeta targets file, whose URLs are absolute.
 	Target  string
 	Profile *profiles.Profile
-	// Start is the run's time zero (the profile's t=0); zero means now.
-	Start    time.Time
-	Recorder Recorder
+	// Start is the run's time zero (the profile's t=0); zero means a little after now
+	// (startLead), so the first attempts are not late before the workers have started.
+	Start time.Time
+	// Progress, when set, is updated live as the attack goes.
+	Progress *Progress
+	// Shard and Shards name this generator when several run the same profile; they go into
+	// the header. Shards below 1 means 1.
+	Shard, Shards int
+	// RedactQuery names query parameters of the target whose values are secrets: the header
+	// records them as REDACTED (userinfo is always redacted), the attack still sends them.
+	RedactQuery []string
 	// MaxWorkers bounds concurrent attempts per client group; 0 sizes it from the profile
 	// (peak rate × attempts × timeout), because an open-loop generator needs a worker for
 	// every attempt in flight, and a generator out of workers falls behind and stops
@@ -124,29 +139,103 @@ func (c Config) Validate() error {
 	return err
 }
 
-// Run attacks until the profile ends or ctx is cancelled. Attempts in flight when it stops
-// are waited for (each is bounded by the client timeout) and recorded, so stopping early loses
-// nothing already sent. The error is non-nil only when the attack could not run or the
-// recorder failed; an interrupted run returns its summary with Interrupted set.
-func Run(ctx context.Context, cfg Config, progress *Progress) (Summary, error) {
+// startLead puts time zero a little in the future, so the first attempts are not already
+// late by the time it takes to open the sink and start vegeta's workers.
+const startLead = 20 * time.Millisecond
+
+// Run attacks until the profile ends or ctx is cancelled, and streams the run into sink: it
+// builds the header (the profile as run, with the seed actually used and credentials
+// redacted) and calls Begin, calls Write for every attempt as it completes, and calls End
+// once with the trailer, also when the attack is interrupted or fails midway, so whatever
+// was recorded stays readable. Every call comes from the goroutine that called Run, which is
+// also the one that reads vegeta's results. Attempts in flight when it stops are waited for
+// (each is bounded by the client timeout) and recorded, so stopping early loses nothing
+// already sent. The error is non-nil only when the attack could not run or the sink failed;
+// an interrupted run returns its summary with Interrupted set.
+func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	if err := cfg.Validate(); err != nil {
 		return Summary{}, err
 	}
-	if cfg.Recorder == nil {
-		return Summary{}, errors.New("attack: no recorder")
+	if sink == nil {
+		return Summary{}, errors.New("attack: no sink")
 	}
+	prof := *cfg.Profile
+	if prof.Seed == 0 {
+		// Record the seed actually used, so the run can be repeated exactly.
+		prof.Seed = rand.Uint64() | 1
+	}
+	cfg.Profile = &prof
+	if cfg.Start.IsZero() {
+		cfg.Start = time.Now().Add(startLead)
+	}
+	if err := sink.Begin(header(cfg)); err != nil {
+		return Summary{}, err
+	}
+
+	sampler := cpustat.Start(cfg.Start, time.Second)
+	sum, runErr := run(ctx, cfg, sink)
+	trailer := results.Trailer{
+		CPU:             sampler.Stop(),
+		End:             sum.End,
+		Interrupted:     sum.Interrupted || runErr != nil,
+		Requests:        sum.Requests,
+		Attempts:        sum.Attempts,
+		UnsentRetries:   sum.UnsentRetries,
+		RetriesDenied:   sum.RetriesDenied,
+		DeadlineExpired: sum.DeadlineExpired,
+	}
+	switch {
+	case runErr != nil:
+		trailer.Reason = runErr.Error()
+	case sum.Interrupted:
+		trailer.Reason = "interrupted"
+	}
+	if err := sink.End(trailer); err != nil && runErr == nil {
+		runErr = err
+	}
+	return sum, runErr
+}
+
+// header is what a run of cfg records before its first attempt.
+func header(cfg Config) results.Header {
+	prof := cfg.Profile
+	var groups []string
+	for _, g := range prof.Groups() {
+		groups = append(groups, g.Name)
+	}
+	// Redacted once, here: analyze, report, export and hlog all read the target from the
+	// header, so none of them can leak what it held.
+	target := RedactURL(cfg.Target, cfg.RedactQuery)
+	if prof.Request.TargetsFile != "" {
+		target = "targets file " + prof.Request.TargetsFile
+	}
+	host, _ := os.Hostname()
+	return results.Header{
+		Format:    results.FormatVersion,
+		Generator: version.Generator(),
+		Host:      host,
+		Shard:     cfg.Shard,
+		Shards:    max(cfg.Shards, 1),
+		Target:    target,
+		Start:     cfg.Start,
+		// Credentials in request headers stay out of the header.
+		Profile: prof.Redacted(),
+		Groups:  groups,
+	}
+}
+
+// run is the attack itself, from cfg.Start on, writing every attempt to rec.
+func run(ctx context.Context, cfg Config, rec Recorder) (Summary, error) {
 	p := cfg.Profile
 	plan, err := newRequestPlan(cfg.Target, p.Request)
 	if err != nil {
 		return Summary{}, err
 	}
+	progress := cfg.Progress
 	if progress == nil {
 		progress = new(Progress)
 	}
 	start := cfg.Start
-	if start.IsZero() {
-		start = time.Now()
-	}
 
 	groups := newGroups(p, plan, start, cfg, progress)
 	stopWatch := make(chan struct{})
@@ -162,7 +251,7 @@ func Run(ctx context.Context, cfg Config, progress *Progress) (Summary, error) {
 		}
 	}()
 
-	c := consumer{recorder: cfg.Recorder, start: start, groups: groups, progress: progress}
+	c := consumer{recorder: rec, start: start, groups: groups, progress: progress}
 	handle := func(g *group, res *vegeta.Result) {
 		if err := c.consume(g, res); err != nil && c.err == nil {
 			// Keep draining so vegeta's workers can finish, but send nothing new.

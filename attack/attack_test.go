@@ -17,11 +17,29 @@ import (
 	"github.com/stormtest/stormtest/results"
 )
 
-// memRecorder keeps records in memory: fine for the few hundred attempts of a unit test.
-type memRecorder struct{ recs []results.Record }
+// memRecorder is a results.Sink that keeps the stream in memory: fine for the few hundred
+// attempts of a unit test.
+type memRecorder struct {
+	header       results.Header
+	recs         []results.Record
+	trailer      results.Trailer
+	begins, ends int // Begin and End calls
+}
+
+func (m *memRecorder) Begin(h results.Header) error {
+	m.header = h
+	m.begins++
+	return nil
+}
 
 func (m *memRecorder) Write(r *results.Record) error {
 	m.recs = append(m.recs, *r)
+	return nil
+}
+
+func (m *memRecorder) End(t results.Trailer) error {
+	m.trailer = t
+	m.ends++
 	return nil
 }
 
@@ -35,9 +53,14 @@ func serve(t *testing.T, h http.HandlerFunc) *httptest.Server {
 func runAttack(t *testing.T, ctx context.Context, targetURL, yaml string) (Summary, []results.Record) {
 	t.Helper()
 	rec := &memRecorder{}
-	sum, err := Run(ctx, Config{Target: targetURL, Profile: mustParse(t, yaml), Recorder: rec}, nil)
+	sum, err := Run(ctx, Config{Target: targetURL, Profile: mustParse(t, yaml)}, rec)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+	// The sink sees one header and one trailer, and the trailer counts what it was written.
+	if rec.begins != 1 || rec.ends != 1 || rec.trailer.Attempts != uint64(len(rec.recs)) || rec.header.Profile.Seed == 0 {
+		t.Fatalf("Begin %d times, End %d times, trailer %+v for %d records, seed %d",
+			rec.begins, rec.ends, rec.trailer, len(rec.recs), rec.header.Profile.Seed)
 	}
 	return sum, rec.recs
 }
@@ -62,7 +85,7 @@ request: {path: /api/orders}
 	sched := p.Schedule()
 	start := time.Now()
 	rec := &memRecorder{}
-	sum, err := Run(context.Background(), Config{Target: srv.URL, Profile: p, Recorder: rec, Start: start}, nil)
+	sum, err := Run(context.Background(), Config{Target: srv.URL, Profile: p, Start: start}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,8 +267,8 @@ func TestRunStopsWhenTheRecorderFails(t *testing.T) {
 	}
 	srv := serve(t, func(http.ResponseWriter, *http.Request) {})
 	begin := time.Now()
-	_, err := Run(context.Background(), Config{Target: srv.URL, Recorder: &failingRecorder{},
-		Profile: mustParse(t, "phases: [{duration: 20s, rate: 100}]")}, nil)
+	_, err := Run(context.Background(), Config{Target: srv.URL,
+		Profile: mustParse(t, "phases: [{duration: 20s, rate: 100}]")}, results.WriteFunc((&failingRecorder{}).Write))
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("err = %v, want the recorder's error", err)
 	}
@@ -254,14 +277,14 @@ func TestRunStopsWhenTheRecorderFails(t *testing.T) {
 	}
 }
 
-func TestRunToFile(t *testing.T) {
+func TestRunToFileSink(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
 	srv := serve(t, func(http.ResponseWriter, *http.Request) {})
 	path := filepath.Join(t.TempDir(), "run.st")
 	p := mustParse(t, "name: tiny\nphases: [{duration: 300ms, rate: 50}]")
-	sum, err := RunToFile(context.Background(), Config{Target: srv.URL, Profile: p}, Output{Path: path}, nil)
+	sum, err := Run(context.Background(), Config{Target: srv.URL, Profile: p}, NewFileSink(Output{Path: path}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +315,7 @@ func TestRunToFile(t *testing.T) {
 	}
 
 	// A second run must not silently replace the first one's results.
-	if _, err := RunToFile(context.Background(), Config{Target: srv.URL, Profile: p}, Output{Path: path}, nil); err == nil {
+	if _, err := Run(context.Background(), Config{Target: srv.URL, Profile: p}, NewFileSink(Output{Path: path})); err == nil {
 		t.Fatal("an existing results file was overwritten without Overwrite")
 	}
 	if _, err := os.Stat(path); err != nil {

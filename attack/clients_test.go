@@ -248,7 +248,7 @@ request:
   body_file: `+bodyFile+`
 `)
 	out := filepath.Join(dir, "run.st")
-	if _, err := RunToFile(context.Background(), Config{Target: srv.URL, Profile: p}, Output{Path: out}, nil); err != nil {
+	if _, err := Run(context.Background(), Config{Target: srv.URL, Profile: p}, NewFileSink(Output{Path: out})); err != nil {
 		t.Fatal(err)
 	}
 	if len(bad) > 0 {
@@ -312,7 +312,7 @@ func TestTargetsFileIsCycled(t *testing.T) {
 	}
 	p := mustParse(t, "phases: [{duration: 500ms, rate: 40}]\nrequest: {targets_file: "+targets+"}\n")
 	rec := &memRecorder{}
-	if _, err := Run(context.Background(), Config{Profile: p, Recorder: rec}, nil); err != nil {
+	if _, err := Run(context.Background(), Config{Profile: p}, rec); err != nil {
 		t.Fatal(err)
 	}
 	if seen["GET /x read"] != 10 || seen["POST /y write"] != 10 || len(seen) != 2 {

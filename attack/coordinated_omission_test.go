@@ -38,7 +38,7 @@ func TestStallShowsInIntendedLatencyNotServiceTime(t *testing.T) {
 	p := mustParse(t, "name: stall\nphases: [{duration: 3s, rate: 200}]\nclient: {timeout: 5s}")
 	rec := &memRecorder{}
 	start := time.Now()
-	if _, err := Run(context.Background(), Config{Target: srv.URL, Profile: p, Recorder: rec, Start: start, MaxWorkers: 2}, nil); err != nil {
+	if _, err := Run(context.Background(), Config{Target: srv.URL, Profile: p, Start: start, MaxWorkers: 2}, rec); err != nil {
 		t.Fatal(err)
 	}
 	a := analyze.New(results.Header{Start: start, Profile: *p, Target: srv.URL, Groups: []string{"default"}}, analyze.DefaultOptions())

@@ -1,28 +1,19 @@
 package attack
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"time"
 
-	"github.com/stormtest/stormtest/internal/cpustat"
-	"github.com/stormtest/stormtest/internal/version"
 	"github.com/stormtest/stormtest/results"
 )
 
-// Output is where RunToFile records.
+// Output is where a FileSink records.
 type Output struct {
 	Path      string
 	Overwrite bool // replace an existing file; otherwise refuse, so no earlier run is lost
-	Shard     int  // this generator's index when several generators run the same profile
-	Shards    int
-	// RedactQuery names query parameters of the target whose values are secrets: the file
-	// records them as REDACTED (userinfo is always redacted), the attack still sends them.
-	RedactQuery []string
 }
 
 // PartialSuffix is appended to Output.Path for the file a run records into. The results reach
@@ -32,7 +23,7 @@ type Output struct {
 // which analyze reads like any results file.
 const PartialSuffix = ".partial"
 
-// CheckOutput refuses an output path that RunToFile cannot write without harming something:
+// CheckOutput refuses an output path that a FileSink cannot write without harming something:
 // an existing file without Overwrite, anything but a regular file (a FIFO would block the open
 // forever, a device such as /dev/full would fail and must not be deleted, a symlink would be
 // replaced rather than followed), or a partial file left by an earlier run that was killed.
@@ -95,7 +86,7 @@ func finishOutput(out Output) error {
 	return nil
 }
 
-// RecordedPath is where the results of a run on out are after RunToFile returned: Path, or
+// RecordedPath is where the results of a run on out are after its FileSink ended: Path, or
 // the partial file when they could not be moved there.
 func RecordedPath(out Output) string {
 	if _, err := os.Lstat(out.Path + PartialSuffix); err == nil {
@@ -104,86 +95,41 @@ func RecordedPath(out Output) string {
 	return out.Path
 }
 
-// startLead puts time zero a little in the future, so the first attempts are not already
-// late by the time it takes to open the file and start vegeta's workers.
-const startLead = 20 * time.Millisecond
+// FileSink records a run to the results file out.Path, through Path+PartialSuffix: Begin
+// checks out (CheckOutput) and creates the partial file with O_EXCL, so it is ours, new and
+// regular; Write streams each attempt into it (flushed and synced every second); End writes
+// the trailer, closes it and moves it to Path. Run always ends it, also after a failure: the
+// file is readable up to the damage and holds everything the run has. It is a results.Sink,
+// called from the attack's consumer goroutine.
+type FileSink struct {
+	out  Output
+	file *results.FileSink
+}
 
-// RunToFile runs an attack and streams every attempt to a results file, which it always
-// closes with a trailer, also when the attack is interrupted or fails midway: whatever was
-// recorded stays readable.
-func RunToFile(ctx context.Context, cfg Config, out Output, progress *Progress) (Summary, error) {
-	if err := cfg.Validate(); err != nil {
-		return Summary{}, err
-	}
-	prof := *cfg.Profile
-	if prof.Seed == 0 {
-		// Record the seed actually used, so the run can be repeated exactly.
-		prof.Seed = rand.Uint64() | 1
-	}
-	cfg.Profile = &prof
-	if err := CheckOutput(out); err != nil {
-		return Summary{}, err
-	}
-	cfg.Start = time.Now().Add(startLead)
+// NewFileSink returns the Sink that records a run to out.
+func NewFileSink(out Output) *FileSink { return &FileSink{out: out} }
 
-	var groups []string
-	for _, g := range prof.Groups() {
-		groups = append(groups, g.Name)
+// Begin checks the output and creates the partial file with header h.
+func (s *FileSink) Begin(h results.Header) error {
+	if err := CheckOutput(s.out); err != nil {
+		return err
 	}
-	// Redacted once, here: analyze, report, export and hlog all read the target from the
-	// header, so none of them can leak what it held.
-	target := RedactURL(cfg.Target, out.RedactQuery)
-	if prof.Request.TargetsFile != "" {
-		target = "targets file " + prof.Request.TargetsFile
-	}
-	host, _ := os.Hostname()
-	shards := out.Shards
-	if shards < 1 {
-		shards = 1
-	}
-	// The partial file is created with O_EXCL (no Overwrite): it is ours, new and regular.
-	w, err := results.Create(out.Path+PartialSuffix, results.Header{
-		Format:    results.FormatVersion,
-		Generator: version.Generator(),
-		Host:      host,
-		Shard:     out.Shard,
-		Shards:    shards,
-		Target:    target,
-		Start:     cfg.Start,
-		// Credentials in request headers stay out of the file.
-		Profile: prof.Redacted(),
-		Groups:  groups,
-	}, results.CreateOptions{FlushInterval: time.Second, Sync: true})
-	if err != nil {
-		return Summary{}, err
-	}
-	cfg.Recorder = w
+	s.file = results.NewFileSink(s.out.Path+PartialSuffix, results.CreateOptions{FlushInterval: time.Second, Sync: true})
+	return s.file.Begin(h)
+}
 
-	sampler := cpustat.Start(cfg.Start, time.Second)
-	sum, runErr := Run(ctx, cfg, progress)
-	trailer := results.Trailer{
-		CPU:             sampler.Stop(),
-		End:             sum.End,
-		Interrupted:     sum.Interrupted || runErr != nil,
-		Requests:        sum.Requests,
-		Attempts:        w.Records(),
-		UnsentRetries:   sum.UnsentRetries,
-		RetriesDenied:   sum.RetriesDenied,
-		DeadlineExpired: sum.DeadlineExpired,
+// Write records one attempt.
+func (s *FileSink) Write(r *results.Record) error { return s.file.Write(r) }
+
+// End closes the partial file with trailer t and moves it onto out.Path; whatever happens,
+// the results stay in one of the two (RecordedPath).
+func (s *FileSink) End(t results.Trailer) error {
+	var err error
+	if cerr := s.file.End(t); cerr != nil {
+		err = fmt.Errorf("closing %s: %w", s.out.Path+PartialSuffix, cerr)
 	}
-	switch {
-	case runErr != nil:
-		trailer.Reason = runErr.Error()
-	case sum.Interrupted:
-		trailer.Reason = "interrupted"
+	if ferr := finishOutput(s.out); ferr != nil && err == nil {
+		err = ferr
 	}
-	if err := w.Close(trailer); err != nil && runErr == nil {
-		runErr = fmt.Errorf("closing %s: %w", out.Path+PartialSuffix, err)
-	}
-	// Whatever was recorded moves to Path, also after a failure: the file is readable up to
-	// the damage and holds everything this run has.
-	if err := finishOutput(out); err != nil && runErr == nil {
-		runErr = err
-	}
-	return sum, runErr
+	return err
 }

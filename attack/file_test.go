@@ -15,11 +15,11 @@ import (
 	"github.com/stormtest/stormtest/results"
 )
 
-// TestRunToFileRefusesNonRegularOut gives --overwrite --out a node stormtest did not create
+// TestFileSinkRefusesNonRegularOut gives --overwrite --out a node stormtest did not create
 // and cannot own: a FIFO (opening it for writing blocked forever, deaf to signals) and a
 // character device like /dev/full (the first write failed and the cleanup deleted the
 // device node). Each must be refused at once, with one line, and still exist afterwards.
-func TestRunToFileRefusesNonRegularOut(t *testing.T) {
+func TestFileSinkRefusesNonRegularOut(t *testing.T) {
 	srv := serve(t, func(http.ResponseWriter, *http.Request) {})
 	p := mustParse(t, "name: tiny\nphases: [{duration: 200ms, rate: 10}]")
 	cases := []struct {
@@ -48,7 +48,7 @@ func TestRunToFileRefusesNonRegularOut(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() {
-				_, err := RunToFile(context.Background(), Config{Target: srv.URL, Profile: p}, Output{Path: path, Overwrite: true}, nil)
+				_, err := Run(context.Background(), Config{Target: srv.URL, Profile: p}, NewFileSink(Output{Path: path, Overwrite: true}))
 				done <- err
 			}()
 			select {
@@ -58,7 +58,7 @@ func TestRunToFileRefusesNonRegularOut(t *testing.T) {
 				if f, ferr := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); ferr == nil {
 					defer f.Close()
 				}
-				t.Fatal("RunToFile hung on a non-regular --out")
+				t.Fatal("Run hung on a non-regular --out")
 			}
 			if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "not a regular file") {
 				t.Errorf("error %v: want one line saying it is not a regular file", err)
@@ -77,11 +77,11 @@ func TestRunToFileRefusesNonRegularOut(t *testing.T) {
 	}
 }
 
-// TestRunToFileKeepsOldFileUntilDone checks how the results reach --out: while the run goes
+// TestFileSinkKeepsOldFileUntilDone checks how the results reach --out: while the run goes
 // on they are in PATH.partial, flushed every second so a kill -9 loses at most about a
 // second, and the file an --overwrite replaces stays untouched; at the end PATH.partial is
 // renamed onto PATH.
-func TestRunToFileKeepsOldFileUntilDone(t *testing.T) {
+func TestFileSinkKeepsOldFileUntilDone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -93,7 +93,7 @@ func TestRunToFileKeepsOldFileUntilDone(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := RunToFile(context.Background(), Config{Target: srv.URL, Profile: p}, Output{Path: path, Overwrite: true}, nil)
+		_, err := Run(context.Background(), Config{Target: srv.URL, Profile: p}, NewFileSink(Output{Path: path, Overwrite: true}))
 		done <- err
 	}()
 	time.Sleep(1800 * time.Millisecond)

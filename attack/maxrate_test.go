@@ -67,7 +67,7 @@ func TestSchedulerRateMax(t *testing.T) {
 	}
 }
 
-// A run whose clock starts before time zero (RunToFile's lead) waits for the max phase.
+// A run whose clock starts before time zero (Run's startLead) waits for the max phase.
 func TestSchedulerRateMaxWaitsForItsPhase(t *testing.T) {
 	p := mustParse(t, "phases: [{name: a, duration: 1s, rate: max}]")
 	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:1/")

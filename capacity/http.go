@@ -14,9 +14,7 @@ import (
 
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/attack"
-	"github.com/stormtest/stormtest/internal/version"
 	"github.com/stormtest/stormtest/profiles"
-	"github.com/stormtest/stormtest/results"
 )
 
 // HTTPProber runs probes as short attacks against a real target and analyses them
@@ -41,10 +39,6 @@ type HTTPProber struct {
 // and analyze can tell a recovery from a run that ended too soon.
 const surgeTail = 2 * time.Second
 
-// startLead puts a probe's time zero a little in the future, so its first attempts are not
-// late by the time the generator's workers start.
-const startLead = 20 * time.Millisecond
-
 // Probe implements Prober.
 func (h *HTTPProber) Probe(ctx context.Context, p Probe) (Outcome, error) {
 	if p.Kind == KindSettle && h.ReadyURL != "" {
@@ -58,34 +52,17 @@ func (h *HTTPProber) Probe(ctx context.Context, p Probe) (Outcome, error) {
 	if p.Kind == KindSurge {
 		opt.Grace = time.Duration(p.Grace)
 	}
-	start := time.Now().Add(startLead)
-	var groups []string
-	for _, g := range prof.Groups() {
-		groups = append(groups, g.Name)
-	}
-	an := analyze.New(results.Header{
-		Format:    results.FormatVersion,
-		Generator: version.Generator(),
-		Shards:    1,
-		Target:    h.Target,
-		Start:     start,
-		Profile:   prof.Redacted(),
-		Groups:    groups,
-	}, opt)
-	sum, err := attack.Run(ctx, attack.Config{
-		Target: h.Target, Profile: prof, Start: start, Recorder: recorder{an}, MaxWorkers: h.MaxWorkers,
-	}, nil)
+	// The attack streams straight into the analysis: it builds the header and trailer, the
+	// Analyzer is its Sink.
+	an := analyze.NewAnalyzer(opt)
+	sum, err := attack.Run(ctx, attack.Config{Target: h.Target, Profile: prof, MaxWorkers: h.MaxWorkers}, an)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("attack: %w", err)
 	}
 	if sum.Interrupted {
 		return Outcome{}, fmt.Errorf("probe interrupted: %w", context.Cause(ctx))
 	}
-	rep := an.Finish(&results.Trailer{
-		End: sum.End, Requests: sum.Requests, Attempts: sum.Attempts, UnsentRetries: sum.UnsentRetries,
-		RetriesDenied: sum.RetriesDenied, DeadlineExpired: sum.DeadlineExpired,
-	}, nil)
-	return outcome(p, rep), nil
+	return outcome(p, an.Report(nil)), nil
 }
 
 // outcome extracts what the search needs from a probe's analysis: a step's (or settle
@@ -170,14 +147,6 @@ func (h *HTTPProber) ready(ctx context.Context) (Outcome, error) {
 		return Outcome{Ready: &no, Detail: fmt.Sprintf("GET %s: %s", h.ReadyURL, resp.Status)}, nil
 	}
 	return Outcome{Ready: &yes, Detail: fmt.Sprintf("GET %s: %s", h.ReadyURL, resp.Status)}, nil
-}
-
-// recorder feeds an attack's attempts straight into an analysis.
-type recorder struct{ a *analyze.Analyzer }
-
-func (r recorder) Write(rec *results.Record) error {
-	r.a.Add(rec)
-	return nil
 }
 
 // ProfileDigest identifies the parts of a profile a probe uses (clients, SLO, request), so a

@@ -26,10 +26,10 @@ const SpanWindows = 3
 // Run is one side of a comparison.
 type Run struct {
 	// Label names the run in messages (its results file).
-	Label  string
+	Label string
+	// Report is the run's analysis; its SLO (the profile's latency bound, 0 when the profile
+	// has none) is what capacity is measured under.
 	Report *analyze.Report
-	// SLO is the profile's latency bound (results header); 0 when the profile has none.
-	SLO time.Duration
 }
 
 // Options tune Compare.
@@ -138,16 +138,16 @@ func Compare(before, after Run, opt Options) (*Comparison, error) {
 		return nil, fmt.Errorf("compare: %s has phases %v but %s has %v: %w",
 			before.Label, bn, after.Label, an, ErrDifferentProfiles)
 	}
-	if before.SLO != after.SLO {
+	if b.SLO != a.SLO {
 		return nil, fmt.Errorf("compare: %s has SLO %s but %s has %s, so capacity would be measured differently: %w",
-			before.Label, before.SLO, after.Label, after.SLO, ErrDifferentProfiles)
+			before.Label, b.SLO, after.Label, a.SLO, ErrDifferentProfiles)
 	}
 	c := &Comparison{
 		Profile:          b.Profile,
-		SLOMs:            float64(before.SLO) / float64(time.Millisecond),
+		SLOMs:            float64(b.SLO) / float64(time.Millisecond),
 		FailOnRegression: opt.FailOnRegression,
-		Before:           Side{Label: before.Label, Verdict: b.Verdict, Capacity: MeasureCapacity(b.Windows, before.SLO)},
-		After:            Side{Label: after.Label, Verdict: a.Verdict, Capacity: MeasureCapacity(a.Windows, after.SLO)},
+		Before:           Side{Label: before.Label, Verdict: b.Verdict, Capacity: MeasureCapacity(b.Windows, b.SLO)},
+		After:            Side{Label: after.Label, Verdict: a.Verdict, Capacity: MeasureCapacity(a.Windows, a.SLO)},
 	}
 	bc, ac := c.Before.Capacity.RPS, c.After.Capacity.RPS
 	c.CapacityDeltaPct = delta(bc, ac)

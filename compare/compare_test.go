@@ -82,9 +82,20 @@ func report(profile string, capacity float64, verdict string) *analyze.Report {
 	}
 }
 
+// withSLO sets the SLO the analysis of rep found in its run's header.
+func withSLO(rep *analyze.Report, slo time.Duration) *analyze.Report {
+	rep.SLO = slo
+	return rep
+}
+
 func TestCompare(t *testing.T) {
 	slo := 500 * time.Millisecond
-	run := func(label string, rep *analyze.Report) Run { return Run{Label: label, Report: rep, SLO: slo} }
+	run := func(label string, rep *analyze.Report) Run {
+		if rep.SLO == 0 {
+			rep.SLO = slo
+		}
+		return Run{Label: label, Report: rep}
+	}
 	opt := Options{FailOnRegression: DefaultFailOnRegression}
 
 	t.Run("halved capacity is a regression", func(t *testing.T) {
@@ -176,7 +187,7 @@ func TestCompare(t *testing.T) {
 		}{
 			"name":   {run("after.st", other), `"p"`},
 			"phases": {run("after.st", renamed), "phases"},
-			"slo":    {Run{Label: "after.st", Report: report("p", 800, analyze.Stable), SLO: time.Second}, "SLO"},
+			"slo":    {run("after.st", withSLO(report("p", 800, analyze.Stable), time.Second)), "SLO"},
 		} {
 			_, err := Compare(run("before.st", report("p", 800, analyze.Stable)), tc.after, opt)
 			if !errors.Is(err, ErrDifferentProfiles) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "after.st") {

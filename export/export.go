@@ -3,7 +3,8 @@
 // stormtest run) and a plain CSV with one row per attempt for spreadsheets and pandas.
 //
 // Every format is written while the file is read, one record at a time, so memory does not
-// grow with the length of the run.
+// grow with the length of the run: an export is a results.Sink (Sink), and Write feeds it a
+// recorded run through results.Copy.
 package export
 
 import (
@@ -70,45 +71,83 @@ type Stats struct {
 	Damage *results.DamageError
 }
 
-// Write exports every record r yields to w in format f. If the file is damaged it exports
-// what is readable and returns an error wrapping the *results.DamageError (also in
-// Stats.Damage), so that a caller can warn and keep the output. Any other error means the
-// output is incomplete.
-func Write(w io.Writer, r *results.Reader, f Format) (Stats, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	enc, err := newEncoder(bw, r.Header(), f)
+// Write exports every record src yields (a *results.Reader, say) to w in format f, through
+// results.Copy into a Sink. If the file is damaged it exports what is readable and returns
+// an error wrapping the *results.DamageError (also in Stats.Damage), so that a caller can
+// warn and keep the output. Any other error means the output is incomplete.
+func Write(w io.Writer, src results.Source, f Format) (Stats, error) {
+	s := NewSink(w, f)
+	n, damage, err := results.Copy(s, src)
+	st := Stats{Records: n}
 	if err != nil {
-		return Stats{}, err
-	}
-	var (
-		st  Stats
-		rec results.Record
-	)
-	for {
-		err := r.Next(&rec)
-		if err == io.EOF {
-			break
+		if err != s.err { // the sink's errors say what failed; a read error does not
+			err = fmt.Errorf("export: reading results: %w", err)
 		}
-		if err != nil {
-			var de *results.DamageError
-			if !errors.As(err, &de) {
-				return st, fmt.Errorf("export: reading results: %w", err)
-			}
-			st.Damage = de
-			break
-		}
-		if err := enc(&rec); err != nil {
-			return st, fmt.Errorf("export: writing %s: %w", f, err)
-		}
-		st.Records++
+		return st, err
 	}
-	if err := bw.Flush(); err != nil {
-		return st, fmt.Errorf("export: writing %s: %w", f, err)
+	if err := s.Flush(); err != nil {
+		return st, err
 	}
-	if st.Damage != nil {
-		return st, fmt.Errorf("export: results file %w (exported the %d records before the damage)", st.Damage, st.Records)
+	if damage != nil {
+		errors.As(damage, &st.Damage)
+		return st, fmt.Errorf("export: results file %w (exported the %d records before the damage)", damage, st.Records)
 	}
 	return st, nil
+}
+
+// Sink exports a run's attempt stream in one format as it comes: a results.Sink, so a run can
+// be exported while it is recorded (results.Tee) as well as read back (Write). Begin picks
+// the encoder (and writes the csv header row), Write encodes one record, End flushes. Output
+// is buffered: a stream that ends without End (cut short) must be flushed with Flush.
+type Sink struct {
+	w   *bufio.Writer
+	f   Format
+	enc encoder
+	err error // the first error the sink returned
+}
+
+// NewSink returns a Sink that writes format f to w. An unknown format fails at Begin.
+func NewSink(w io.Writer, f Format) *Sink {
+	return &Sink{w: bufio.NewWriterSize(w, 64<<10), f: f}
+}
+
+// Begin prepares the encoder for a run with header h.
+func (s *Sink) Begin(h results.Header) error {
+	enc, err := newEncoder(s.w, h, s.f)
+	if err != nil {
+		return s.fail(err)
+	}
+	s.enc = enc
+	return nil
+}
+
+// Write exports one record.
+func (s *Sink) Write(rec *results.Record) error {
+	if s.enc == nil {
+		return s.fail(errors.New("export: Write before Begin"))
+	}
+	if err := s.enc(rec); err != nil {
+		return s.fail(fmt.Errorf("export: writing %s: %w", s.f, err))
+	}
+	return nil
+}
+
+// End flushes the export: the trailer itself has no place in any of the formats.
+func (s *Sink) End(results.Trailer) error { return s.Flush() }
+
+// Flush writes out what is buffered.
+func (s *Sink) Flush() error {
+	if err := s.w.Flush(); err != nil {
+		return s.fail(fmt.Errorf("export: writing %s: %w", s.f, err))
+	}
+	return nil
+}
+
+func (s *Sink) fail(err error) error {
+	if s.err == nil {
+		s.err = err
+	}
+	return err
 }
 
 // encoder writes one record.

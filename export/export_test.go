@@ -402,3 +402,34 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 		})
 	}
 }
+
+// TestSinkDuringARun feeds a Sink the stream as an attack would, next to the results file
+// (results.Tee): its output is byte for byte the export of that file, in every format.
+func TestSinkDuringARun(t *testing.T) {
+	recs := synthetic(2000)
+	for _, f := range Formats() {
+		t.Run(string(f), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "run.st")
+			var live bytes.Buffer
+			sink := results.Tee(results.NewFileSink(path, results.CreateOptions{FlushInterval: time.Hour}), NewSink(&live, f))
+			if err := sink.Begin(testHeader()); err != nil {
+				t.Fatal(err)
+			}
+			for i := range recs {
+				if err := sink.Write(&recs[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := sink.End(results.Trailer{End: testStart.Add(time.Minute), Attempts: uint64(len(recs))}); err != nil {
+				t.Fatal(err)
+			}
+			read, st, err := export(t, path, f)
+			if err != nil || st.Records != uint64(len(recs)) {
+				t.Fatalf("export of the file: %d records, %v", st.Records, err)
+			}
+			if !bytes.Equal(live.Bytes(), read) {
+				t.Errorf("the live export (%d bytes) differs from the file's (%d bytes)", live.Len(), len(read))
+			}
+		})
+	}
+}

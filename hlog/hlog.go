@@ -9,6 +9,9 @@
 // Interval_Max by a fixed nanoseconds-to-milliseconds ratio through options that cannot be
 // set from outside the package, while stormtest records microseconds. The histogram
 // payload is hdrhistogram-go's own V2 compressed encoding.
+//
+// The log is written by a results.Sink (Sink), so it can be fed a run as it is recorded as
+// well as a recorded one (Write, through results.Copy).
 package hlog
 
 import (
@@ -75,7 +78,7 @@ func Tag(h results.Header, phase uint8) string {
 	}, name)
 }
 
-// Write reads every record from r and writes an interval log to w: after the header lines,
+// Write reads every record from src and writes an interval log to w: after the header lines,
 // for each interval of the given length (aligned to the run's start, Header.Start) one
 // untagged line for all attempts that ended in it and one line tagged Tag=<phase> per phase
 // that has attempts in it. An attempt belongs to the interval its End falls in and to the
@@ -92,57 +95,97 @@ func Tag(h results.Header, phase uint8) string {
 // stay exact.
 //
 // If the file is damaged, Write logs every record before the damage and returns an error
-// wrapping the *results.DamageError.
-func Write(w io.Writer, r *results.Reader, interval time.Duration) error {
-	if interval < time.Millisecond {
-		return fmt.Errorf("hlog: interval %s is shorter than the log's 1 ms resolution", interval)
+// wrapping the *results.DamageError. src is a *results.Reader or any other results.Source;
+// Write feeds it into a Sink through results.Copy.
+func Write(w io.Writer, src results.Source, interval time.Duration) error {
+	s, err := NewSink(w, interval)
+	if err != nil {
+		return err
 	}
-	h := r.Header()
+	_, damage, err := results.Copy(s, src)
+	if err != nil {
+		if err != s.err { // the sink's errors say what failed; a read error does not
+			err = fmt.Errorf("hlog: reading results: %w", err)
+		}
+		return err
+	}
+	if err := s.Close(); err != nil {
+		return err
+	}
+	if damage != nil {
+		return fmt.Errorf("hlog: results file %w (logged the records before the damage)", damage)
+	}
+	return nil
+}
+
+// Sink writes a run's attempt stream as an interval log while it comes, as Write describes:
+// a results.Sink. Begin writes the log's header lines, Write adds an attempt, End writes the
+// intervals still open and flushes. A stream that ends without End (cut short) must be
+// finished with Close.
+type Sink struct {
+	w        io.Writer
+	interval time.Duration
+	lw       *logWriter
+	closed   bool
+	err      error // the first error the sink returned
+}
+
+// NewSink returns a Sink that logs to w in intervals of the given length (at least 1 ms).
+func NewSink(w io.Writer, interval time.Duration) (*Sink, error) {
+	if interval < time.Millisecond {
+		return nil, fmt.Errorf("hlog: interval %s is shorter than the log's 1 ms resolution", interval)
+	}
+	return &Sink{w: w, interval: interval}, nil
+}
+
+// Begin writes the header lines for a run with header h.
+func (s *Sink) Begin(h results.Header) error {
 	lw := &logWriter{
-		out:      bufio.NewWriterSize(w, 64<<10),
+		out:      bufio.NewWriterSize(s.w, 64<<10),
 		hdr:      h,
-		interval: interval,
+		interval: s.interval,
 		base:     h.Start.UnixNano(),
 		open:     map[int64]*window{},
 		tags:     map[uint8]string{},
 	}
 	// Keep intervals open for `lateness`, but never more than maxOpenIntervals of them and
 	// never fewer than two (the current and the one before).
-	lw.keep = min(max(int64(lateness/interval), 1), maxOpenIntervals-1)
-	if err := lw.header(); err != nil {
-		return err
+	lw.keep = min(max(int64(lateness/s.interval), 1), maxOpenIntervals-1)
+	s.lw = lw
+	return s.fail(lw.header())
+}
+
+// Write adds one attempt.
+func (s *Sink) Write(rec *results.Record) error {
+	if s.lw == nil {
+		return s.fail(errors.New("hlog: Write before Begin"))
 	}
-	var (
-		rec    results.Record
-		damage error
-	)
-	for {
-		err := r.Next(&rec)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var de *results.DamageError
-			if !errors.As(err, &de) {
-				return fmt.Errorf("hlog: reading results: %w", err)
-			}
-			damage = de
-			break
-		}
-		if err := lw.add(&rec); err != nil {
-			return err
-		}
+	return s.fail(s.lw.add(rec))
+}
+
+// End writes out the log: the trailer has no place in it.
+func (s *Sink) End(results.Trailer) error { return s.Close() }
+
+// Close writes the intervals still open and flushes; it does so once.
+func (s *Sink) Close() error {
+	if s.closed || s.lw == nil {
+		return nil
 	}
-	if err := lw.closeUpTo(math.MaxInt64); err != nil {
-		return err
+	s.closed = true
+	if err := s.lw.closeUpTo(math.MaxInt64); err != nil {
+		return s.fail(err)
 	}
-	if err := lw.out.Flush(); err != nil {
-		return fmt.Errorf("hlog: writing: %w", err)
-	}
-	if damage != nil {
-		return fmt.Errorf("hlog: results file %w (logged the records before the damage)", damage)
+	if err := s.lw.out.Flush(); err != nil {
+		return s.fail(fmt.Errorf("hlog: writing: %w", err))
 	}
 	return nil
+}
+
+func (s *Sink) fail(err error) error {
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	return err
 }
 
 // window is one open interval.

@@ -433,3 +433,33 @@ func hdrJS(t *testing.T) string {
 	}
 	return dir
 }
+
+// TestSinkDuringARun feeds a Sink the stream as an attack would: its log is byte for byte the
+// log of the results file recorded from the same stream.
+func TestSinkDuringARun(t *testing.T) {
+	recs := synthetic(3000)
+	path := writeFile(t, recs)
+	read, err := writeLog(t, path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live bytes.Buffer
+	s, err := NewSink(&live, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Begin(testHeader()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if err := s.Write(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.End(results.Trailer{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(live.Bytes(), read) {
+		t.Errorf("the live log (%d bytes) differs from the file's (%d bytes)", live.Len(), len(read))
+	}
+}

@@ -1,6 +1,13 @@
 // Package results is stormtest's results file: a header, then one record per attempt,
 // streamed to disk as attempts complete, in blocks that carry a checksum so that a crash,
 // a kill -9 or a truncated copy loses at most the block being written.
+//
+// It also owns the seam every consumer of a run's attempts goes through (sink.go): a Sink
+// takes the stream (Begin with the Header, Write per Record, End with the Trailer), a
+// Source yields a recorded one (Header, Next until io.EOF or damage, Trailer), and Copy is
+// the one loop between them, with the damage handling. The attack writes into a Sink; the
+// results file (FileSink), the analysis, the exports and Tee of several are Sinks; a Reader
+// and a merge of shards are Sources.
 package results
 
 import (

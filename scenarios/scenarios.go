@@ -53,8 +53,8 @@ func Run(ctx context.Context, tcfg simservice.Config, prof *profiles.Profile, fi
 		}
 	}()
 
-	_, err = attack.RunToFile(ctx, attack.Config{Target: running.URL, Profile: prof},
-		attack.Output{Path: file, Overwrite: true}, progress)
+	_, err = attack.Run(ctx, attack.Config{Target: running.URL, Profile: prof, Progress: progress},
+		attack.NewFileSink(attack.Output{Path: file, Overwrite: true}))
 	<-sampled
 	out := Outcome{File: file, Timeout: longestTimeout(prof), SLO: time.Duration(prof.SLO.Latency)}
 	select {

@@ -534,7 +534,7 @@ func profileRun(o options, stormtest string) error {
 			return err
 		}
 	}
-	sum, err := attack.RunToFile(context.Background(), cfg, out, nil)
+	sum, err := attack.Run(context.Background(), cfg, attack.NewFileSink(out))
 	if o.cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}

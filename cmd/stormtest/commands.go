@@ -55,11 +55,12 @@ func attackCommand() *cli.Command {
 				Profile:     prof,
 				MaxWorkers:  c.Uint64("max-workers"),
 				Connections: c.Int("connections"),
+				RedactQuery: c.StringSlice("redact-query"),
 			}
 			if err := cfg.Validate(); err != nil {
 				return usageError("%s", redactIn(err, cfg.Target, shown))
 			}
-			output := attack.Output{Path: out, Overwrite: c.Bool("overwrite"), RedactQuery: c.StringSlice("redact-query")}
+			output := attack.Output{Path: out, Overwrite: c.Bool("overwrite")}
 			// Checked before anything is sent: a FIFO, a device or an existing file is bad input.
 			if err := attack.CheckOutput(output); err != nil {
 				return usageError("%v", err)
@@ -70,6 +71,7 @@ func attackCommand() *cli.Command {
 			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s (as %s until the run ends)\n",
 				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			progress := new(attack.Progress)
+			cfg.Progress = progress
 			// Attempts in flight at a stop are each bounded by their group's client timeout.
 			var wait time.Duration
 			for _, g := range prof.Groups() {
@@ -83,7 +85,7 @@ func attackCommand() *cli.Command {
 					return fmt.Sprintf("what was recorded up to the last second is in %s", out+attack.PartialSuffix)
 				})
 			display := live.Start(c.App.ErrWriter, live.ModeFor(c.App.ErrWriter, c.Bool("quiet")), prof, time.Now(), progress, live.Options{})
-			sum, err := attack.RunToFile(c.Context, cfg, output, progress)
+			sum, err := attack.Run(c.Context, cfg, attack.NewFileSink(output))
 			display.Stop()
 			if err != nil {
 				if sum.Attempts > 0 {

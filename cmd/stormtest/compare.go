@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -41,15 +40,11 @@ func compareCommand() *cli.Command {
 			}
 			var runs [2]compare.Run
 			for i, path := range c.Args().Slice() {
-				h, err := readHeader(path)
-				if err != nil {
-					return usageError("compare: %v", err)
-				}
 				rep, err := analyze.Files([]string{path}, opt)
 				if err != nil {
 					return usageError("compare: %v", err)
 				}
-				runs[i] = compare.Run{Label: path, Report: rep, SLO: time.Duration(h.Profile.SLO.Latency)}
+				runs[i] = compare.Run{Label: path, Report: rep}
 			}
 			cmp, err := compare.Compare(runs[0], runs[1], compare.Options{FailOnRegression: c.Float64("fail-on-regression")})
 			if err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/gate"
-	"github.com/stormtest/stormtest/results"
 )
 
 func gateCommand() *cli.Command {
@@ -44,15 +43,15 @@ func gateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			h, err := readHeader(paths[0])
+			rep, err := analyze.Files(paths, opt)
 			if err != nil {
 				return usageError("gate: %v", err)
 			}
 			var ths []gate.Threshold
-			for i, expr := range h.Profile.Gate {
+			for i, expr := range rep.Gate {
 				th, err := gate.Parse(expr)
 				if err != nil {
-					return usageError("gate: profile %s gate[%d]: %v", h.Profile.Name, i, err)
+					return usageError("gate: profile %s gate[%d]: %v", rep.Profile, i, err)
 				}
 				ths = append(ths, th)
 			}
@@ -64,11 +63,7 @@ func gateCommand() *cli.Command {
 				ths = append(ths, th)
 			}
 			if len(ths) == 0 {
-				return usageError("gate: no thresholds: give --threshold EXPR or list them under gate: in the profile (%s has none)", h.Profile.Name)
-			}
-			rep, err := analyze.Files(paths, opt)
-			if err != nil {
-				return usageError("gate: %v", err)
+				return usageError("gate: no thresholds: give --threshold EXPR or list them under gate: in the profile (%s has none)", rep.Profile)
 			}
 			if err := gate.Validate(rep, ths); err != nil {
 				return usageError("gate: %v", err)
@@ -86,17 +81,6 @@ func gateCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-// readHeader reads the header of a results file: the profile as run, with its gate: list
-// and SLO, which the analysis report does not carry.
-func readHeader(path string) (results.Header, error) {
-	r, err := results.Open(path)
-	if err != nil {
-		return results.Header{}, err
-	}
-	defer r.Close() // read-only: a close error loses nothing
-	return r.Header(), nil
 }
 
 // writeGateSummary prints one line per threshold, then the verdict and the outcome, and
