@@ -1,0 +1,61 @@
+package analyze
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stormtest/stormtest/results"
+)
+
+// TestUnsentRetriesAreShown: retries due after the run ended (a long backoff or a huge
+// Retry-After) were never sent; the trailer counts them and the report must say so, in text
+// and in JSON, rather than drop them.
+func TestUnsentRetriesAreShown(t *testing.T) {
+	cases := []struct {
+		name     string
+		unsent   uint64
+		wantText string // "" means the text must not mention unsent retries
+	}{
+		{"some unsent", 7, "7 retries were due after the run ended and never sent"},
+		{"one unsent", 1, "1 retry was due after the run ended and never sent"},
+		{"none", 0, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &results.Trailer{End: t0.Add(time.Second), UnsentRetries: tc.unsent}
+			rep := New(testHeader(phase("base", 1, 1)), DefaultOptions()).Finish(tr, nil)
+			var b strings.Builder
+			if err := rep.WriteText(&b); err != nil {
+				t.Fatal(err)
+			}
+			if err := rep.writeMarkdown(&b); err != nil {
+				t.Fatal(err)
+			}
+			text := b.String() // the plain text, then the Markdown
+			if tc.wantText != "" && strings.Count(text, tc.wantText) != 2 {
+				t.Errorf("text and Markdown should each say %q:\n%s", tc.wantText, text)
+			}
+			if tc.wantText != "" && !strings.Contains(text, tc.wantText) {
+				t.Errorf("text lacks %q:\n%s", tc.wantText, text)
+			}
+			if tc.wantText == "" && strings.Contains(text, "never sent") {
+				t.Errorf("text mentions unsent retries although there were none:\n%s", text)
+			}
+			data, err := json.Marshal(rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				UnsentRetries *uint64 `json:"unsent_retries"`
+			}
+			if err := json.Unmarshal(data, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.UnsentRetries == nil || *got.UnsentRetries != tc.unsent {
+				t.Errorf("JSON unsent_retries = %v, want %d", got.UnsentRetries, tc.unsent)
+			}
+		})
+	}
+}
