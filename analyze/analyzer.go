@@ -12,7 +12,7 @@ import (
 
 // numKinds sizes the per-kind counters; kinds beyond it (a newer file format) count as
 // KindOther.
-const numKinds = int(results.KindOther) + 1
+const numKinds = int(results.Kind3xx) + 1
 
 // Bounds on the sliding set of per-window latency histograms. Records arrive in End order
 // give or take a few seconds (several generator goroutines, merged files), so histograms are

@@ -122,6 +122,7 @@ func mergeTrailers(a *Analyzer, paths []string, readers []*results.Reader) *resu
 		t.Requests += ti.Requests
 		t.Attempts += ti.Attempts
 		t.UnsentRetries += ti.UnsentRetries
+		t.RedirectHops += ti.RedirectHops
 	}
 	if have == 0 {
 		return nil

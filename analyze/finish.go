@@ -59,6 +59,7 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 	r.DurationSeconds = a.duration(t).Seconds()
 	if t != nil {
 		r.UnsentRetries = t.UnsentRetries
+		r.RedirectHops = t.RedirectHops
 	}
 	r.Amplification = safeDiv(float64(a.attempts), float64(a.requests))
 	if j.hasAmpAfter {

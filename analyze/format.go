@@ -57,6 +57,9 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	if r.UnsentRetries > 0 {
 		b.WriteString(unsentRetries(r.UnsentRetries) + ".\n\n")
 	}
+	if r.RedirectHops > 0 {
+		b.WriteString(redirectHops(r.RedirectHops) + ".\n\n")
+	}
 	for _, e := range r.Evidence {
 		fmt.Fprintf(&b, "- %s\n", e)
 	}

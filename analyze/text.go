@@ -51,6 +51,9 @@ func (r *Report) writeText(w io.Writer, colour bool) error {
 	if r.UnsentRetries > 0 {
 		b.WriteString(unsentRetries(r.UnsentRetries) + "\n")
 	}
+	if r.RedirectHops > 0 {
+		b.WriteString(redirectHops(r.RedirectHops) + "\n")
+	}
 
 	if len(r.Phases) > 0 {
 		b.WriteByte('\n')
@@ -87,6 +90,12 @@ func unsentRetries(n uint64) string {
 		what = "retry was"
 	}
 	return fmt.Sprintf("%d %s due after the run ended and never sent", n, what)
+}
+
+// redirectHops says how many requests the target saw beyond the attempts: one per redirect
+// followed, while an attempt is recorded once for its whole chain.
+func redirectHops(n uint64) string {
+	return fmt.Sprintf("%d redirect hops followed: the target saw %d requests more than the attempts recorded", n, n)
 }
 
 // num formats x with up to prec decimals, dropping them for large values where they are

@@ -59,3 +59,36 @@ func TestUnsentRetriesAreShown(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectHopsAreShown: redirects followed (client follow_redirects) are requests the
+// target saw beyond the attempts recorded; the report says how many.
+func TestRedirectHopsAreShown(t *testing.T) {
+	cases := []struct {
+		hops     uint64
+		wantText string
+	}{
+		{12, "12 redirect hops followed: the target saw 12 requests more than the attempts recorded"},
+		{0, ""},
+	}
+	for _, tc := range cases {
+		tr := &results.Trailer{End: t0.Add(time.Second), RedirectHops: tc.hops}
+		rep := New(testHeader(phase("base", 1, 1)), DefaultOptions()).Finish(tr, nil)
+		var b strings.Builder
+		if err := rep.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.writeMarkdown(&b); err != nil {
+			t.Fatal(err)
+		}
+		text := b.String()
+		if tc.wantText != "" && strings.Count(text, tc.wantText) != 2 {
+			t.Errorf("text and Markdown should each say %q:\n%s", tc.wantText, text)
+		}
+		if tc.wantText == "" && strings.Contains(text, "redirect") {
+			t.Errorf("text mentions redirects although none were followed:\n%s", text)
+		}
+		if rep.RedirectHops != tc.hops {
+			t.Errorf("report redirect_hops = %d, want %d", rep.RedirectHops, tc.hops)
+		}
+	}
+}

@@ -15,7 +15,10 @@ func TestClassify(t *testing.T) {
 	}{
 		{200, "", results.KindOK},
 		{204, "", results.KindOK},
-		{302, "", results.KindOK},
+		{302, "", results.Kind3xx},
+		{301, "", results.Kind3xx},
+		{308, "", results.Kind3xx},
+		{304, "", results.KindOK},
 		{404, "404 Not Found", results.Kind4xx},
 		{429, "429 Too Many Requests", results.Kind429},
 		{503, "503 Service Unavailable", results.Kind5xx},

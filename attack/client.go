@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -25,6 +26,8 @@ type group struct {
 	progress *Progress
 
 	denied, expired uint64 // retries refused by the budget / past the deadline
+	// hops counts redirects followed; vegeta's workers add to it, so it is atomic.
+	hops atomic.Uint64
 }
 
 // targeter hands the attempt the scheduler claimed to the vegeta worker that took the tick.

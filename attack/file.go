@@ -80,6 +80,7 @@ func RunToFile(ctx context.Context, cfg Config, out Output, progress *Progress) 
 		UnsentRetries:   sum.UnsentRetries,
 		RetriesDenied:   sum.RetriesDenied,
 		DeadlineExpired: sum.DeadlineExpired,
+		RedirectHops:    sum.RedirectHops,
 	}
 	switch {
 	case runErr != nil:

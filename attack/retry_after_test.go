@@ -19,8 +19,8 @@ func TestRetryAfterIsClamped(t *testing.T) {
 		{"-1", 0, false},
 		{"0", 0, true},
 		{"120", 2 * time.Minute, true},
-		{"9223372036", maxRetryAfter, true},          // ×1e9 ns is just under MaxInt64
-		{"9223372037", maxRetryAfter, true},          // ×1e9 ns overflows
+		{"9223372036", maxRetryAfter, true},           // ×1e9 ns is just under MaxInt64
+		{"9223372037", maxRetryAfter, true},           // ×1e9 ns overflows
 		{"99999999999999999999", maxRetryAfter, true}, // beyond int64 seconds
 		{"Fri, 31 Dec 9999 23:59:59 GMT", maxRetryAfter, true},
 		{"Thu, 01 Jan 2026 00:00:30 GMT", 30 * time.Second, true},
