@@ -20,7 +20,7 @@ func newHTTPClient(follow int, hops *atomic.Uint64) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         dialer.DialContext,
+			DialContext:         frameDialer(dialer.DialContext),
 			TLSClientConfig:     &tls.Config{},
 			MaxIdleConnsPerHost: vegeta.DefaultConnections,
 			MaxConnsPerHost:     vegeta.DefaultMaxConnections,
