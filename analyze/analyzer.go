@@ -15,7 +15,7 @@ import (
 
 // numKinds sizes the per-kind counters; kinds beyond it (a newer file format) count as
 // KindOther.
-const numKinds = int(results.KindOther) + 1
+const numKinds = int(results.Kind3xx) + 1
 
 // Bounds on the sliding set of per-window latency histograms. Records arrive in End order
 // give or take a few seconds (several generator goroutines, merged files), so histograms are
@@ -402,6 +402,8 @@ func codeKind(code uint16) results.Kind {
 		return results.Kind4xx
 	case code >= 500 && code < 600:
 		return results.Kind5xx
+	case code >= 300 && code < 400 && code != 304:
+		return results.Kind3xx
 	}
 	return results.KindOK
 }
@@ -415,6 +417,7 @@ var kindLabels = map[results.Kind]string{
 	results.Kind429:     "HTTP 429",
 	results.Kind4xx:     "HTTP 4xx",
 	results.KindOther:   "other error",
+	results.Kind3xx:     "redirect not followed",
 }
 
 // failures lists the run's failed attempts by kind, and HTTP failures by status, most

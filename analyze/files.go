@@ -166,6 +166,7 @@ func (s *shards) Trailer() (results.Trailer, bool) {
 		t.Requests += ti.Requests
 		t.Attempts += ti.Attempts
 		t.UnsentRetries += ti.UnsentRetries
+		t.RedirectHops += ti.RedirectHops
 	}
 	t.Reason = strings.Join(reasons, "; ")
 	return t, have > 0

@@ -59,6 +59,10 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		Errors: make(map[string]uint64),
 	}
 	r.DurationSeconds = a.duration(t).Seconds()
+	if t != nil {
+		r.UnsentRetries = t.UnsentRetries
+		r.RedirectHops = t.RedirectHops
+	}
 	r.Amplification = safeDiv(float64(a.attempts), float64(a.requests))
 	if j.hasAmpAfter {
 		r.AmplificationAfterTrigger = &j.ampAfter

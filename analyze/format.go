@@ -54,6 +54,12 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, ", recovered %s s after the trigger", num(*r.RecoverySeconds, 1))
 	}
 	b.WriteString(".\n\n")
+	if r.UnsentRetries > 0 {
+		b.WriteString(unsentRetries(r.UnsentRetries) + ".\n\n")
+	}
+	if r.RedirectHops > 0 {
+		b.WriteString(redirectHops(r.RedirectHops) + ".\n\n")
+	}
 	for _, e := range r.Evidence {
 		fmt.Fprintf(&b, "- %s\n", e)
 	}

@@ -60,6 +60,12 @@ type Report struct {
 	// Wasted counts successes that ended after their request's deadline (client groups
 	// with a deadline only): work the target did for users who had given up.
 	Wasted uint64 `json:"wasted"`
+	// UnsentRetries are retries that came due after the run ended (a long backoff or
+	// Retry-After) and were never sent: the trailer's count, 0 without one.
+	UnsentRetries uint64 `json:"unsent_retries"`
+	// RedirectHops are redirects followed (client follow_redirects): requests the target saw
+	// beyond the attempts, which count each redirect chain once.
+	RedirectHops uint64 `json:"redirect_hops"`
 
 	Amplification             float64  `json:"amplification"`
 	AmplificationAfterTrigger *float64 `json:"amplification_after_trigger"`

@@ -54,6 +54,12 @@ func (r *Report) writeText(w io.Writer, colour bool) error {
 	fmt.Fprintf(&b, "latency ms (from intended start): p50 %s  p90 %s  p99 %s  p99.9 %s  max %s;  service p99 %s;  lag p99 %s\n",
 		num(l.P50, 1), num(l.P90, 1), num(l.P99, 1), num(l.P999, 1), num(l.Max, 1),
 		num(l.ServiceTime.P99, 1), num(l.Lag.P99, 1))
+	if r.UnsentRetries > 0 {
+		b.WriteString(unsentRetries(r.UnsentRetries) + "\n")
+	}
+	if r.RedirectHops > 0 {
+		b.WriteString(redirectHops(r.RedirectHops) + "\n")
+	}
 
 	if len(r.Phases) > 0 {
 		b.WriteByte('\n')
@@ -80,6 +86,22 @@ func (r *Report) writeText(w io.Writer, colour bool) error {
 		return fmt.Errorf("analyze: write text report: %w", err)
 	}
 	return nil
+}
+
+// unsentRetries says how many retries came due after the run ended: not attempts the target
+// saw, but load its clients still wanted to send, so the report must not drop them.
+func unsentRetries(n uint64) string {
+	what := "retries were"
+	if n == 1 {
+		what = "retry was"
+	}
+	return fmt.Sprintf("%d %s due after the run ended and never sent", n, what)
+}
+
+// redirectHops says how many requests the target saw beyond the attempts: one per redirect
+// followed, while an attempt is recorded once for its whole chain.
+func redirectHops(n uint64) string {
+	return fmt.Sprintf("%d redirect hops followed: the target saw %d requests more than the attempts recorded", n, n)
 }
 
 // num formats x with up to prec decimals, dropping them for large values where they are

@@ -69,6 +69,7 @@ func TestDeadServiceIsDown(t *testing.T) {
 		{"all 503", results.Kind5xx, 503, "100 % HTTP 503"},
 		{"all reset", results.KindReset, 0, "100 % connection reset"},
 		{"all 429", results.Kind429, 429, "100 % HTTP 429"},
+		{"all redirected", results.Kind3xx, 302, "100 % HTTP 302"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

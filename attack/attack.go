@@ -69,7 +69,10 @@ type Summary struct {
 	// next retry would have come after their deadline.
 	RetriesDenied   uint64
 	DeadlineExpired uint64
-	Interrupted     bool // stopped by ctx before the profile ended
+	// RedirectHops are redirects followed (client follow_redirects): each is one more request
+	// the target saw than the attempts recorded.
+	RedirectHops uint64
+	Interrupted  bool // stopped by ctx before the profile ended
 }
 
 // Progress is a live view of a running attack; every field and method is safe to use at any
@@ -183,6 +186,7 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 		UnsentRetries:   sum.UnsentRetries,
 		RetriesDenied:   sum.RetriesDenied,
 		DeadlineExpired: sum.DeadlineExpired,
+		RedirectHops:    sum.RedirectHops,
 	}
 	switch {
 	case runErr != nil:
@@ -282,6 +286,7 @@ func run(ctx context.Context, cfg Config, rec Recorder) (Summary, error) {
 		sum.UnsentRetries += uint64(retries + claimed)
 		sum.RetriesDenied += g.denied
 		sum.DeadlineExpired += g.expired
+		sum.RedirectHops += g.hops.Load()
 	}
 	return sum, c.err
 }
@@ -306,16 +311,19 @@ func newGroups(p *profiles.Profile, plan *requestPlan, start time.Time, cfg Conf
 			sched:    sched,
 			budget:   cl.Retry.Budget.New(),
 			rng:      newRand(p.Seed, uint64(i)),
-			attacker: vegeta.NewAttacker(
-				vegeta.Timeout(time.Duration(cl.Timeout)),
-				vegeta.Workers(16),
-				vegeta.MaxWorkers(maxWorkers(cfg.MaxWorkers, gp, cl)),
-				vegeta.Connections(connections(cfg.Connections)),
-				vegeta.KeepAlive(true),
-				// Bodies are read to the end (so connections are reused) but never kept.
-				vegeta.MaxBody(0),
-			),
 		}
+		g.attacker = vegeta.NewAttacker(
+			// First: vegeta.Client replaces the whole client, the options after it
+			// adjust it.
+			vegeta.Client(newHTTPClient(cl.FollowRedirects, &g.hops)),
+			vegeta.Timeout(time.Duration(cl.Timeout)),
+			vegeta.Workers(16),
+			vegeta.MaxWorkers(maxWorkers(cfg.MaxWorkers, gp, cl)),
+			vegeta.Connections(connections(cfg.Connections)),
+			vegeta.KeepAlive(true),
+			// Bodies are read to the end (so connections are reused) but never kept.
+			vegeta.MaxBody(0),
+		)
 		groups[i] = g
 	}
 	return groups

@@ -17,6 +17,10 @@ func classify(code uint16, errText string) results.Kind {
 		return results.Kind5xx
 	case code >= 400:
 		return results.Kind4xx
+	case code >= 300 && code != 304 && errText == "":
+		// A redirect the client did not follow (follow_redirects 0, or its hops used up):
+		// nothing was served. 304 Not Modified answers a conditional request: served.
+		return results.Kind3xx
 	case code != 0 && errText == "":
 		return results.KindOK
 	case code != 0:

@@ -15,7 +15,10 @@ func TestClassify(t *testing.T) {
 	}{
 		{200, "", results.KindOK},
 		{204, "", results.KindOK},
-		{302, "", results.KindOK},
+		{302, "", results.Kind3xx},
+		{301, "", results.Kind3xx},
+		{308, "", results.Kind3xx},
+		{304, "", results.KindOK},
 		{404, "404 Not Found", results.Kind4xx},
 		{429, "429 Too Many Requests", results.Kind429},
 		{503, "503 Service Unavailable", results.Kind5xx},
@@ -59,12 +62,19 @@ func TestRequestURL(t *testing.T) {
 		{"ftp://127.0.0.1", "/", "", "scheme must be http or https"},
 		{"http://", "/", "", "no host"},
 		{"http://127.0.0.1:8080/#x", "/", "", "fragment"},
+		{"http://127.0.0.1:8080", "/api/orders?limit=10", "http://127.0.0.1:8080/api/orders?limit=10", ""},
+		{"http://127.0.0.1:8080/base?t=1", "/x?y=2;z=3", "http://127.0.0.1:8080/base/x?t=1&y=2;z=3", ""},
+		{"http://127.0.0.1:8080", "/a%2Fb?q=%20", "http://127.0.0.1:8080/a%2Fb?q=%20", ""},
+		{"http://127.0.0.1:8080", "/x#frag", "", "fragment"},
+		{"http://127.0.0.1:8080", "/x?q=a b", "", "percent-encoded"},
+		{"http://127.0.0.1:8080", "/x%zz", "", "bad request path"},
+		{"http://127.0.0.1:8080", "/x?q=%zz", "", "bad request query"},
 	}
 	for _, tc := range cases {
 		got, err := requestURL(tc.target, tc.path)
 		if tc.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("requestURL(%q) error = %v, want one mentioning %q", tc.target, err, tc.wantErr)
+				t.Errorf("requestURL(%q, %q) error = %v, want one mentioning %q", tc.target, tc.path, err, tc.wantErr)
 			}
 			continue
 		}

@@ -36,8 +36,8 @@ func (e *ParseError) Unwrap() error { return e.Err }
 var (
 	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate"}
 	// The single client has no name or share: it is the whole traffic, group "default".
-	clientKeys  = []string{"timeout", "deadline", "think", "retry"}
-	groupKeys   = []string{"name", "share", "timeout", "deadline", "think", "retry"}
+	clientKeys  = []string{"timeout", "deadline", "think", "retry", "follow_redirects"}
+	groupKeys   = []string{"name", "share", "timeout", "deadline", "think", "retry", "follow_redirects"}
 	retryKeys   = []string{"policy", "max_attempts", "base", "cap", "jitter", "on", "retry_after", "budget"}
 	budgetKeys  = []string{"type", "max_tokens", "token_ratio", "percent", "min_per_second", "ttl"}
 	sloKeys     = []string{"latency"}
@@ -444,6 +444,8 @@ func (w *walker) client(n *yaml.Node, path string, allowed []string, c *Client) 
 			c.Think, err = offset(f.val, p)
 		case "retry":
 			err = w.retry(f.val, p, &c.Retry)
+		case "follow_redirects":
+			err = integer(f.val, p, followRedirectsExpected, &c.FollowRedirects)
 		}
 		if err != nil {
 			break

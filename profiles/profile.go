@@ -114,7 +114,16 @@ type Client struct {
 	// Think is how long a closed-loop user pauses between one request's end and its next.
 	Think Duration `yaml:"think,omitempty" json:"think,omitempty"`
 	Retry Retry    `yaml:"retry" json:"retry"`
+	// FollowRedirects is how many redirect hops one attempt follows. 0 (the default) follows
+	// none: the 3xx is the attempt's outcome, so the target never sees more requests than
+	// are recorded and no load goes to another host. Each hop followed is a request the
+	// target saw; the attack counts them (the trailer's redirect_hops).
+	FollowRedirects int `yaml:"follow_redirects,omitempty" json:"follow_redirects,omitempty"`
 }
+
+// MaxFollowRedirects bounds Client.FollowRedirects: more hops than browsers allow (20) is a
+// loop, not a deployment.
+const MaxFollowRedirects = 20
 
 // Failure classes a retry policy can name in Retry.On, beside plain status codes ("503").
 const (

@@ -179,7 +179,7 @@ func (c *Client) applyDefaults() {
 func (c Client) isDefault() bool {
 	r := c.Retry
 	return c.Name == "" && c.Share == 0 && (c.Timeout == 0 || c.Timeout == DefaultTimeout) &&
-		c.Deadline == 0 && c.Think == 0 && (r.Policy == "" || r.Policy == PolicyNone) &&
+		c.Deadline == 0 && c.Think == 0 && c.FollowRedirects == 0 && (r.Policy == "" || r.Policy == PolicyNone) &&
 		r.MaxAttempts == 0 && r.Base == 0 && r.Cap == 0 && r.Jitter == "" && len(r.On) == 0 &&
 		!r.RetryAfter && r.Budget == nil
 }
@@ -284,6 +284,9 @@ func (p *Profile) validateClients(closed bool) *fieldError {
 	return nil
 }
 
+// followRedirectsExpected is what follow_redirects takes, for its errors.
+const followRedirectsExpected = "0 to record a 3xx as the attempt's outcome, or the number of redirect hops to follow, at most 20"
+
 func (c Client) validate(path string, closed bool) *fieldError {
 	if c.Timeout <= 0 {
 		return errAt(path+".timeout", notPositive(c.Timeout), "a duration > 0 bounding one attempt")
@@ -298,6 +301,8 @@ func (c Client) validate(path string, closed bool) *fieldError {
 		return errAt(path+".think", fmt.Sprintf("%s is negative", c.Think), "a pause >= 0 between a user's requests")
 	case c.Think > 0 && !closed:
 		return errAt(path+".think", "set in an open-loop profile", "think only with closed-loop phases (users): open-loop clients do not wait for each other")
+	case c.FollowRedirects < 0 || c.FollowRedirects > MaxFollowRedirects:
+		return errAt(path+".follow_redirects", fmt.Sprintf("%d is not in [0, %d]", c.FollowRedirects, MaxFollowRedirects), followRedirectsExpected)
 	}
 	return c.Retry.validate(path + ".retry")
 }

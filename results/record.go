@@ -22,7 +22,7 @@ type Kind uint8
 
 // Kinds. The numbers are part of the file format: append only.
 const (
-	KindOK      Kind = iota // a response with a 1xx/2xx/3xx status
+	KindOK      Kind = iota // a response with a 1xx/2xx status, or 304 Not Modified
 	KindTimeout             // the client gave up: no complete response within its timeout
 	KindRefused             // connection refused
 	KindReset               // connection reset or closed by the peer mid-exchange
@@ -30,10 +30,14 @@ const (
 	Kind429                 // 429 Too Many Requests
 	Kind4xx                 // a 4xx response other than 429
 	KindOther               // any other error (DNS, TLS, protocol…)
+	// Kind3xx is a redirect (a 3xx other than 304) that was not followed: the client's
+	// follow_redirects is 0, or the attempt used up its hops. Nothing was served, so it is
+	// not a success; files written before it existed recorded such responses as ok.
+	Kind3xx
 	kindCount
 )
 
-var kindNames = [...]string{"ok", "timeout", "refused", "reset", "5xx", "429", "4xx", "other"}
+var kindNames = [...]string{"ok", "timeout", "refused", "reset", "5xx", "429", "4xx", "other", "3xx"}
 
 // String is the kind's name as used in reports and JSON.
 func (k Kind) String() string {
@@ -122,6 +126,9 @@ type Trailer struct {
 	// up because their next retry would have come after the request's deadline.
 	RetriesDenied   uint64 `json:"retries_denied,omitempty"`
 	DeadlineExpired uint64 `json:"deadline_expired,omitempty"`
+	// RedirectHops are redirects followed (client follow_redirects): requests the target saw
+	// beyond the attempts recorded, one per hop.
+	RedirectHops uint64 `json:"redirect_hops,omitempty"`
 	// CPU samples the generator machine once a second: a generator that saturated its own
 	// machine measured itself, and the analysis says so.
 	CPU []cpustat.Sample `json:"cpu,omitempty"`

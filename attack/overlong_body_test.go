@@ -1,0 +1,123 @@
+package attack
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stormtest/stormtest/results"
+)
+
+// rawServer answers every request on a kept-alive connection with response, written in one
+// piece as a broken server would. net/http's server refuses to send a body longer than its
+// Content-Length, so the test speaks HTTP itself. It listens on 127.0.0.1 only.
+func rawServer(t *testing.T, response string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn // closed at the end: the client keeps idle connections open
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer conn.Close()
+				br := bufio.NewReader(conn)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					_, _ = io.Copy(io.Discard, req.Body)
+					if _, err := io.WriteString(conn, response); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// TestBodyLongerThanContentLength: a response whose body runs past its Content-Length left
+// the surplus on the kept-alive connection, and net/http's Transport printed "Unsolicited
+// response received on idle HTTP channel" on the standard logger (the attack's stderr) once
+// per attempt. The attempt must be recorded as an error instead, and nothing logged.
+func TestBodyLongerThanContentLength(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time run")
+	}
+	cases := []struct {
+		name     string
+		response string
+		wantKind results.Kind
+		wantErr  string
+	}{
+		{"body past its length", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello, world", results.KindOther, "longer than its Content-Length"},
+		{"empty body declared", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nsurplus", results.KindOK, ""},
+		{"a correct response", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", results.KindOK, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// The Transport writes to the standard logger; capture it for this test only.
+			var logged bytes.Buffer
+			var mu sync.Mutex
+			prev, prevFlags := log.Writer(), log.Flags()
+			log.SetOutput(writerFunc(func(p []byte) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return logged.Write(p)
+			}))
+			t.Cleanup(func() { log.SetOutput(prev); log.SetFlags(prevFlags) })
+
+			url := rawServer(t, tc.response)
+			sum, recs := runAttack(t, context.Background(), url, "phases: [{duration: 300ms, rate: 20}]\nclient: {timeout: 1s}\n")
+			if len(recs) == 0 || uint64(len(recs)) != sum.Requests {
+				t.Fatalf("%d records for %d requests", len(recs), sum.Requests)
+			}
+			for _, r := range recs {
+				if r.Kind != tc.wantKind || !strings.Contains(r.Error, tc.wantErr) {
+					t.Fatalf("attempt recorded as %v %q, want %v with an error mentioning %q", r.Kind, r.Error, tc.wantKind, tc.wantErr)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if logged.Len() > 0 {
+				t.Fatalf("the attack logged %d lines, e.g. %q", strings.Count(logged.String(), "\n"), strings.SplitN(logged.String(), "\n", 2)[0])
+			}
+		})
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -1,0 +1,66 @@
+package attack
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestRetryAfterIsClamped(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		value  string
+		want   time.Duration
+		wantOK bool
+	}{
+		{"", 0, false},
+		{"junk", 0, false},
+		{"-1", 0, false},
+		{"0", 0, true},
+		{"120", 2 * time.Minute, true},
+		{"9223372036", maxRetryAfter, true},           // ×1e9 ns is just under MaxInt64
+		{"9223372037", maxRetryAfter, true},           // ×1e9 ns overflows
+		{"99999999999999999999", maxRetryAfter, true}, // beyond int64 seconds
+		{"Fri, 31 Dec 9999 23:59:59 GMT", maxRetryAfter, true},
+		{"Thu, 01 Jan 2026 00:00:30 GMT", 30 * time.Second, true},
+		{"Wed, 31 Dec 2025 23:00:00 GMT", 0, true}, // in the past: retry now
+	}
+	for _, tc := range cases {
+		h := http.Header{}
+		if tc.value != "" {
+			h.Set("Retry-After", tc.value)
+		}
+		got, ok := retryAfter(h, now)
+		if got != tc.want || ok != tc.wantOK {
+			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tc.value, got, ok, tc.want, tc.wantOK)
+		}
+	}
+}
+
+// TestHugeRetryAfterLeavesRetriesUnsent: a retry a server asks to come back after the run's
+// end is never sent, is counted as unsent, and nothing recorded has a negative latency.
+func TestHugeRetryAfterLeavesRetriesUnsent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time run")
+	}
+	for _, value := range []string{"9223372036", "Fri, 31 Dec 9999 23:59:59 GMT"} {
+		t.Run(value, func(t *testing.T) {
+			url, hits := alwaysUnavailable(t, http.Header{"Retry-After": {value}})
+			sum, recs := runAttack(t, context.Background(), url,
+				"phases: [{duration: 300ms, rate: 20}]\nclient: {timeout: 1s, retry: {policy: immediate, max_attempts: 3, retry_after: true}}\n")
+			if n := retriesOf(recs); n > 0 {
+				t.Fatalf("%d retries sent although the server asked for them after the run", n)
+			}
+			for _, r := range recs {
+				if r.Latency() < 0 || r.SendLag < 0 || r.ServiceTime < 0 {
+					t.Fatalf("request %d attempt %d: latency %v (lag %v)", r.RequestID, r.Attempt, r.Latency(), r.SendLag)
+				}
+			}
+			if sum.Requests == 0 || sum.UnsentRetries != sum.Requests || int64(len(recs)) != hits.Load() {
+				t.Fatalf("requests %d, unsent retries %d, records %d, target saw %d: want every request's retry unsent",
+					sum.Requests, sum.UnsentRetries, len(recs), hits.Load())
+			}
+		})
+	}
+}
