@@ -150,25 +150,33 @@ func (c *Client) applyDefaults() {
 			r.MaxAttempts = DefaultMaxAttempts
 		}
 	}
-	if b := r.Budget; b != nil {
-		switch b.Type {
-		case BudgetTokenBucket:
-			if b.MaxTokens == 0 {
-				b.MaxTokens = DefaultMaxTokens
-			}
-			if b.TokenRatio == 0 {
-				b.TokenRatio = DefaultTokenRatio
-			}
-		case BudgetRatio:
-			if b.Percent == 0 {
-				b.Percent = DefaultPercent
-			}
-			if b.MinPerSecond == 0 {
-				b.MinPerSecond = DefaultMinPerSecond
-			}
-			if b.TTL == 0 {
-				b.TTL = DefaultTTL
-			}
+	r.Budget.ApplyDefaults()
+}
+
+// ApplyDefaults fills the fields of a budget of a known type that are left empty, with the
+// defaults of the system the type copies; a nil budget stays nil. Profile.ApplyDefaults calls
+// it, and so does package retry for a budget built without a whole profile (a preset's).
+func (b *Budget) ApplyDefaults() {
+	if b == nil {
+		return
+	}
+	switch b.Type {
+	case BudgetTokenBucket:
+		if b.MaxTokens == 0 {
+			b.MaxTokens = DefaultMaxTokens
+		}
+		if b.TokenRatio == 0 {
+			b.TokenRatio = DefaultTokenRatio
+		}
+	case BudgetRatio:
+		if b.Percent == 0 {
+			b.Percent = DefaultPercent
+		}
+		if b.MinPerSecond == 0 {
+			b.MinPerSecond = DefaultMinPerSecond
+		}
+		if b.TTL == 0 {
+			b.TTL = DefaultTTL
 		}
 	}
 }
