@@ -24,6 +24,7 @@ import (
 	"github.com/stormtest/stormtest/internal/version"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
+	"github.com/stormtest/stormtest/retry"
 )
 
 // Recorder is the part of a results.Sink the consumer uses once the stream has begun: Write,
@@ -307,10 +308,8 @@ func newGroups(p *profiles.Profile, plan *requestPlan, start time.Time, cfg Conf
 		g := &group{
 			progress: progress,
 			index:    uint8(i),
-			client:   cl,
 			sched:    sched,
-			budget:   cl.Retry.Budget.New(),
-			rng:      newRand(p.Seed, uint64(i)),
+			retry:    retry.New(cl, p.Seed, uint64(i)),
 		}
 		g.attacker = vegeta.NewAttacker(
 			// First: vegeta.Client replaces the whole client, the options after it
@@ -364,7 +363,7 @@ func maxWorkers(configured uint64, gp *profiles.Profile, cl profiles.Client) uin
 		// A closed-loop user has at most one attempt in flight.
 		n = float64(maxUsers(gp.Schedule())) * 1.5
 	} else {
-		n = gp.PeakRate() * float64(cl.Retry.Attempts()) * time.Duration(cl.Timeout).Seconds() * 1.5
+		n = gp.PeakRate() * float64(retry.Attempts(cl.Retry)) * time.Duration(cl.Timeout).Seconds() * 1.5
 	}
 	return uint64(math.Min(math.Max(n, 64), 20000))
 }

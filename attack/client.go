@@ -1,28 +1,22 @@
 package attack
 
 import (
-	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
+	"github.com/stormtest/stormtest/retry"
 )
 
 // group is one client group of a run: its behaviour, its scheduler and its vegeta attacker.
 type group struct {
 	index    uint8
-	client   profiles.Client
 	sched    *scheduler
 	attacker *vegeta.Attacker
-	budget   profiles.RetryBudget
-	rng      *rand.Rand // retry jitter; used by the consumer goroutine only
+	retry    *retry.Client // used by the consumer goroutine only
 	progress *Progress
 
 	denied, expired uint64 // retries refused by the budget / past the deadline
@@ -45,10 +39,6 @@ func (g *group) targeter(tgt *vegeta.Target) error {
 	tgt.Header = ep.header
 	tgt.Body = ep.body
 	return nil
-}
-
-func newRand(seed, stream uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, stream^0xbf58476d1ce4e5b9))
 }
 
 // consumer turns vegeta results into records and decides retries. It runs in the one
@@ -111,79 +101,26 @@ func (c *consumer) consume(g *group, res *vegeta.Result) error {
 	return nil
 }
 
-// nextAttempt decides, as the group's clients would, whether the attempt a, which ended at end
-// with kind, is tried again, and when.
+// nextAttempt asks the group's retry.Client whether the attempt a, which ended at end with
+// kind, is tried again, and when; it counts the retries the deadline or the budget stopped.
 func (g *group) nextAttempt(a attempt, kind results.Kind, res *vegeta.Result, end time.Duration) (attempt, bool) {
-	ok := kind == results.KindOK
-	g.budget.Outcome(end, ok)
-	if a.number == 1 {
-		g.budget.Request(end)
-	}
-	retry := g.client.Retry
-	if ok || int(a.number) >= retry.Attempts() || !retry.RetriesOn(retryClass(kind), int(res.Code)) {
+	delay, why := g.retry.Next(
+		retry.Attempt{Number: int(a.number), First: a.first, PrevDelay: a.prevDelay},
+		retry.Outcome{Kind: kind, Code: int(res.Code), Header: res.Headers, End: end, Wall: res.Timestamp.Add(res.Latency)})
+	switch why {
+	case retry.Retrying:
+	case retry.DeadlineExpired:
+		g.expired++
 		return attempt{}, false
-	}
-	delay := retry.Delay(int(a.number), a.prevDelay, g.rng)
-	if retry.RetryAfter {
-		if wait, ok := retryAfter(res.Headers, res.Timestamp.Add(res.Latency)); ok && wait > delay {
-			delay = wait
-		}
+	case retry.BudgetDenied:
+		g.denied++
+		return attempt{}, false
+	default:
+		return attempt{}, false
 	}
 	next := a
 	next.number++
 	next.intended = end + delay
 	next.prevDelay = delay
-	if d := time.Duration(g.client.Deadline); d > 0 && next.intended-a.first >= d {
-		g.expired++
-		return attempt{}, false
-	}
-	if !g.budget.Allow(end) {
-		g.denied++
-		return attempt{}, false
-	}
 	return next, true
-}
-
-// retryClass names a failure the way a profile's retry.on does.
-func retryClass(k results.Kind) string {
-	switch k {
-	case results.KindTimeout:
-		return profiles.RetryOnTimeout
-	case results.KindRefused, results.KindReset:
-		return profiles.RetryOnConnection
-	case results.Kind5xx:
-		return profiles.RetryOn5xx
-	case results.Kind429:
-		return profiles.RetryOn429
-	case results.Kind4xx:
-		return profiles.RetryOn4xx
-	}
-	return ""
-}
-
-// maxRetryAfter bounds the wait a Retry-After can ask for. Without a bound, "9223372036" or a
-// date in the year 9999 overflows end+delay into the past: the retry is sent at once and its
-// record gets a negative latency. A day is longer than any sensible run's retry and far from
-// overflow; a retry it puts after the profile's end is counted as unsent.
-const maxRetryAfter = 24 * time.Hour
-
-// retryAfter reads a Retry-After header: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-		// Compare in seconds: multiplying first is what overflowed. ErrRange is a number of
-		// seconds beyond uint64, which is at least the bound.
-		if err != nil || secs >= uint64(maxRetryAfter/time.Second) {
-			return maxRetryAfter, true
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		// t.Sub saturates at the largest Duration rather than overflowing; clamp it anyway.
-		return min(max(t.Sub(now), 0), maxRetryAfter), true
-	}
-	return 0, false
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/report"
+	"github.com/stormtest/stormtest/retry"
 	"github.com/stormtest/stormtest/scenarios"
 	"github.com/stormtest/stormtest/simservice"
 )
@@ -70,7 +71,7 @@ func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
 		file    string
 		profile *profiles.Profile
 	}{
-		{fmt.Sprintf("clients retry (%s, up to %d attempts)", prof.Client.Retry.Policy, prof.Client.Retry.Attempts()),
+		{fmt.Sprintf("clients retry (%s, up to %d attempts)", prof.Client.Retry.Policy, retry.Attempts(prof.Client.Retry)),
 			filepath.Join(opt.Dir, "retrying.st"), prof},
 		{"clients do not retry", filepath.Join(opt.Dir, "no-retry.st"), &noRetry},
 	}

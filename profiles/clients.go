@@ -3,7 +3,6 @@ package profiles
 import (
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -37,26 +36,6 @@ func (p *Profile) PeakUsers() int {
 		}
 	}
 	return peak
-}
-
-// defaultRetryOn is what an empty Retry.On means: the failures a retry can cure. A 4xx other
-// than 429 is the client's own fault, and sending it again cannot help.
-var defaultRetryOn = []string{RetryOnTimeout, RetryOnConnection, RetryOn5xx, RetryOn429}
-
-// RetriesOn reports whether a failed attempt is retried under r.On. class is the attempt's
-// failure class (one of the RetryOn* constants, or "" for a success or any other outcome)
-// and code its HTTP status (0 when there was no response). It is true when the class is
-// listed, or the code is listed as a status ("503"). An empty On means timeout, connection,
-// 5xx and 429. The policy is not consulted: whether any retry is left is the caller's.
-func (r Retry) RetriesOn(class string, code int) bool {
-	on := r.On
-	if len(on) == 0 {
-		on = defaultRetryOn
-	}
-	if class != "" && slices.Contains(on, class) {
-		return true
-	}
-	return code != 0 && slices.Contains(on, strconv.Itoa(code))
 }
 
 // RedactedValue is the text that replaces a sensitive header's value in Redacted.

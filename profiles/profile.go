@@ -6,6 +6,10 @@
 // package curve. This package owns the configuration: it parses and validates phases and
 // maps each one to its curve through one table of phase kinds (phaseKinds in kinds.go),
 // which is also where a new kind of phase is added.
+//
+// Likewise the clients' retry settings are configuration only: package retry turns them
+// into behaviour (backoff and jitter, retry.on, Retry-After, deadlines, budgets, the named
+// presets), and imports this package for the types; this package never imports it.
 package profiles
 
 import "time"

@@ -83,9 +83,9 @@ const MaxGroups = 255
 //   - phase names: "phase-N", N counting from 1;
 //   - the duration of a points phase: its last offset.
 //
-// retry.on stays empty: empty means the default set (see Retry.RetriesOn), and filling it
-// in would make every written profile repeat it. ApplyDefaults never overwrites a field that
-// is set, and applying it twice changes nothing.
+// retry.on stays empty: empty means the default set (see Retry.On, read by package retry),
+// and filling it in would make every written profile repeat it. ApplyDefaults never
+// overwrites a field that is set, and applying it twice changes nothing.
 func (p *Profile) ApplyDefaults() {
 	if p.Request.TargetsFile == "" {
 		if p.Request.Method == "" {
@@ -401,7 +401,7 @@ func (r Retry) validate(path string) *fieldError {
 var retryClasses = []string{RetryOnTimeout, RetryOnConnection, RetryOn5xx, RetryOn429, RetryOn4xx}
 
 // isRetryOn reports whether s is a failure class or a status code from 100 to 599 written
-// plainly ("503", not "0503" or "503.0"), so that RetriesOn can match it as text.
+// plainly ("503", not "0503" or "503.0"), so that package retry can match it as text.
 func isRetryOn(s string) bool {
 	if slices.Contains(retryClasses, s) {
 		return true

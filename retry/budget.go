@@ -1,17 +1,19 @@
-package profiles
+package retry
 
 import (
 	"math"
 	"time"
+
+	"github.com/stormtest/stormtest/profiles"
 )
 
-// RetryBudget caps the retries of one client group. The attack tells it about every logical
+// budget caps the retries of one client group. Client.Next tells it about every logical
 // request and every attempt's outcome, and asks it before each retry. now is the time since
 // the run's start (any clock that does not go backwards will do: tests pass simulated time).
 //
-// A RetryBudget is not safe for concurrent use: the attack calls it from the one goroutine
-// that schedules attempts, and a lock on every attempt would buy nothing there.
-type RetryBudget interface {
+// A budget is not safe for concurrent use: Next calls it from the attack's one consumer
+// goroutine, and a lock on every attempt would buy nothing there.
+type budget interface {
 	// Request records a new logical request (its first attempt), before it is sent.
 	Request(now time.Duration)
 	// Outcome records a finished attempt, first or retry: ok is false when it failed in a
@@ -22,22 +24,21 @@ type RetryBudget interface {
 	Allow(now time.Duration) bool
 }
 
-// New returns a fresh budget of b's type and settings, with defaults applied. A nil *Budget
+// newBudget returns a fresh budget of b's type and settings, with defaults applied. A nil b
 // (no budget configured) gives one that always allows.
-func (b *Budget) New() RetryBudget {
+func newBudget(b *profiles.Budget) budget {
 	if b == nil {
 		return unlimited{}
 	}
 	c := *b
-	cl := Client{Retry: Retry{Policy: PolicyImmediate, Budget: &c}}
-	cl.applyDefaults()
+	c.ApplyDefaults()
 	switch c.Type {
-	case BudgetTokenBucket:
+	case profiles.BudgetTokenBucket:
 		// gRFC A6 keeps token_ratio to three decimal places; counting in thousandths of a
 		// token keeps the count exact, so "allowed after k successes" is exact too.
 		full := int64(math.Round(c.MaxTokens * 1000))
 		return &tokenBucket{max: full, ratio: int64(math.Round(c.TokenRatio * 1000)), count: full}
-	case BudgetRatio:
+	case profiles.BudgetRatio:
 		return newRatioBudget(c.Percent, c.MinPerSecond, time.Duration(c.TTL))
 	}
 	return unlimited{}

@@ -1,21 +1,24 @@
-package profiles
+package retry
 
 import (
 	"math"
 	"math/rand/v2"
 	"time"
+
+	"github.com/stormtest/stormtest/profiles"
 )
 
-// Attempts is the most attempts one logical request makes, the first included: 1 for policy
-// none, else MaxAttempts (at least 1, so that a profile without defaults still sends).
-func (r Retry) Attempts() int {
-	if r.Policy == PolicyNone || r.MaxAttempts < 1 {
+// Attempts is the most attempts one logical request makes under r, the first included: 1 for
+// policy none, else MaxAttempts (at least 1, so that a profile without defaults still sends).
+// The attack sizes its worker pool by it; Client.Next stops retrying at it.
+func Attempts(r profiles.Retry) int {
+	if r.Policy == profiles.PolicyNone || r.MaxAttempts < 1 {
 		return 1
 	}
 	return r.MaxAttempts
 }
 
-// Delay is how long a client waits after a failed attempt before retry number retry
+// delay is how long a client waits after a failed attempt before retry number retry
 // (retry 1 comes before attempt 2). prev is the delay before the previous retry, 0 for the
 // first; only decorrelated jitter reads it. Formulas, with t = min(Cap, Base·2^(retry-1)):
 //   - none: 0 (never asked: there are no retries);
@@ -26,11 +29,11 @@ func (r Retry) Attempts() int {
 //
 // An empty jitter is read as full, the default. rng supplies the randomness so that runs
 // replay from a seed; a nil rng falls back to math/rand/v2's unseeded global source.
-func (r Retry) Delay(retry int, prev time.Duration, rng *rand.Rand) time.Duration {
+func delay(r profiles.Retry, retry int, prev time.Duration, rng *rand.Rand) time.Duration {
 	switch r.Policy {
-	case PolicyFixed:
+	case profiles.PolicyFixed:
 		return time.Duration(r.Base)
-	case PolicyExponential:
+	case profiles.PolicyExponential:
 	default:
 		return 0
 	}
@@ -39,7 +42,7 @@ func (r Retry) Delay(retry int, prev time.Duration, rng *rand.Rand) time.Duratio
 	if limit <= 0 {
 		limit = math.MaxInt64
 	}
-	if r.Jitter == JitterDecorrelated {
+	if r.Jitter == profiles.JitterDecorrelated {
 		if prev <= 0 {
 			prev = base
 		}
@@ -52,9 +55,9 @@ func (r Retry) Delay(retry int, prev time.Duration, rng *rand.Rand) time.Duratio
 	}
 	t := backoff(base, limit, retry)
 	switch r.Jitter {
-	case JitterNone:
+	case profiles.JitterNone:
 		return t
-	case JitterEqual:
+	case profiles.JitterEqual:
 		return t/2 + randN(rng, t/2)
 	default:
 		return randN(rng, t)
