@@ -4,49 +4,24 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/retry"
 )
 
-// Policy names for the tipping map. PolicyProfile keeps the profile's own clients.
+// Policy names for the tipping map. PolicyProfile keeps the profile's own clients; the
+// others are package retry's presets, whose settings retry.Preset gives.
 const (
 	PolicyProfile    = "profile"
-	PolicyNone       = "none"
-	PolicyImmediate  = "immediate"
-	PolicyExpoJitter = "expo-jitter"
-	PolicyBudget     = "budget"
+	PolicyNone       = retry.PresetNone
+	PolicyImmediate  = retry.PresetImmediate
+	PolicyExpoJitter = retry.PresetExpoJitter
+	PolicyBudget     = retry.PresetBudget
 )
 
-// PolicyNames lists the policies ParsePolicies accepts.
+// PolicyNames lists the policies ParsePolicies accepts: PolicyProfile, then retry's presets.
 func PolicyNames() []string {
-	return []string{PolicyProfile, PolicyNone, PolicyImmediate, PolicyExpoJitter, PolicyBudget}
-}
-
-// PolicyRetry is the retry policy a named client behaviour stands for. They are the common
-// clients of the field, chosen so that one map per policy shows what each buys:
-//   - none: no retries;
-//   - immediate: up to 4 attempts at once (Huang et al.'s retry experiment);
-//   - expo-jitter: up to 3 attempts, exponential backoff with full jitter, base 50ms, cap 1s;
-//   - budget: immediate, capped by gRPC's token bucket (10 tokens, ratio 0.1).
-//
-// ok is false for PolicyProfile and unknown names.
-func PolicyRetry(name string) (profiles.Retry, bool) {
-	switch name {
-	case PolicyNone:
-		return profiles.Retry{Policy: profiles.PolicyNone}, true
-	case PolicyImmediate:
-		return profiles.Retry{Policy: profiles.PolicyImmediate, MaxAttempts: 4}, true
-	case PolicyExpoJitter:
-		return profiles.Retry{Policy: profiles.PolicyExponential, MaxAttempts: 3,
-			Base: profiles.Duration(50 * time.Millisecond), Cap: profiles.Duration(time.Second),
-			Jitter: profiles.JitterFull}, true
-	case PolicyBudget:
-		return profiles.Retry{Policy: profiles.PolicyImmediate, MaxAttempts: 4,
-			Budget: &profiles.Budget{Type: profiles.BudgetTokenBucket,
-				MaxTokens: profiles.DefaultMaxTokens, TokenRatio: profiles.DefaultTokenRatio}}, true
-	}
-	return profiles.Retry{}, false
+	return append([]string{PolicyProfile}, retry.Presets()...)
 }
 
 // ParsePolicies reads a comma-separated list of policy names.
@@ -70,33 +45,11 @@ func ParsePolicies(s string) ([]string, error) {
 	return out, nil
 }
 
-// withRetry returns a copy of p whose every client group retries by r.
-func withRetry(p *profiles.Profile, r profiles.Retry) *profiles.Profile {
-	q := p.Scaled(1, 1) // a deep copy
-	set := func(c *profiles.Client) {
-		rr := r
-		if r.Budget != nil {
-			b := *r.Budget
-			rr.Budget = &b
-		}
-		// The profile's retry.on stays: which failures its clients treat as retryable is
-		// about the service's answers, not about the policy being compared.
-		if rr.Policy != profiles.PolicyNone {
-			rr.On = c.Retry.On
-		}
-		c.Retry = rr
-	}
-	set(&q.Client)
-	for i := range q.Clients {
-		set(&q.Clients[i])
-	}
-	return q
-}
-
-// retryFor is the profile's client behaviour under the named policy.
+// retryFor is the profile's client behaviour under the named policy: a copy of the profile
+// whose clients retry by the policy's preset, or a plain copy for PolicyProfile.
 func retryFor(p *profiles.Profile, policy string) *profiles.Profile {
-	if r, ok := PolicyRetry(policy); ok {
-		return withRetry(p, r)
+	if r, ok := retry.Preset(policy); ok {
+		return retry.Apply(p, r)
 	}
 	return p.Scaled(1, 1)
 }

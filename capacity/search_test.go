@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stormtest/stormtest/retry"
 )
 
 // fakeProber is a target whose boundaries are known: steps pass up to knee, a surge tips the
@@ -290,11 +292,10 @@ func TestParsePolicies(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	for _, name := range PolicyNames()[1:] {
-		r, ok := PolicyRetry(name)
-		if !ok {
+		if _, ok := retry.Preset(name); !ok {
 			t.Fatalf("%s has no retry", name)
 		}
-		prof := withRetry(mustProfile(t), r)
+		prof := retryFor(mustProfile(t), name)
 		if err := prof.Validate(); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
