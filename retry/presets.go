@@ -62,7 +62,11 @@ func Apply(p *profiles.Profile, r profiles.Retry) *profiles.Profile {
 		}
 		c.Retry = rr
 	}
-	set(&q.Client)
+	// A mix keeps its behaviour in Clients and must leave Client unset: setting both is a
+	// profile validation error ("client: set together with clients").
+	if len(q.Clients) == 0 {
+		set(&q.Client)
+	}
 	for i := range q.Clients {
 		set(&q.Clients[i])
 	}

@@ -35,7 +35,7 @@ seed: 7
 `
 
 // TestPresets: every preset applied to a one-client profile gives a valid profile; applied
-// to a mix, every group retries by the preset and keeps its retry.on (unless the preset does
+// to a mix, the profile stays valid, every group retries by the preset and keeps its retry.on (unless the preset does
 // not retry), and the original is left alone.
 func TestPresets(t *testing.T) {
 	single, err := profiles.Parse([]byte(singleProfile), "test.yaml")
@@ -56,6 +56,9 @@ func TestPresets(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 		q := Apply(p, r)
+		if err := q.Validate(); err != nil {
+			t.Errorf("%s applied to a mix: %v", name, err)
+		}
 		for i, c := range q.Clients {
 			want := r
 			if r.Policy != profiles.PolicyNone {
