@@ -135,7 +135,7 @@ func New(h results.Header, opt Options) *Analyzer {
 	}
 	a.lagLimit = a.slo / 2
 	if a.lagLimit <= 0 {
-		a.lagLimit = a.longestTimeout() / 2
+		a.lagLimit = a.h.Profile.LongestTimeout() / 2
 	}
 	a.phases = make([]phaseAcc, max(1, len(h.Profile.Phases)))
 	for i := range a.phases {

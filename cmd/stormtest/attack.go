@@ -62,10 +62,7 @@ func attackCommand() *cli.Command {
 				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			progress := new(attack.Progress)
 			// Attempts in flight at a stop are each bounded by their group's client timeout.
-			var wait time.Duration
-			for _, g := range prof.Groups() {
-				wait = max(wait, time.Duration(g.Timeout))
-			}
+			wait := prof.LongestTimeout()
 			stopperFrom(c.Context).describe(
 				func() string {
 					return fmt.Sprintf("waiting up to %s for %d attempts in flight", wait, progress.InFlight())

@@ -164,10 +164,7 @@ func runCapacity(c *cli.Context) error {
 // capacityConfig reads the search settings from the flags, with the profile's SLO and client
 // timeout where the flags leave them open.
 func capacityConfig(c *cli.Context, prof *profiles.Profile) (capacity.Config, error) {
-	var timeout time.Duration
-	for _, g := range prof.Groups() {
-		timeout = max(timeout, time.Duration(g.Timeout))
-	}
+	timeout := prof.LongestTimeout()
 	cfg := capacity.Config{
 		Step:             c.Duration("step"),
 		StartRate:        c.Float64("start-rate"),
@@ -192,10 +189,8 @@ func capacityConfig(c *cli.Context, prof *profiles.Profile) (capacity.Config, er
 	if cfg.P99 <= 0 {
 		cfg.P99 = time.Duration(prof.SLO.Latency)
 	}
-	if cfg.Grace <= 0 {
-		// The same automatic grace analyze uses, so a surge's verdict is conclusive.
-		cfg.Grace = max(10*time.Second, 5*timeout)
-	}
+	// The same automatic grace analyze uses, so a surge's verdict is conclusive.
+	cfg.Grace = analyze.Options{Grace: cfg.Grace}.GraceFor(prof)
 	if s := strings.TrimSpace(c.String("policies")); s != "" {
 		pols, err := capacity.ParsePolicies(s)
 		if err != nil {
