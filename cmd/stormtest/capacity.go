@@ -14,6 +14,7 @@ import (
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/capacity"
+	"github.com/stormtest/stormtest/internal/atomicfile"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/report"
 )
@@ -93,7 +94,7 @@ func runCapacity(c *cli.Context) error {
 	// not be written to is refused now, not once the probes are spent.
 	reportPath := c.String("report")
 	if reportPath != "" {
-		if err := checkWritable(reportPath); err != nil {
+		if err := atomicfile.CheckWritable(reportPath); err != nil {
 			return usageError("capacity: --report: %v", err)
 		}
 	}
@@ -143,7 +144,7 @@ func runCapacity(c *cli.Context) error {
 		return err
 	}
 	if reportPath != "" {
-		if err := writeFileAtomic(reportPath, func(w io.Writer) error { return report.WriteCapacity(w, res) }); err != nil {
+		if err := atomicfile.Write(reportPath, func(w io.Writer) error { return report.WriteCapacity(w, res) }); err != nil {
 			return cli.Exit(fmt.Sprintf("capacity: writing the report %s: %v", reportPath, err), exitFail)
 		}
 		if progress != nil {

@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/gate"
+	"github.com/stormtest/stormtest/internal/atomicfile"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -126,19 +126,8 @@ func writeGateSummary(w io.Writer, rep *analyze.Report, res []gate.Result) int {
 	return failed
 }
 
-// writeJUnit writes the report to path, removing a partly written file so that CI never
-// reads a truncated report as a complete one.
+// writeJUnit writes the report to path whole (atomicfile), so that CI never reads a truncated
+// report as a complete one.
 func writeJUnit(path, suite string, res []gate.Result) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	err = gate.WriteJUnit(f, suite, res)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("closing %s: %w", path, cerr)
-	}
-	if err != nil {
-		os.Remove(path)
-	}
-	return err
+	return atomicfile.Write(path, func(w io.Writer) error { return gate.WriteJUnit(w, suite, res) })
 }
