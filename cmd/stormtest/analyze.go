@@ -50,8 +50,8 @@ func analyzeCommand() *cli.Command {
 			"  stormtest analyze run.st\n" +
 			"  stormtest analyze --json run.st | jq .verdict",
 		Flags: append([]cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print one JSON object (schema in the README); the same as --format json"},
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text (coloured on a terminal), json or markdown (for a pull request or a ticket)"},
+			jsonAliasFlag("print one JSON object (schema in the README)"),
+			formatFlag("text (coloured on a terminal), json or markdown (for a pull request or a ticket)"),
 			&cli.StringFlag{Name: "hlog", Usage: "also write an HdrHistogram interval log (1 s intervals, tagged per phase) to this file; one results file only"},
 		}, analyzeFlags()...),
 		Action: func(c *cli.Context) error {
@@ -60,6 +60,10 @@ func analyzeCommand() *cli.Command {
 			}
 			if c.String("hlog") != "" && c.NArg() != 1 {
 				return usageError("analyze: --hlog takes one results file, got %d", c.NArg())
+			}
+			format, err := chooseFormat(c, formatText, formatJSON, formatMarkdown)
+			if err != nil {
+				return err
 			}
 			opt, err := analyzeOptions(c)
 			if err != nil {
@@ -80,14 +84,8 @@ func analyzeCommand() *cli.Command {
 					return err
 				}
 			}
-			format, err := analyze.ParseFormat(c.String("format"))
-			if err != nil {
-				return usageError("analyze: %v", err)
-			}
-			if c.Bool("json") {
-				format = analyze.FormatJSON
-			}
-			return rep.Write(c.App.Writer, format, isTerminal(c.App.Writer))
+			// analyze.Format names the same three formats.
+			return rep.Write(c.App.Writer, analyze.Format(format), isTerminal(c.App.Writer))
 		},
 	}
 }

@@ -46,7 +46,8 @@ func capacityCommand() *cli.Command {
 			&cli.DurationFlag{Name: "budget", Value: def.Budget, Usage: "time this run may take; it stops early with what it found"},
 			&cli.StringFlag{Name: "state", Usage: "state file, written after every probe and read to resume (default: capacity-state.json next to --out)"},
 			&cli.StringFlag{Name: "out", Usage: "write the result here instead of stdout"},
-			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object (capacity.Result)"},
+			jsonAliasFlag("print the result as one JSON object (capacity.Result)"),
+			formatFlag("text or json (one object, capacity.Result)"),
 			&cli.StringFlag{Name: "report", Usage: "also write the result as a self-contained HTML page (charts of the knee and the tipping map) to this file"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines"},
 
@@ -78,6 +79,10 @@ func capacityCommand() *cli.Command {
 }
 
 func runCapacity(c *cli.Context) error {
+	format, err := chooseFormat(c, formatText, formatJSON)
+	if err != nil {
+		return err
+	}
 	prof, err := profiles.Load(c.String("profile"))
 	if err != nil {
 		return usageError("capacity: %v", err)
@@ -134,12 +139,14 @@ func runCapacity(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("capacity: %v", runErr), exitFail)
 	}
 	if err := writeOutput(c, c.String("out"), func(w io.Writer) error {
-		if c.Bool("json") {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
-		}
-		return res.WriteText(w)
+		return render(w, format, renderers{
+			formatText: res.WriteText,
+			formatJSON: func(w io.Writer) error {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			},
+		})
 	}); err != nil {
 		return err
 	}

@@ -12,6 +12,9 @@ import (
 	"github.com/stormtest/stormtest/results"
 )
 
+// gateFormats are the formats gate can print its outcome in.
+var gateFormats = []string{formatText, formatJSON}
+
 func gateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "gate",
@@ -34,12 +37,17 @@ func gateCommand() *cli.Command {
 			&cli.BoolFlag{Name: "allow-down", Usage: "let verdict thresholds judge a run whose verdict is down (nothing served) like any other; by default every verdict threshold fails on it"},
 			&cli.BoolFlag{Name: "allow-inconclusive", Usage: "let verdict thresholds judge a run whose verdict is inconclusive (too little evidence) like any other; by default every verdict threshold fails on it"},
 			&cli.StringFlag{Name: "junit", Usage: "also write the results as a JUnit XML report to this file"},
+			formatFlag("text (one line per threshold, then the outcome) or json (one object: pass, thresholds, verdict)"),
 		}, analyzeFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return usageError("gate: no results file given")
 			}
 			paths := c.Args().Slice()
+			format, err := chooseFormat(c, gateFormats...)
+			if err != nil {
+				return err
+			}
 			opt, err := analyzeOptions(c)
 			if err != nil {
 				return err
@@ -48,23 +56,9 @@ func gateCommand() *cli.Command {
 			if err != nil {
 				return usageError("gate: %v", err)
 			}
-			var ths []gate.Threshold
-			for i, expr := range h.Profile.Gate {
-				th, err := gate.Parse(expr)
-				if err != nil {
-					return usageError("gate: profile %s gate[%d]: %v", h.Profile.Name, i, err)
-				}
-				ths = append(ths, th)
-			}
-			for _, expr := range c.StringSlice("threshold") {
-				th, err := gate.Parse(expr)
-				if err != nil {
-					return usageError("gate: --threshold: %v", err)
-				}
-				ths = append(ths, th)
-			}
-			if len(ths) == 0 {
-				return usageError("gate: no thresholds: give --threshold EXPR or list them under gate: in the profile (%s has none)", h.Profile.Name)
+			ths, err := gate.Thresholds(&h.Profile, c.StringSlice("threshold"))
+			if err != nil {
+				return usageError("gate: %v", err)
 			}
 			rep, err := analyze.Files(paths, opt)
 			if err != nil {
@@ -79,8 +73,14 @@ func gateCommand() *cli.Command {
 					return usageError("gate: %v", err)
 				}
 			}
-			failed := writeGateSummary(c.App.Writer, rep, res)
-			if failed > 0 {
+			err = render(c.App.Writer, format, renderers{
+				formatText: func(w io.Writer) error { return gate.WriteText(w, rep, res) },
+				formatJSON: func(w io.Writer) error { return gate.WriteJSON(w, rep, res) },
+			})
+			if err != nil {
+				return cli.Exit(fmt.Sprintf("gate: %v", err), exitFail)
+			}
+			if failed := gate.Failed(res); failed > 0 {
 				return cli.Exit(fmt.Sprintf("gate: %d of %d thresholds failed", failed, len(res)), exitFail)
 			}
 			return nil
@@ -97,33 +97,6 @@ func readHeader(path string) (results.Header, error) {
 	}
 	defer r.Close() // read-only: a close error loses nothing
 	return r.Header(), nil
-}
-
-// writeGateSummary prints one line per threshold, then the verdict and the outcome, and
-// returns how many thresholds failed.
-func writeGateSummary(w io.Writer, rep *analyze.Report, res []gate.Result) int {
-	width := 0
-	for _, r := range res {
-		width = max(width, len(r.Threshold.Expr))
-	}
-	failed := 0
-	for _, r := range res {
-		state := "PASS"
-		if !r.Pass {
-			state, failed = "FAIL", failed+1
-		}
-		fmt.Fprintf(w, "%s  %-*s  %s %s\n", state, width, r.Threshold.Expr, r.Threshold.Metric, r.ObservedText)
-	}
-	fmt.Fprintf(w, "verdict: %s (profile %s, %d requests, %d attempts)\n", rep.Verdict, rep.Profile, rep.Requests, rep.Attempts)
-	for _, warn := range rep.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
-	outcome := "PASS"
-	if failed > 0 {
-		outcome = "FAIL"
-	}
-	fmt.Fprintf(w, "%s: %d of %d thresholds passed\n", outcome, len(res)-failed, len(res))
-	return failed
 }
 
 // writeJUnit writes the report to path whole (atomicfile), so that CI never reads a truncated
