@@ -179,7 +179,7 @@ func (a *Analyzer) begin(h results.Header) {
 	}
 	a.lagLimit = a.slo / 2
 	if a.lagLimit <= 0 {
-		a.lagLimit = a.longestTimeout() / 2
+		a.lagLimit = a.h.Profile.LongestTimeout() / 2
 	}
 	a.phases = make([]phaseAcc, max(1, len(h.Profile.Phases)))
 	for i := range a.phases {

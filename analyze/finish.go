@@ -30,7 +30,7 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		tolerance: a.opt.Tolerance,
 		minCount:  a.opt.MinCount,
 		sustain:   a.opt.Sustain,
-		grace:     a.opt.grace(a.longestTimeout()),
+		grace:     a.opt.GraceFor(&a.h.Profile),
 		slo:       a.slo,
 		capacity:  a.opt.Capacity,
 		band:      a.opt.Band,
@@ -401,15 +401,6 @@ func kindMap(kinds []uint64) map[string]uint64 {
 		}
 	}
 	return m
-}
-
-// longestTimeout is the longest attempt timeout of the run's client groups.
-func (a *Analyzer) longestTimeout() time.Duration {
-	var d time.Duration
-	for _, g := range a.h.Profile.Groups() {
-		d = max(d, time.Duration(g.Timeout))
-	}
-	return d
 }
 
 // mostAttempts is the most attempts any client group allows a request.

@@ -108,12 +108,15 @@ func (o Options) lagWarn(slo time.Duration) time.Duration {
 	return max(5*time.Millisecond, slo/10)
 }
 
-// grace resolves the automatic grace period for a client timeout.
-func (o Options) grace(clientTimeout time.Duration) time.Duration {
+// GraceFor resolves the grace period for a run of profile p: Grace when set, else the
+// automatic one, max(10s, 5 × p's longest client timeout), long enough for retries of the
+// slowest clients to keep a failure going. The capacity search calls it too, so that a
+// surge's after-phase lasts as long as the analysis that judges it requires.
+func (o Options) GraceFor(p *profiles.Profile) time.Duration {
 	if o.Grace > 0 {
 		return o.Grace
 	}
-	return max(10*time.Second, 5*clientTimeout)
+	return max(10*time.Second, 5*p.LongestTimeout())
 }
 
 // Bounds on the options, checked by Validate. The analysis keeps counters for every window

@@ -55,3 +55,30 @@ func TestOptionsValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestGraceFor checks the automatic grace: max(10s, 5 × the longest client timeout), and an
+// explicit --grace winning over it.
+func TestGraceFor(t *testing.T) {
+	p := func(timeouts ...time.Duration) *profiles.Profile {
+		var cs []profiles.Client
+		for _, d := range timeouts {
+			cs = append(cs, profiles.Client{Timeout: profiles.Duration(d)})
+		}
+		return &profiles.Profile{Clients: cs}
+	}
+	tests := []struct {
+		grace time.Duration
+		prof  *profiles.Profile
+		want  time.Duration
+	}{
+		{0, p(time.Second), 10 * time.Second},
+		{0, p(time.Second, 3*time.Second), 15 * time.Second},
+		{-1, p(4 * time.Second), 20 * time.Second},
+		{7 * time.Second, p(4 * time.Second), 7 * time.Second},
+	}
+	for _, tc := range tests {
+		if got := (Options{Grace: tc.grace}).GraceFor(tc.prof); got != tc.want {
+			t.Errorf("Grace %s, timeouts %s: %s, want %s", tc.grace, tc.prof.LongestTimeout(), got, tc.want)
+		}
+	}
+}

@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/stormtest/stormtest/attack"
+	"github.com/stormtest/stormtest/internal/atomicfile"
 )
 
 // stateVersion is bumped when the meaning of a stored probe changes, so an old file is
@@ -77,26 +78,21 @@ func LoadState(path, target, profile string) (*State, error) {
 	return &s, nil
 }
 
-// Save writes the state to path atomically (a temporary file renamed over it), so that an
-// interruption while saving leaves the previous state intact.
+// Save writes the state to path whole (atomicfile: a temporary file renamed over it), so that
+// an interruption while saving leaves the previous state intact.
 func (s *State) Save(path string) error {
 	s.Updated = time.Now().UTC()
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("state file: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
+	// 0644 like every file stormtest writes: the state holds the redacted target and a
+	// digest of the profile, nothing secret.
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("state file: %w", err)
-	}
-	_, werr := tmp.Write(append(data, '\n'))
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("state file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("state file %s: %w", path, err)
 	}
 	return nil

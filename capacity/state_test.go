@@ -46,3 +46,26 @@ func TestStateNeverStoresCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestStateSaveIsShareable: the state is written whole with mode 0644, like every file
+// stormtest writes (it holds nothing secret), replacing an older one and leaving no temporary.
+func TestStateSaveIsShareable(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	if err := os.WriteFile(path, []byte("an older state"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &State{Version: stateVersion, Target: "http://127.0.0.1:8080/", Profile: "digest", Probes: map[string]StoredProbe{}}
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("state mode %v (%v), want 0644", fi.Mode(), err)
+	}
+	if _, err := LoadState(path, "http://127.0.0.1:8080/", "digest"); err != nil {
+		t.Errorf("the saved state does not load: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files in the directory, want only the state", len(entries))
+	}
+}

@@ -2,6 +2,11 @@
 // "p99<500ms", "peak:error_rate<=0.1%", "verdict!=metastable". A threshold comes from the
 // command line or from the profile's gate: list, is parsed once (so a typo fails before any
 // judging), and is evaluated against an analyze.Report.
+//
+// The package owns everything a gate decides and prints: Thresholds merges the profile's
+// gate: list with the command line's, Evaluate judges them, and WriteText, WriteJSON and
+// WriteJUnit render the outcome. The CLI only opens the results files, calls these and maps
+// the outcome to an exit code; all of it runs on the caller's goroutine.
 package gate
 
 import (
@@ -142,6 +147,33 @@ func Parse(expr string) (Threshold, error) {
 		return th, bad("%v", err)
 	}
 	return th, nil
+}
+
+// Thresholds merges the thresholds of a run: first the gate: list of the profile named
+// profile (recorded in the results file's header, carried by the analysis as Report.Gate),
+// then the command line's --threshold expressions; both are checked.
+// The first bad expression is the error, naming where it came from; no thresholds at all is
+// an error too, since a gate that checks nothing cannot pass honestly.
+func Thresholds(profile string, list, flags []string) ([]Threshold, error) {
+	var ths []Threshold
+	for i, expr := range list {
+		th, err := Parse(expr)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s gate[%d]: %w", profile, i, err)
+		}
+		ths = append(ths, th)
+	}
+	for _, expr := range flags {
+		th, err := Parse(expr)
+		if err != nil {
+			return nil, fmt.Errorf("--threshold: %w", err)
+		}
+		ths = append(ths, th)
+	}
+	if len(ths) == 0 {
+		return nil, fmt.Errorf("no thresholds: give --threshold EXPR or list them under gate: in the profile (%s has none)", profile)
+	}
+	return ths, nil
 }
 
 // verdicts are the values a verdict threshold may name.

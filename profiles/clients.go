@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // DefaultGroup is the name of the one group that a profile without clients has.
@@ -19,6 +20,18 @@ func (p *Profile) Groups() []Client {
 	c := p.Client
 	c.Name, c.Share = DefaultGroup, 1
 	return []Client{c}
+}
+
+// LongestTimeout is the longest attempt timeout of the profile's client groups: how long an
+// attempt in flight may still take when the load stops. The automatic grace of the analysis
+// (analyze.Options.GraceFor), the capacity search's surges and the wait at Ctrl-C all derive
+// from it, so they are computed here once.
+func (p *Profile) LongestTimeout() time.Duration {
+	var d time.Duration
+	for _, g := range p.Groups() {
+		d = max(d, time.Duration(g.Timeout))
+	}
+	return d
 }
 
 // ClosedLoop reports whether the profile's phases are closed-loop (users) rather than

@@ -524,3 +524,14 @@ func TestLoadResolvesFiles(t *testing.T) {
 		t.Errorf("Parse changed body_file to %q", p.Request.BodyFile)
 	}
 }
+
+func TestLongestTimeout(t *testing.T) {
+	p := &Profile{Client: Client{Timeout: Duration(2 * time.Second)}}
+	if got := p.LongestTimeout(); got != 2*time.Second {
+		t.Errorf("single client: %s, want 2s", got)
+	}
+	p.Clients = []Client{{Timeout: Duration(time.Second)}, {Timeout: Duration(3 * time.Second)}, {Timeout: Duration(500 * time.Millisecond)}}
+	if got := p.LongestTimeout(); got != 3*time.Second {
+		t.Errorf("mix: %s, want 3s (Client is not used when Clients is set)", got)
+	}
+}

@@ -56,7 +56,7 @@ func Run(ctx context.Context, tcfg simservice.Config, prof *profiles.Profile, fi
 	_, err = attack.Run(ctx, attack.Config{Target: running.URL, Profile: prof, Progress: progress},
 		attack.NewFileSink(attack.Output{Path: file, Overwrite: true}))
 	<-sampled
-	out := Outcome{File: file, Timeout: longestTimeout(prof), SLO: time.Duration(prof.SLO.Latency)}
+	out := Outcome{File: file, Timeout: prof.LongestTimeout(), SLO: time.Duration(prof.SLO.Latency)}
 	select {
 	case out.Target = <-atEnd:
 	default:
@@ -80,12 +80,4 @@ func Run(ctx context.Context, tcfg simservice.Config, prof *profiles.Profile, fi
 func (o Outcome) TargetStillFailing() bool {
 	limit := float64(o.SLO.Milliseconds())
 	return !o.Target.Healthy || o.Target.OldestWaitMS > limit || o.Target.WaitP50MS > limit
-}
-
-func longestTimeout(p *profiles.Profile) time.Duration {
-	var d time.Duration
-	for _, g := range p.Groups() {
-		d = max(d, time.Duration(g.Timeout))
-	}
-	return d
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/capacity"
+	"github.com/stormtest/stormtest/internal/atomicfile"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/report"
 )
@@ -45,7 +46,8 @@ func capacityCommand() *cli.Command {
 			&cli.DurationFlag{Name: "budget", Value: def.Budget, Usage: "time this run may take; it stops early with what it found"},
 			&cli.StringFlag{Name: "state", Usage: "state file, written after every probe and read to resume (default: capacity-state.json next to --out)"},
 			&cli.StringFlag{Name: "out", Usage: "write the result here instead of stdout"},
-			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object (capacity.Result)"},
+			jsonAliasFlag("print the result as one JSON object (capacity.Result)"),
+			formatFlag("text or json (one object, capacity.Result)"),
 			&cli.StringFlag{Name: "report", Usage: "also write the result as a self-contained HTML page (charts of the knee and the tipping map) to this file"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress lines"},
 
@@ -77,6 +79,10 @@ func capacityCommand() *cli.Command {
 }
 
 func runCapacity(c *cli.Context) error {
+	format, err := chooseFormat(c, formatText, formatJSON)
+	if err != nil {
+		return err
+	}
 	prof, err := profiles.Load(c.String("profile"))
 	if err != nil {
 		return usageError("capacity: %v", err)
@@ -93,7 +99,7 @@ func runCapacity(c *cli.Context) error {
 	// not be written to is refused now, not once the probes are spent.
 	reportPath := c.String("report")
 	if reportPath != "" {
-		if err := checkWritable(reportPath); err != nil {
+		if err := atomicfile.CheckWritable(reportPath); err != nil {
 			return usageError("capacity: --report: %v", err)
 		}
 	}
@@ -133,17 +139,19 @@ func runCapacity(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("capacity: %v", runErr), exitFail)
 	}
 	if err := writeOutput(c, c.String("out"), func(w io.Writer) error {
-		if c.Bool("json") {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(res)
-		}
-		return res.WriteText(w)
+		return render(w, format, renderers{
+			formatText: res.WriteText,
+			formatJSON: func(w io.Writer) error {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			},
+		})
 	}); err != nil {
 		return err
 	}
 	if reportPath != "" {
-		if err := writeFileAtomic(reportPath, func(w io.Writer) error { return report.WriteCapacity(w, res) }); err != nil {
+		if err := atomicfile.Write(reportPath, func(w io.Writer) error { return report.WriteCapacity(w, res) }); err != nil {
 			return cli.Exit(fmt.Sprintf("capacity: writing the report %s: %v", reportPath, err), exitFail)
 		}
 		if progress != nil {
@@ -164,10 +172,7 @@ func runCapacity(c *cli.Context) error {
 // capacityConfig reads the search settings from the flags, with the profile's SLO and client
 // timeout where the flags leave them open.
 func capacityConfig(c *cli.Context, prof *profiles.Profile) (capacity.Config, error) {
-	var timeout time.Duration
-	for _, g := range prof.Groups() {
-		timeout = max(timeout, time.Duration(g.Timeout))
-	}
+	timeout := prof.LongestTimeout()
 	cfg := capacity.Config{
 		Step:             c.Duration("step"),
 		StartRate:        c.Float64("start-rate"),
@@ -192,10 +197,8 @@ func capacityConfig(c *cli.Context, prof *profiles.Profile) (capacity.Config, er
 	if cfg.P99 <= 0 {
 		cfg.P99 = time.Duration(prof.SLO.Latency)
 	}
-	if cfg.Grace <= 0 {
-		// The same automatic grace analyze uses, so a surge's verdict is conclusive.
-		cfg.Grace = max(10*time.Second, 5*timeout)
-	}
+	// The same automatic grace analyze uses, so a surge's verdict is conclusive.
+	cfg.Grace = analyze.Options{Grace: cfg.Grace}.GraceFor(prof)
 	if s := strings.TrimSpace(c.String("policies")); s != "" {
 		pols, err := capacity.ParsePolicies(s)
 		if err != nil {

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,27 +109,5 @@ func TestCapacityReportWritten(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".") {
 			t.Errorf("temporary file %s left behind", e.Name())
 		}
-	}
-}
-
-// TestWriteFileAtomicKeepsOldOnFailure: a write that fails leaves the previous file whole.
-func TestWriteFileAtomicKeepsOldOnFailure(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "r.html")
-	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	err := writeFileAtomic(path, func(w io.Writer) error {
-		fmt.Fprint(w, "half a page")
-		return errors.New("render failed")
-	})
-	if err == nil {
-		t.Fatal("a failed write succeeded")
-	}
-	if data, _ := os.ReadFile(path); string(data) != "old" {
-		t.Errorf("file now holds %q, want the old content", data)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Errorf("%d files in the directory, want only the old one", len(entries))
 	}
 }

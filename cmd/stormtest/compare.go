@@ -24,15 +24,15 @@ func compareCommand() *cli.Command {
 			"  stormtest compare --fail-on-regression 5 --format markdown before.st after.st > ticket.md",
 		Flags: append([]cli.Flag{
 			&cli.Float64Flag{Name: "fail-on-regression", Value: compare.DefaultFailOnRegression, Usage: "capacity loss, in percent of before's, beyond which the comparison fails"},
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, json or markdown"},
+			formatFlag("text, json or markdown (for a ticket)"),
 		}, analyzeFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 2 {
 				return usageError("compare: give two results files, BEFORE and AFTER (got %d arguments)", c.NArg())
 			}
-			format := c.String("format")
-			if format != "text" && format != "json" && format != "markdown" {
-				return usageError("compare: --format %q: expected text, json or markdown", format)
+			format, err := chooseFormat(c, formatText, formatJSON, formatMarkdown)
+			if err != nil {
+				return err
 			}
 			opt, err := analyzeOptions(c)
 			if err != nil {
@@ -50,14 +50,11 @@ func compareCommand() *cli.Command {
 			if err != nil {
 				return usageError("%v", err)
 			}
-			switch format {
-			case "json":
-				err = cmp.WriteJSON(c.App.Writer)
-			case "markdown":
-				err = cmp.WriteMarkdown(c.App.Writer)
-			default:
-				err = cmp.WriteText(c.App.Writer)
-			}
+			err = render(c.App.Writer, format, renderers{
+				formatText:     cmp.WriteText,
+				formatJSON:     cmp.WriteJSON,
+				formatMarkdown: cmp.WriteMarkdown,
+			})
 			if err != nil {
 				return cli.Exit(err.Error(), exitFail)
 			}

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -109,38 +107,4 @@ func openResults(c *cli.Context, cmd string) (*results.Reader, error) {
 		return nil, usageError("%s: %v", cmd, err)
 	}
 	return r, nil
-}
-
-// writeOutput runs write on the file at out (standard output when out is empty). Damage in
-// the results file leaves the output as written, with a warning: it holds everything that
-// was readable. Any other failure removes a partly written file, so that a truncated export
-// is not mistaken for a complete one.
-func writeOutput(c *cli.Context, out string, write func(io.Writer) error) error {
-	w := c.App.Writer
-	var file *os.File
-	if out != "" {
-		var err error
-		if file, err = os.Create(out); err != nil {
-			return usageError("%v", err)
-		}
-		w = file
-	}
-	err := write(w)
-	if file != nil {
-		if cerr := file.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("closing %s: %w", out, cerr)
-		}
-	}
-	var de *results.DamageError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &de):
-		fmt.Fprintf(c.App.ErrWriter, "stormtest: warning: %v\n", err)
-		return nil
-	}
-	if file != nil {
-		os.Remove(out)
-	}
-	return cli.Exit(err.Error(), exitFail)
 }

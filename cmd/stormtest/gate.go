@@ -3,13 +3,16 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/gate"
+	"github.com/stormtest/stormtest/internal/atomicfile"
 )
+
+// gateFormats are the formats gate can print its outcome in.
+var gateFormats = []string{formatText, formatJSON}
 
 func gateCommand() *cli.Command {
 	return &cli.Command{
@@ -33,12 +36,17 @@ func gateCommand() *cli.Command {
 			&cli.BoolFlag{Name: "allow-down", Usage: "let verdict thresholds judge a run whose verdict is down (nothing served) like any other; by default every verdict threshold fails on it"},
 			&cli.BoolFlag{Name: "allow-inconclusive", Usage: "let verdict thresholds judge a run whose verdict is inconclusive (too little evidence) like any other; by default every verdict threshold fails on it"},
 			&cli.StringFlag{Name: "junit", Usage: "also write the results as a JUnit XML report to this file"},
+			formatFlag("text (one line per threshold, then the outcome) or json (one object: pass, thresholds, verdict)"),
 		}, analyzeFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return usageError("gate: no results file given")
 			}
 			paths := c.Args().Slice()
+			format, err := chooseFormat(c, gateFormats...)
+			if err != nil {
+				return err
+			}
 			opt, err := analyzeOptions(c)
 			if err != nil {
 				return err
@@ -47,23 +55,9 @@ func gateCommand() *cli.Command {
 			if err != nil {
 				return usageError("gate: %v", err)
 			}
-			var ths []gate.Threshold
-			for i, expr := range rep.Gate {
-				th, err := gate.Parse(expr)
-				if err != nil {
-					return usageError("gate: profile %s gate[%d]: %v", rep.Profile, i, err)
-				}
-				ths = append(ths, th)
-			}
-			for _, expr := range c.StringSlice("threshold") {
-				th, err := gate.Parse(expr)
-				if err != nil {
-					return usageError("gate: --threshold: %v", err)
-				}
-				ths = append(ths, th)
-			}
-			if len(ths) == 0 {
-				return usageError("gate: no thresholds: give --threshold EXPR or list them under gate: in the profile (%s has none)", rep.Profile)
+			ths, err := gate.Thresholds(rep.Profile, rep.Gate, c.StringSlice("threshold"))
+			if err != nil {
+				return usageError("gate: %v", err)
 			}
 			if err := gate.Validate(rep, ths); err != nil {
 				return usageError("gate: %v", err)
@@ -74,8 +68,14 @@ func gateCommand() *cli.Command {
 					return usageError("gate: %v", err)
 				}
 			}
-			failed := writeGateSummary(c.App.Writer, rep, res)
-			if failed > 0 {
+			err = render(c.App.Writer, format, renderers{
+				formatText: func(w io.Writer) error { return gate.WriteText(w, rep, res) },
+				formatJSON: func(w io.Writer) error { return gate.WriteJSON(w, rep, res) },
+			})
+			if err != nil {
+				return cli.Exit(fmt.Sprintf("gate: %v", err), exitFail)
+			}
+			if failed := gate.Failed(res); failed > 0 {
 				return cli.Exit(fmt.Sprintf("gate: %d of %d thresholds failed", failed, len(res)), exitFail)
 			}
 			return nil
@@ -83,46 +83,8 @@ func gateCommand() *cli.Command {
 	}
 }
 
-// writeGateSummary prints one line per threshold, then the verdict and the outcome, and
-// returns how many thresholds failed.
-func writeGateSummary(w io.Writer, rep *analyze.Report, res []gate.Result) int {
-	width := 0
-	for _, r := range res {
-		width = max(width, len(r.Threshold.Expr))
-	}
-	failed := 0
-	for _, r := range res {
-		state := "PASS"
-		if !r.Pass {
-			state, failed = "FAIL", failed+1
-		}
-		fmt.Fprintf(w, "%s  %-*s  %s %s\n", state, width, r.Threshold.Expr, r.Threshold.Metric, r.ObservedText)
-	}
-	fmt.Fprintf(w, "verdict: %s (profile %s, %d requests, %d attempts)\n", rep.Verdict, rep.Profile, rep.Requests, rep.Attempts)
-	for _, warn := range rep.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
-	}
-	outcome := "PASS"
-	if failed > 0 {
-		outcome = "FAIL"
-	}
-	fmt.Fprintf(w, "%s: %d of %d thresholds passed\n", outcome, len(res)-failed, len(res))
-	return failed
-}
-
-// writeJUnit writes the report to path, removing a partly written file so that CI never
-// reads a truncated report as a complete one.
+// writeJUnit writes the report to path whole (atomicfile), so that CI never reads a truncated
+// report as a complete one.
 func writeJUnit(path, suite string, res []gate.Result) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	err = gate.WriteJUnit(f, suite, res)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("closing %s: %w", path, cerr)
-	}
-	if err != nil {
-		os.Remove(path)
-	}
-	return err
+	return atomicfile.Write(path, func(w io.Writer) error { return gate.WriteJUnit(w, suite, res) })
 }

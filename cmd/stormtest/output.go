@@ -1,58 +1,48 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/stormtest/stormtest/internal/atomicfile"
+	"github.com/stormtest/stormtest/results"
 )
 
-// checkWritable fails when path cannot be written the way writeFileAtomic will write it: its
-// directory must take a new file, and path must not be a directory.
-func checkWritable(path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return fmt.Errorf("%s is a directory", path)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		// The error names the temporary file; the user gave path.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
+// writeOutput runs write on the file at out (standard output when out is empty), written
+// whole through atomicfile. Damage in the results file leaves the output as written, with a
+// warning: it holds everything that was readable. Any other failure leaves no partly written
+// file, so that a truncated export is not mistaken for a complete one.
+func writeOutput(c *cli.Context, out string, write func(io.Writer) error) error {
+	var damage error
+	keepDamaged := func(w io.Writer) error {
+		err := write(w)
+		var de *results.DamageError
+		if errors.As(err, &de) {
+			damage = err
+			return nil
 		}
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	tmp.Close()
-	return os.Remove(tmp.Name())
-}
-
-// writeFileAtomic writes path through a temporary file in its directory renamed into place,
-// so a failed write never leaves a half-written file where a previous one was.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(tmp, 1<<16)
-	err = write(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		// CreateTemp makes the file private; a report is meant to be shared like any output.
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+	var err error
+	if out == "" {
+		err = keepDamaged(c.App.Writer)
+	} else {
+		err = atomicfile.Write(out, keepDamaged)
+		var pe *fs.PathError
+		if errors.As(err, &pe) && pe.Op == "open" && pe.Path == out {
+			// out cannot be created: bad input, found before anything was written.
+			return usageError("%v", err)
+		}
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
+		return cli.Exit(err.Error(), exitFail)
 	}
-	return err
+	if damage != nil {
+		fmt.Fprintf(c.App.ErrWriter, "stormtest: warning: %v\n", damage)
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/internal/atomicfile"
 	"github.com/stormtest/stormtest/report"
 )
 
@@ -71,8 +72,8 @@ func reportCommand() *cli.Command {
 	}
 }
 
-// writeReport writes the page to out through a temporary file renamed into place, so a failed
-// write never leaves a half page where a previous report was.
+// writeReport writes the page to out whole (atomicfile), so a failed write never leaves a half
+// page where a previous report was.
 func writeReport(c *cli.Context, out string, reps []*analyze.Report, titles []string) error {
 	if out == "-" {
 		w := bufio.NewWriter(c.App.Writer)
@@ -84,7 +85,7 @@ func writeReport(c *cli.Context, out string, reps []*analyze.Report, titles []st
 		}
 		return nil
 	}
-	err := writeFileAtomic(out, func(w io.Writer) error { return report.Write(w, reps, titles) })
+	err := atomicfile.Write(out, func(w io.Writer) error { return report.Write(w, reps, titles) })
 	var pe *fs.PathError
 	if errors.As(err, &pe) && pe.Op == "open" {
 		return usageError("report: %v", err)

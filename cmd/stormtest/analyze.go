@@ -1,0 +1,91 @@
+package main
+
+import (
+	"io"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/hlog"
+	"github.com/stormtest/stormtest/results"
+)
+
+func analyzeFlags() []cli.Flag {
+	def := analyze.DefaultOptions()
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "window", Value: def.Window, Usage: "width of a time window"},
+		&cli.Float64Flag{Name: "tolerance", Value: def.Tolerance, Usage: "fraction of intended load goodput may miss and still be healthy"},
+		&cli.IntFlag{Name: "min-count", Value: def.MinCount, Usage: "requests a health judgement needs (windows are widened to get them)"},
+		&cli.IntFlag{Name: "sustain", Value: def.Sustain, Usage: "consecutive judgements that make an onset or a recovery"},
+		&cli.DurationFlag{Name: "grace", Value: def.Grace, Usage: "how long after the trigger a failure must last to be metastable (0: max(10s, 5 × client timeout))"},
+		&cli.Float64Flag{Name: "band", Value: def.Band, Usage: "how close two first-attempt rates must be (fraction) to count as the same load in the hysteresis check"},
+		&cli.Float64Flag{Name: "capacity", Usage: "the target's known capacity in requests/s, for the vulnerable note (0: estimate from the run)"},
+	}
+}
+
+// analyzeOptions reads the analysis flags and checks them against their bounds, as profile
+// fields are: a flag out of range is bad input (exit 2), never silently replaced.
+func analyzeOptions(c *cli.Context) (analyze.Options, error) {
+	opt := analyze.DefaultOptions()
+	opt.Window = c.Duration("window")
+	opt.Tolerance = c.Float64("tolerance")
+	opt.MinCount = c.Int("min-count")
+	opt.Sustain = c.Int("sustain")
+	opt.Grace = c.Duration("grace")
+	opt.Band = c.Float64("band")
+	opt.Capacity = c.Float64("capacity")
+	if err := opt.Validate(); err != nil {
+		return opt, usageError("%s: %v", c.Command.Name, err)
+	}
+	return opt, nil
+}
+
+func analyzeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "analyze",
+		Usage:     "judge a recorded run: stable, overloaded (recovered) or metastable, or down / inconclusive when it cannot show either, with the evidence",
+		ArgsUsage: "FILE...",
+		Description: "Several files are merged as shards of one run (one per generator machine).\n\n" +
+			"Example:\n" +
+			"  stormtest analyze run.st\n" +
+			"  stormtest analyze --json run.st | jq .verdict",
+		Flags: append([]cli.Flag{
+			jsonAliasFlag("print one JSON object (schema in the README)"),
+			formatFlag("text (coloured on a terminal), json or markdown (for a pull request or a ticket)"),
+			&cli.StringFlag{Name: "hlog", Usage: "also write an HdrHistogram interval log (1 s intervals, tagged per phase) to this file; one results file only"},
+		}, analyzeFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usageError("analyze: no results file given")
+			}
+			if c.String("hlog") != "" && c.NArg() != 1 {
+				return usageError("analyze: --hlog takes one results file, got %d", c.NArg())
+			}
+			format, err := chooseFormat(c, formatText, formatJSON, formatMarkdown)
+			if err != nil {
+				return err
+			}
+			opt, err := analyzeOptions(c)
+			if err != nil {
+				return err
+			}
+			rep, err := analyze.Files(c.Args().Slice(), opt)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			if out := c.String("hlog"); out != "" {
+				r, err := results.Open(c.Args().First())
+				if err != nil {
+					return usageError("%v", err)
+				}
+				err = writeOutput(c, out, func(w io.Writer) error { return hlog.Write(w, r, c.Duration("window")) })
+				r.Close()
+				if err != nil {
+					return err
+				}
+			}
+			// analyze.Format names the same three formats.
+			return rep.Write(c.App.Writer, analyze.Format(format), isTerminal(c.App.Writer))
+		},
+	}
+}
