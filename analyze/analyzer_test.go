@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/results"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 // naive recomputes the per-window counts of recs straight from the definitions.
@@ -31,7 +33,7 @@ func naive(recs []results.Record, slo time.Duration) map[int][4]int {
 }
 
 func TestAnalyzerWindowCounts(t *testing.T) {
-	h := testHeader(phase("base", 5, 50), phase("bad", 5, 80))
+	h := testHeader(testfix.Phase("base", 5, 50), testfix.Phase("bad", 5, 80))
 	recs := synth(
 		stretch{secs: 5, rps: 50, okShare: 0.9, tries: 2},
 		stretch{secs: 5, rps: 80, phase: 1, okShare: 0.5, tries: 3},
@@ -77,7 +79,7 @@ func TestAnalyzerWindowCounts(t *testing.T) {
 }
 
 func TestAnalyzerPercentiles(t *testing.T) {
-	a := New(testHeader(phase("base", 10, 100)), DefaultOptions())
+	a := New(testHeader(testfix.Phase("base", 10, 100)), DefaultOptions())
 	const n = 10_000
 	for i := range n {
 		lat := time.Duration(i%100+1) * time.Millisecond // uniform 1..100 ms
@@ -117,7 +119,7 @@ func TestAnalyzerPercentiles(t *testing.T) {
 }
 
 func TestAnalyzerLateRecords(t *testing.T) {
-	a := New(testHeader(phase("base", 100, 10)), DefaultOptions())
+	a := New(testHeader(testfix.Phase("base", 100, 10)), DefaultOptions())
 	add := func(sec float64, kind results.Kind) {
 		r := results.Record{Attempt: 1, Kind: kind, Intended: t0.Add(time.Duration(sec * float64(time.Second))).UnixNano(),
 			ServiceTime: 7 * time.Millisecond}
@@ -149,7 +151,7 @@ func TestAnalyzerMemoryBounded(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		records = 500_000 // the bound is the same; the race detector makes 2M slow
 	}
-	a := New(testHeader(phase("a", secs/2, 1000), phase("b", secs/2, 1000)), DefaultOptions())
+	a := New(testHeader(testfix.Phase("a", secs/2, 1000), testfix.Phase("b", secs/2, 1000)), DefaultOptions())
 	before := a.liveHists
 	if limit := len(a.ring) + len(a.phases) + len(a.groups) + 3; before != limit || len(a.ring) > 16 {
 		t.Fatalf("%d histograms after New (ring %d), want ring+phases+groups+3 = %d with a small ring", before, len(a.ring), limit)
@@ -179,7 +181,7 @@ func TestAnalyzerMemoryBounded(t *testing.T) {
 }
 
 func TestAnalyzerAddDoesNotAllocate(t *testing.T) {
-	a := New(testHeader(phase("a", 600, 1000)), DefaultOptions())
+	a := New(testHeader(testfix.Phase("a", 600, 1000)), DefaultOptions())
 	r := results.Record{Attempt: 1, Kind: results.KindOK, ServiceTime: 3 * time.Millisecond, Intended: t0.UnixNano()}
 	next := func() {
 		r.Intended += int64(time.Millisecond)
@@ -199,7 +201,7 @@ func TestAnalyzerAddDoesNotAllocate(t *testing.T) {
 // metastableRun feeds an analyzer a synthetic run: 100 rps served well for 30 s, a 300 rps
 // surge for 10 s, then 100 rps again with only 20 % of requests succeeding, on 3 attempts each.
 func metastableRun() (*Analyzer, []results.Record) {
-	h := testHeader(phase("base", 30, 100), phase("surge", 10, 300), phase("after", 40, 100))
+	h := testHeader(testfix.Phase("base", 30, 100), testfix.Phase("surge", 10, 300), testfix.Phase("after", 40, 100))
 	recs := synth(
 		stretch{secs: 30, rps: 100, okShare: 1, tries: 3},
 		stretch{secs: 10, rps: 300, phase: 1, okShare: 0.2, tries: 3},
@@ -240,7 +242,7 @@ func TestAnalyzerMetastableRun(t *testing.T) {
 }
 
 func TestAnalyzerWarnings(t *testing.T) {
-	a := New(testHeader(phase("base", 60, 10)), DefaultOptions())
+	a := New(testHeader(testfix.Phase("base", 60, 10)), DefaultOptions())
 	r := results.Record{Attempt: 1, Kind: results.KindOK, Intended: t0.UnixNano(), SendLag: 80 * time.Millisecond,
 		ServiceTime: time.Millisecond, Phase: 9}
 	a.Add(&r)
@@ -261,7 +263,7 @@ func TestAnalyzerWarnings(t *testing.T) {
 			t.Errorf("warnings lack %q:\n%s", want, all)
 		}
 	}
-	if rep := New(testHeader(phase("base", 60, 10)), DefaultOptions()).Finish(nil, nil); !strings.Contains(
+	if rep := New(testHeader(testfix.Phase("base", 60, 10)), DefaultOptions()).Finish(nil, nil); !strings.Contains(
 		strings.Join(rep.Warnings, "\n"), "no trailer") {
 		t.Errorf("warnings %q lack the missing trailer", rep.Warnings)
 	}
@@ -275,7 +277,7 @@ func ptr(p *float64) any {
 }
 
 func BenchmarkAnalyzerAdd(b *testing.B) {
-	a := New(testHeader(phase("a", 3600, 1000)), DefaultOptions())
+	a := New(testHeader(testfix.Phase("a", 3600, 1000)), DefaultOptions())
 	r := results.Record{Attempt: 1, Kind: results.KindOK, ServiceTime: 3 * time.Millisecond, Intended: t0.UnixNano()}
 	b.ReportAllocs()
 	b.ResetTimer()

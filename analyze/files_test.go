@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -9,39 +8,13 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/results"
-)
 
-// writeFile writes recs to a results file; trailer false leaves it as a crash would (no
-// Close, so no trailer; the writer's pending records are flushed first).
-func writeFile(t *testing.T, path string, h results.Header, recs []results.Record, trailer bool) {
-	t.Helper()
-	w, err := results.Create(path, h, results.CreateOptions{FlushInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range recs {
-		if err := w.Write(&recs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(results.Trailer{End: h.Start.Add(80 * time.Second), Attempts: uint64(len(recs))}); err != nil {
-		t.Fatal(err)
-	}
-	if !trailer {
-		// Cut the file as a crash would: through the middle of its records.
-		st, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(path, st.Size()*2/3); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+	"github.com/stormtest/stormtest/internal/testfix"
+)
 
 func TestFiles(t *testing.T) {
 	dir := t.TempDir()
-	h := testHeader(phase("base", 30, 100), phase("surge", 10, 300), phase("after", 40, 100))
+	h := testHeader(testfix.Phase("base", 30, 100), testfix.Phase("surge", 10, 300), testfix.Phase("after", 40, 100))
 	recs := synth(
 		stretch{secs: 30, rps: 100, okShare: 1, tries: 3},
 		stretch{secs: 10, rps: 300, phase: 1, okShare: 0.2, tries: 3},
@@ -56,7 +29,7 @@ func TestFiles(t *testing.T) {
 		hi := h
 		hi.Shard, hi.Shards = i, 2
 		hi.Start = h.Start.Add(time.Duration(i) * time.Millisecond)
-		writeFile(t, p, hi, shard[i], true)
+		testfix.WriteResults(t, p, hi, shard[i], &results.Trailer{End: hi.Start.Add(80 * time.Second), Attempts: uint64(len(shard[i]))})
 	}
 
 	t.Run("shards merge", func(t *testing.T) {
@@ -75,7 +48,7 @@ func TestFiles(t *testing.T) {
 		other := h
 		other.Profile.Name = "other"
 		p := filepath.Join(dir, "other.storm")
-		writeFile(t, p, other, shard[0][:10], true)
+		testfix.WriteResults(t, p, other, shard[0][:10], &results.Trailer{End: other.Start.Add(80 * time.Second), Attempts: uint64(len(shard[0][:10]))})
 		_, err := Files([]string{paths[0], p}, DefaultOptions())
 		if err == nil || !strings.Contains(err.Error(), p) {
 			t.Errorf("error %v, want one naming %s", err, p)
@@ -94,7 +67,7 @@ func TestFiles(t *testing.T) {
 	})
 	t.Run("cut short", func(t *testing.T) {
 		p := filepath.Join(dir, "cut.storm")
-		writeFile(t, p, h, recs, false)
+		testfix.WriteResults(t, p, h, recs, nil) // no trailer: cut as a crash would
 		rep, err := Files([]string{p}, DefaultOptions())
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +86,7 @@ func TestFiles(t *testing.T) {
 // what Files reports on the file recorded from the same stream, and the report carries the
 // profile's SLO and gate: list that gate and compare judge by.
 func TestAnalyzerIsASink(t *testing.T) {
-	h := testHeader(phase("base", 20, 100), phase("surge", 10, 300), phase("after", 20, 100))
+	h := testHeader(testfix.Phase("base", 20, 100), testfix.Phase("surge", 10, 300), testfix.Phase("after", 20, 100))
 	h.Profile.Gate = []string{"p99<1s", "verdict!=metastable"}
 	recs := synth(
 		stretch{secs: 20, rps: 100, okShare: 1, tries: 3},

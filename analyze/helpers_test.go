@@ -6,34 +6,16 @@ import (
 
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 var t0 = time.Unix(1_700_000_000, 0).UTC()
 
-func rate(x float64) *float64 { return &x }
-
 // testHeader is a run of the given phases (name, seconds, rate) with a 1 s client timeout
-// and a 500 ms SLO.
+// and a 500 ms SLO, started at t0.
 func testHeader(phases ...profiles.Phase) results.Header {
-	return results.Header{
-		Format: results.FormatVersion,
-		Target: "http://127.0.0.1:8080",
-		Start:  t0,
-		Profile: profiles.Profile{
-			Name:   "test",
-			Phases: phases,
-			Client: profiles.Client{
-				Timeout: profiles.Duration(time.Second),
-				Retry:   profiles.Retry{Policy: profiles.PolicyImmediate, MaxAttempts: 3},
-			},
-			SLO: profiles.SLO{Latency: profiles.Duration(500 * time.Millisecond)},
-		},
-		Groups: []string{"web", "batch"},
-	}
-}
-
-func phase(name string, secs int, rps float64) profiles.Phase {
-	return profiles.Phase{Name: name, Duration: profiles.Duration(time.Duration(secs) * time.Second), Rate: rate(rps)}
+	return testfix.Header(t0, "test", phases...)
 }
 
 // stretch is a run of seconds during which a synthetic target behaves one way.

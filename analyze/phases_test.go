@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/results"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 // TestPhaseRatesCoverOnlyWhatRan: a run stopped early (Ctrl-C, or killed without a trailer)
@@ -25,7 +27,7 @@ func TestPhaseRatesCoverOnlyWhatRan(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := New(testHeader(phase("warm", 10, 50), phase("peak", 10, 50), phase("cool", 10, 50)), DefaultOptions())
+			a := New(testHeader(testfix.Phase("warm", 10, 50), testfix.Phase("peak", 10, 50), testfix.Phase("cool", 10, 50)), DefaultOptions())
 			var st []stretch
 			for i, s := range tc.secs {
 				if s > 0 {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/results"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 func TestWriteText(t *testing.T) {
@@ -34,7 +36,7 @@ type failWriter struct{}
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("pipe closed") }
 
 func TestWriteTextError(t *testing.T) {
-	rep := New(testHeader(phase("base", 1, 1)), DefaultOptions()).Finish(&results.Trailer{End: t0.Add(time.Second)}, nil)
+	rep := New(testHeader(testfix.Phase("base", 1, 1)), DefaultOptions()).Finish(&results.Trailer{End: t0.Add(time.Second)}, nil)
 	if err := rep.WriteText(failWriter{}); err == nil || !strings.Contains(err.Error(), "pipe closed") {
 		t.Errorf("WriteText returned %v, want the writer's error", err)
 	}
@@ -43,7 +45,7 @@ func TestWriteTextError(t *testing.T) {
 // deadRun is a run of secs seconds at rps first attempts per second against a target that
 // fails every attempt the same way: the records a dead service leaves.
 func deadRun(secs, rps int, kind results.Kind, code uint16) *Report {
-	a := New(testHeader(phase("steady", secs, float64(rps))), DefaultOptions())
+	a := New(testHeader(testfix.Phase("steady", secs, float64(rps))), DefaultOptions())
 	step := int64(time.Second) / int64(rps)
 	for i := range secs * rps {
 		r := results.Record{

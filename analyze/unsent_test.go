@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/results"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 // TestUnsentRetriesAreShown: retries due after the run ended (a long backoff or a huge
@@ -25,7 +27,7 @@ func TestUnsentRetriesAreShown(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := &results.Trailer{End: t0.Add(time.Second), UnsentRetries: tc.unsent}
-			rep := New(testHeader(phase("base", 1, 1)), DefaultOptions()).Finish(tr, nil)
+			rep := New(testHeader(testfix.Phase("base", 1, 1)), DefaultOptions()).Finish(tr, nil)
 			var b strings.Builder
 			if err := rep.WriteText(&b); err != nil {
 				t.Fatal(err)
@@ -72,7 +74,7 @@ func TestRedirectHopsAreShown(t *testing.T) {
 	}
 	for _, tc := range cases {
 		tr := &results.Trailer{End: t0.Add(time.Second), RedirectHops: tc.hops}
-		rep := New(testHeader(phase("base", 1, 1)), DefaultOptions()).Finish(tr, nil)
+		rep := New(testHeader(testfix.Phase("base", 1, 1)), DefaultOptions()).Finish(tr, nil)
 		var b strings.Builder
 		if err := rep.WriteText(&b); err != nil {
 			t.Fatal(err)

@@ -8,13 +8,15 @@ import (
 	"github.com/stormtest/stormtest/internal/cpustat"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 // TestWindowInFlightLagAndErrorKinds follows three hand-made attempts through the series:
 // in-flight at each window's end, the worst generator lag among the window's sends, and
 // failures by kind where they ended.
 func TestWindowInFlightLagAndErrorKinds(t *testing.T) {
-	h := testHeader(phase("only", 4, 1))
+	h := testHeader(testfix.Phase("only", 4, 1))
 	a := New(h, DefaultOptions())
 	at := func(d time.Duration) int64 { return t0.Add(d).UnixNano() }
 	recs := []results.Record{
@@ -78,7 +80,7 @@ func TestAddCPUWarnsWhenTheGeneratorSaturated(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := New(testHeader(phase("only", 10, 10)), DefaultOptions())
+			a := New(testHeader(testfix.Phase("only", 10, 10)), DefaultOptions())
 			recs := synth(stretch{secs: 10, rps: 10, okShare: 1, tries: 1})
 			for i := range recs {
 				a.Add(&recs[i])
@@ -101,9 +103,9 @@ func TestAddCPUWarnsWhenTheGeneratorSaturated(t *testing.T) {
 // TestRepeatedPhaseSpansAllItsPlays: a phase with repeat: 3 lasts three of its durations, and
 // the phase after it starts there.
 func TestRepeatedPhaseSpansAllItsPlays(t *testing.T) {
-	rep := phase("waves", 2, 10)
+	rep := testfix.Phase("waves", 2, 10)
 	rep.Repeat = 3
-	h := testHeader(rep, phase("after", 4, 10))
+	h := testHeader(rep, testfix.Phase("after", 4, 10))
 	a := New(h, DefaultOptions())
 	recs := synth(stretch{secs: 6, rps: 10, okShare: 1, tries: 1}, stretch{secs: 4, rps: 10, phase: 1, okShare: 1, tries: 1})
 	for i := range recs {
@@ -119,7 +121,7 @@ func TestRepeatedPhaseSpansAllItsPlays(t *testing.T) {
 }
 
 func TestWastedCountsSuccessesAfterTheDeadline(t *testing.T) {
-	h := testHeader(phase("only", 2, 1))
+	h := testHeader(testfix.Phase("only", 2, 1))
 	h.Profile.Client.Deadline = profiles.Duration(300 * time.Millisecond)
 	a := New(h, DefaultOptions())
 	at := t0.Add(100 * time.Millisecond).UnixNano()
@@ -142,7 +144,7 @@ func TestWastedCountsSuccessesAfterTheDeadline(t *testing.T) {
 // TestEvidenceNamesTheGroupThatSustainedTheStorm: in a mix where one group retries and the
 // other does not, the evidence and the group stats say which one kept the load up.
 func TestEvidenceNamesTheGroupThatSustainedTheStorm(t *testing.T) {
-	h := testHeader(phase("base", 30, 100), phase("surge", 10, 300), phase("after", 40, 100))
+	h := testHeader(testfix.Phase("base", 30, 100), testfix.Phase("surge", 10, 300), testfix.Phase("after", 40, 100))
 	cl := h.Profile.Client
 	mobile, web := cl, cl
 	mobile.Name, mobile.Share = "mobile", 0.5
@@ -215,7 +217,7 @@ func TestLagWarningScalesWithTheSLO(t *testing.T) {
 		{20 * time.Millisecond, 8 * time.Millisecond, true},
 	}
 	for _, tc := range cases {
-		h := testHeader(phase("only", 3, 100))
+		h := testHeader(testfix.Phase("only", 3, 100))
 		h.Profile.SLO.Latency = profiles.Duration(tc.slo)
 		a := New(h, DefaultOptions())
 		for _, r := range synth(stretch{secs: 3, rps: 100, okShare: 1, tries: 1}) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -53,7 +54,7 @@ func serve(t *testing.T, h http.HandlerFunc) *httptest.Server {
 func runAttack(t *testing.T, ctx context.Context, targetURL, yaml string) (Summary, []results.Record) {
 	t.Helper()
 	rec := &memRecorder{}
-	sum, err := Run(ctx, Config{Target: targetURL, Profile: mustParse(t, yaml)}, rec)
+	sum, err := Run(ctx, Config{Target: targetURL, Profile: testfix.MustParse(t, yaml)}, rec)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -81,7 +82,7 @@ phases: [{duration: 1s, rate: 100}, {duration: 500ms, from: 100, to: 300}]
 client: {timeout: 1s}
 request: {path: /api/orders}
 `
-	p := mustParse(t, yaml)
+	p := testfix.MustParse(t, yaml)
 	sched := p.Schedule()
 	start := time.Now()
 	rec := &memRecorder{}
@@ -268,7 +269,7 @@ func TestRunStopsWhenTheRecorderFails(t *testing.T) {
 	srv := serve(t, func(http.ResponseWriter, *http.Request) {})
 	begin := time.Now()
 	_, err := Run(context.Background(), Config{Target: srv.URL,
-		Profile: mustParse(t, "phases: [{duration: 20s, rate: 100}]")}, results.WriteFunc((&failingRecorder{}).Write))
+		Profile: testfix.MustParse(t, "phases: [{duration: 20s, rate: 100}]")}, results.WriteFunc((&failingRecorder{}).Write))
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("err = %v, want the recorder's error", err)
 	}
@@ -283,7 +284,7 @@ func TestRunToFileSink(t *testing.T) {
 	}
 	srv := serve(t, func(http.ResponseWriter, *http.Request) {})
 	path := filepath.Join(t.TempDir(), "run.st")
-	p := mustParse(t, "name: tiny\nphases: [{duration: 300ms, rate: 50}]")
+	p := testfix.MustParse(t, "name: tiny\nphases: [{duration: 300ms, rate: 50}]")
 	sum, err := Run(context.Background(), Config{Target: srv.URL, Profile: p}, NewFileSink(Output{Path: path}))
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -238,7 +239,7 @@ func TestRequestPathsHeadersAndBody(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable) // only /b fails, so only /b is retried
 		}
 	})
-	p := mustParse(t, `
+	p := testfix.MustParse(t, `
 phases: [{duration: 1s, rate: 400}]
 client: {timeout: 1s, retry: {policy: immediate, max_attempts: 2}}
 request:
@@ -310,7 +311,7 @@ func TestTargetsFileIsCycled(t *testing.T) {
 	if err := os.WriteFile(targets, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := mustParse(t, "phases: [{duration: 500ms, rate: 40}]\nrequest: {targets_file: "+targets+"}\n")
+	p := testfix.MustParse(t, "phases: [{duration: 500ms, rate: 40}]\nrequest: {targets_file: "+targets+"}\n")
 	rec := &memRecorder{}
 	if _, err := Run(context.Background(), Config{Profile: p}, rec); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -35,7 +36,7 @@ func TestStallShowsInIntendedLatencyNotServiceTime(t *testing.T) {
 			time.Sleep(wait)
 		}
 	})
-	p := mustParse(t, "name: stall\nphases: [{duration: 3s, rate: 200}]\nclient: {timeout: 5s}")
+	p := testfix.MustParse(t, "name: stall\nphases: [{duration: 3s, rate: 200}]\nclient: {timeout: 5s}")
 	rec := &memRecorder{}
 	start := time.Now()
 	if _, err := Run(context.Background(), Config{Target: srv.URL, Profile: p, Start: start, MaxWorkers: 2}, rec); err != nil {

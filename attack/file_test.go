@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -21,7 +22,7 @@ import (
 // device node). Each must be refused at once, with one line, and still exist afterwards.
 func TestFileSinkRefusesNonRegularOut(t *testing.T) {
 	srv := serve(t, func(http.ResponseWriter, *http.Request) {})
-	p := mustParse(t, "name: tiny\nphases: [{duration: 200ms, rate: 10}]")
+	p := testfix.MustParse(t, "name: tiny\nphases: [{duration: 200ms, rate: 10}]")
 	cases := []struct {
 		name string
 		make func(path string) error
@@ -86,7 +87,7 @@ func TestFileSinkKeepsOldFileUntilDone(t *testing.T) {
 		t.Skip("real-time run")
 	}
 	srv := serve(t, func(http.ResponseWriter, *http.Request) {})
-	p := mustParse(t, "name: tiny\nphases: [{duration: 2500ms, rate: 40}]")
+	p := testfix.MustParse(t, "name: tiny\nphases: [{duration: 2500ms, rate: 40}]")
 	path := filepath.Join(t.TempDir(), "run.st")
 	if err := os.WriteFile(path, []byte("the previous run"), 0o644); err != nil {
 		t.Fatal(err)

@@ -3,12 +3,14 @@ package attack
 import (
 	"testing"
 	"time"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 // In a rate: max phase every claim succeeds at once with intended = now, a due retry still
 // goes first, and the timetable resumes after the phase.
 func TestSchedulerRateMax(t *testing.T) {
-	p := mustParse(t, `phases:
+	p := testfix.MustParse(t, `phases:
   - {name: a, duration: 1s, rate: 10}
   - {name: flat, duration: 1s, rate: max}
   - {name: c, duration: 1s, rate: 10}`)
@@ -69,7 +71,7 @@ func TestSchedulerRateMax(t *testing.T) {
 
 // A run whose clock starts before time zero (Run's startLead) waits for the max phase.
 func TestSchedulerRateMaxWaitsForItsPhase(t *testing.T) {
-	p := mustParse(t, "phases: [{name: a, duration: 1s, rate: max}]")
+	p := testfix.MustParse(t, "phases: [{name: a, duration: 1s, rate: max}]")
 	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:1/")
 	if wait, claimed, done := sc.claim(-20 * time.Millisecond); claimed || done || wait != 20*time.Millisecond {
 		t.Fatalf("before the start: wait %s claimed %v done %v; want a 20ms wait", wait, claimed, done)

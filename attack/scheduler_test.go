@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/curve"
+	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/profiles"
 )
 
@@ -18,15 +19,6 @@ func testScheduler(t testing.TB, s *curve.Schedule, base string) *scheduler {
 		t.Fatal(err)
 	}
 	return newScheduler(s, plan, nil, nil, 1, 0)
-}
-
-func mustParse(t testing.TB, yaml string) *profiles.Profile {
-	t.Helper()
-	p, err := profiles.Parse([]byte(yaml), "test.yaml")
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	return p
 }
 
 // drain claims every attempt the scheduler hands out when time advances in steps of tick,
@@ -66,7 +58,7 @@ func TestSchedulerDeliversEachPhaseIntegral(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := mustParse(t, tc.yaml)
+			p := testfix.MustParse(t, tc.yaml)
 			s := p.Schedule()
 			claims := drain(testScheduler(t, s, "http://127.0.0.1:1/"), 100*time.Microsecond)
 			perPhase := make([]int, len(s.Spans))
@@ -96,7 +88,7 @@ func TestSchedulerDeliversEachPhaseIntegral(t *testing.T) {
 }
 
 func TestSchedulerInterleavesRetriesByDueTime(t *testing.T) {
-	p := mustParse(t, "phases: [{duration: 1s, rate: 10}]")
+	p := testfix.MustParse(t, "phases: [{duration: 1s, rate: 10}]")
 	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:1/")
 
 	// The first attempt at t=0 fails; its retry is due at 150ms, between the first attempts
@@ -139,7 +131,7 @@ func TestSchedulerInterleavesRetriesByDueTime(t *testing.T) {
 }
 
 func TestSchedulerStopsAtProfileEndAndOnStop(t *testing.T) {
-	p := mustParse(t, "phases: [{duration: 2s, rate: 10}]")
+	p := testfix.MustParse(t, "phases: [{duration: 2s, rate: 10}]")
 	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:1/")
 	// A pacer that wakes after the end still sends everything that was due before it…
 	claims := 0
@@ -176,7 +168,7 @@ func TestSchedulerStopsAtProfileEndAndOnStop(t *testing.T) {
 }
 
 func TestSchedulerWaitsUntilNextDue(t *testing.T) {
-	p := mustParse(t, "phases: [{duration: 1s, rate: 4}]") // due at 0, 250ms, 500ms, 750ms
+	p := testfix.MustParse(t, "phases: [{duration: 1s, rate: 4}]") // due at 0, 250ms, 500ms, 750ms
 	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:1/")
 	sc.claim(0)
 	wait, claimed, done := sc.claim(100 * time.Millisecond)
@@ -186,7 +178,7 @@ func TestSchedulerWaitsUntilNextDue(t *testing.T) {
 }
 
 func TestSlotURLsCarryTheSlotInTheFragment(t *testing.T) {
-	p := mustParse(t, "phases: [{duration: 1s, rate: 1000}]")
+	p := testfix.MustParse(t, "phases: [{duration: 1s, rate: 1000}]")
 	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:9/api")
 	for i := 0; i < 50; i++ {
 		sc.claim(time.Second / 2)

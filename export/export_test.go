@@ -19,6 +19,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 )
@@ -77,24 +78,6 @@ func synthetic(n int) []results.Record {
 	return recs
 }
 
-func writeFile(t testing.TB, recs []results.Record) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "run.st")
-	w, err := results.Create(path, testHeader(), results.CreateOptions{FlushInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range recs {
-		if err := w.Write(&recs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(results.Trailer{End: testStart.Add(time.Minute), Attempts: uint64(len(recs))}); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func export(t testing.TB, path string, f Format) ([]byte, Stats, error) {
 	t.Helper()
 	r, err := results.Open(path)
@@ -111,7 +94,7 @@ func export(t testing.TB, path string, f Format) ([]byte, Stats, error) {
 // every field against the records.
 func TestVegetaRoundTrip(t *testing.T) {
 	recs := synthetic(2000)
-	path := writeFile(t, recs)
+	path := testfix.WriteTemp(t, testHeader(), recs)
 	for _, f := range []Format{VegetaJSON, VegetaCSV} {
 		out, st, err := export(t, path, f)
 		if err != nil || st.Records != uint64(len(recs)) {
@@ -147,7 +130,7 @@ func TestVegetaRoundTrip(t *testing.T) {
 
 func TestCSV(t *testing.T) {
 	recs := synthetic(500)
-	path := writeFile(t, recs)
+	path := testfix.WriteTemp(t, testHeader(), recs)
 	out, st, err := export(t, path, CSV)
 	if err != nil || st.Records != 500 {
 		t.Fatalf("%d records, %v", st.Records, err)
@@ -178,7 +161,7 @@ func TestCSV(t *testing.T) {
 // damage is returned, both as the error and in Stats.
 func TestDamage(t *testing.T) {
 	recs := synthetic(20000) // several 64 KiB blocks
-	path := writeFile(t, recs)
+	path := testfix.WriteTemp(t, testHeader(), recs)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +216,7 @@ type vegetaReport struct {
 func TestVegetaCLI(t *testing.T) {
 	bin := vegetaBinary(t)
 	recs := synthetic(50000)
-	path := writeFile(t, recs)
+	path := testfix.WriteTemp(t, testHeader(), recs)
 
 	lat := make([]time.Duration, len(recs))
 	ok := 0
@@ -374,7 +357,7 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			recs := synthetic(20)
 			recs[3].Kind, recs[3].Code, recs[3].Error = results.Kind5xx, 503, tc.errMsg
-			path := writeFile(t, recs)
+			path := testfix.WriteTemp(t, testHeader(), recs)
 			for _, f := range []Format{CSV, VegetaCSV} {
 				out, _, err := export(t, path, f)
 				if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 )
@@ -81,24 +82,6 @@ func synthetic(n int) []results.Record {
 		out[i] = recs[j]
 	}
 	return out
-}
-
-func writeFile(t testing.TB, recs []results.Record) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "run.st")
-	w, err := results.Create(path, testHeader(), results.CreateOptions{FlushInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range recs {
-		if err := w.Write(&recs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(results.Trailer{End: testStart.Add(time.Minute), Attempts: uint64(len(recs))}); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 func writeLog(t testing.TB, path string, interval time.Duration) ([]byte, error) {
@@ -168,7 +151,7 @@ func parseLog(t *testing.T, log []byte) (head []string, lines []parsed) {
 
 func TestWrite(t *testing.T) {
 	recs := synthetic(30000)
-	path := writeFile(t, recs)
+	path := testfix.WriteTemp(t, testHeader(), recs)
 	log, err := writeLog(t, path, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +223,7 @@ func TestGapsAndLate(t *testing.T) {
 		mk(40*time.Second, time.Millisecond),
 		mk(200*time.Millisecond, 5*time.Millisecond), // 40 s late
 	}
-	path := writeFile(t, recs)
+	path := testfix.WriteTemp(t, testHeader(), recs)
 	log, err := writeLog(t, path, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +255,7 @@ func TestGapsAndLate(t *testing.T) {
 
 func TestDamageAndBadInterval(t *testing.T) {
 	recs := synthetic(30000)
-	path := writeFile(t, recs)
+	path := testfix.WriteTemp(t, testHeader(), recs)
 	if _, err := writeLog(t, path, time.Microsecond); err == nil {
 		t.Error("a 1 µs interval was accepted")
 	}
@@ -329,7 +312,7 @@ console.log(JSON.stringify(out));
 func TestHdrHistogramJS(t *testing.T) {
 	dir := hdrJS(t)
 	recs := synthetic(30000)
-	log, err := writeLog(t, writeFile(t, recs), time.Second)
+	log, err := writeLog(t, testfix.WriteTemp(t, testHeader(), recs), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +421,7 @@ func hdrJS(t *testing.T) string {
 // log of the results file recorded from the same stream.
 func TestSinkDuringARun(t *testing.T) {
 	recs := synthetic(3000)
-	path := writeFile(t, recs)
+	path := testfix.WriteTemp(t, testHeader(), recs)
 	read, err := writeLog(t, path, time.Second)
 	if err != nil {
 		t.Fatal(err)

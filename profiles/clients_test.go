@@ -50,7 +50,7 @@ func manyGroups(n int) string {
 	return b.String()
 }
 
-func TestParseErrorsNewFields(t *testing.T) {
+func TestParseErrorsClientsAndRequests(t *testing.T) {
 	r := strings.Replace
 	tests := []struct {
 		name  string
@@ -136,7 +136,7 @@ func TestParseErrorsNewFields(t *testing.T) {
 
 // Validate sees profiles built in Go, which can hold what no file can (a named single
 // client, a header map with both "Cookie" and "cookie").
-func TestValidateNewFields(t *testing.T) {
+func TestValidateProfilesBuiltInGo(t *testing.T) {
 	base := func() *Profile {
 		p := &Profile{Name: "v", Phases: []Phase{{Duration: Duration(time.Second), Rate: ptr(1)}}}
 		p.ApplyDefaults()
@@ -195,7 +195,7 @@ func TestValidateNewFields(t *testing.T) {
 	}
 }
 
-func TestDefaultsNewFields(t *testing.T) {
+func TestDefaultsForMixesAndBudgets(t *testing.T) {
 	p, err := Parse([]byte(`phases:
   - {duration: 1s, rate: 5}
 clients:
@@ -417,7 +417,7 @@ request:
   targets_file: targets.txt
 `
 
-func TestRoundTripNewFields(t *testing.T) {
+func TestRoundTripMixAndClosedLoopThroughSchema(t *testing.T) {
 	c := loadSchema(t)
 	for _, src := range []string{roundTrip, roundTripClosed} {
 		p := mustParse(t, src)
@@ -446,7 +446,7 @@ func TestRoundTripNewFields(t *testing.T) {
 	}
 }
 
-func TestSchemaRefusesNewFields(t *testing.T) {
+func TestSchemaRefusesBadClientsAndRequests(t *testing.T) {
 	c := loadSchema(t)
 	for _, doc := range []string{
 		`{"phases":[{"duration":"1s","users":0}]}`,

@@ -8,36 +8,18 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/analyze"
-	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 var t0 = time.Date(2025, 1, 6, 8, 0, 0, 0, time.UTC)
 
-func rate(x float64) *float64 { return &x }
-
-func phase(name string, secs int, rps float64) profiles.Phase {
-	return profiles.Phase{Name: name, Duration: profiles.Duration(time.Duration(secs) * time.Second), Rate: rate(rps)}
-}
-
 // synthHeader is a 60 s Monday-morning-like profile: a baseline, a surge, and the baseline
 // again, with 1 s timeouts, up to 3 attempts and a 500 ms SLO.
 func synthHeader() results.Header {
-	return results.Header{
-		Format: results.FormatVersion,
-		Target: "http://127.0.0.1:8080",
-		Start:  t0,
-		Profile: profiles.Profile{
-			Name:   "synthetic-monday",
-			Phases: []profiles.Phase{phase("baseline", 20, 100), phase("surge", 10, 300), phase("after", 30, 100)},
-			Client: profiles.Client{
-				Timeout: profiles.Duration(time.Second),
-				Retry:   profiles.Retry{Policy: profiles.PolicyImmediate, MaxAttempts: 3},
-			},
-			SLO: profiles.SLO{Latency: profiles.Duration(500 * time.Millisecond)},
-		},
-		Groups: []string{"web", "batch"},
-	}
+	return testfix.Header(t0, "synthetic-monday",
+		testfix.Phase("baseline", 20, 100), testfix.Phase("surge", 10, 300), testfix.Phase("after", 30, 100))
 }
 
 // synthRecords simulates a run of synthHeader against a target that fails during the surge

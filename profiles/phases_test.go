@@ -342,8 +342,8 @@ func TestScaledKinds(t *testing.T) {
 	}
 }
 
-// The new built-ins' numbers are what their descriptions promise; this pins them.
-func TestNewBuiltinNumbers(t *testing.T) {
+// The built-ins' numbers are what their descriptions promise; this pins them.
+func TestBuiltinNumbersMatchDescriptions(t *testing.T) {
 	tests := []struct {
 		name     string
 		length   time.Duration
