@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"slices"
 	"time"
 
 	"github.com/stormtest/stormtest/profiles"
@@ -62,15 +61,6 @@ func synth(stretches ...stretch) []results.Record {
 		}
 		at += int64(s.secs) * int64(time.Second)
 	}
-	slices.SortStableFunc(recs, func(a, b results.Record) int {
-		ea, eb := a.End(), b.End()
-		switch {
-		case ea < eb:
-			return -1
-		case ea > eb:
-			return 1
-		}
-		return 0
-	})
+	testfix.SortByEnd(recs)
 	return recs
 }

@@ -1,33 +1,15 @@
 package live
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/profiles"
 )
-
-// syncBuffer is a bytes.Buffer safe for the display's goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func profile(t *testing.T) *profiles.Profile {
 	t.Helper()
@@ -62,7 +44,7 @@ func TestStatusLineRatesAndInFlight(t *testing.T) {
 }
 
 func TestLinesArePrinted(t *testing.T) {
-	var out syncBuffer
+	var out testfix.SyncBuffer
 	d := Start(&out, Lines, profile(t), time.Now(), new(attack.Progress), Options{Interval: 10 * time.Millisecond})
 	time.Sleep(60 * time.Millisecond)
 	d.Stop()
@@ -72,7 +54,7 @@ func TestLinesArePrinted(t *testing.T) {
 }
 
 func TestOffShowsNothing(t *testing.T) {
-	var out syncBuffer
+	var out testfix.SyncBuffer
 	d := Start(&out, Off, profile(t), time.Now(), new(attack.Progress), Options{Interval: time.Millisecond})
 	time.Sleep(20 * time.Millisecond)
 	d.Stop()
@@ -82,7 +64,7 @@ func TestOffShowsNothing(t *testing.T) {
 }
 
 func TestBarRedrawsOneLine(t *testing.T) {
-	var out syncBuffer
+	var out testfix.SyncBuffer
 	d := Start(&out, Bar, profile(t), time.Now().Add(-5*time.Second), new(attack.Progress), Options{Interval: 10 * time.Millisecond})
 	time.Sleep(60 * time.Millisecond)
 	d.Stop()

@@ -3,7 +3,6 @@ package report
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -73,16 +72,7 @@ func synthRecords(metastable bool) (results.Header, []results.Record) {
 		}
 		sec += secs
 	}
-	slices.SortStableFunc(recs, func(a, b results.Record) int {
-		ea, eb := a.End(), b.End()
-		switch {
-		case ea < eb:
-			return -1
-		case ea > eb:
-			return 1
-		}
-		return 0
-	})
+	testfix.SortByEnd(recs)
 	return h, recs
 }
 

@@ -8,10 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/results"
@@ -25,24 +26,6 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-// syncBuffer is a strings.Builder safe to read while exec copies a process's output into it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // waitExit waits at most limit for cmd to end and returns its exit code, killing it and
@@ -90,7 +73,7 @@ func TestSignalsStopAttackWithConventionalCode(t *testing.T) {
 		t.Run(tc.sig.String(), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "run.st")
 			cmd := exec.Command(bin, "attack", "--target", srv.URL, "--profile", prof, "--out", out, "--quiet")
-			var stdout, stderr syncBuffer
+			var stdout, stderr testfix.SyncBuffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -140,7 +123,7 @@ func TestSecondInterruptQuitsAtOnce(t *testing.T) {
 	prof := writeFile(t, "p.yaml", "name: hang\nphases: [{name: only, duration: 20s, rate: 20}]\nclient: {timeout: 30s}\n")
 	out := filepath.Join(t.TempDir(), "run.st")
 	cmd := exec.Command(bin, "attack", "--target", srv.URL, "--profile", prof, "--out", out, "--quiet")
-	var stderr syncBuffer
+	var stderr testfix.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

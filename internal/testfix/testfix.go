@@ -8,8 +8,12 @@
 package testfix
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,4 +99,31 @@ func WriteTemp(t testing.TB, h results.Header, recs []results.Record) string {
 	t.Helper()
 	return WriteResults(t, filepath.Join(t.TempDir(), "run.st"), h, recs,
 		&results.Trailer{End: h.Start.Add(time.Minute), Attempts: uint64(len(recs))})
+}
+
+// SortByEnd orders recs by end time, stably, as a results writer receives them: attempts are
+// recorded as they complete.
+func SortByEnd(recs []results.Record) {
+	slices.SortStableFunc(recs, func(a, b results.Record) int { return cmp.Compare(a.End(), b.End()) })
+}
+
+// SyncBuffer is a strings.Builder that several goroutines may write to, for capturing a
+// command's or a display's output while it runs.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
