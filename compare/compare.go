@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/internal/numfmt"
 )
 
 // DefaultFailOnRegression is the capacity loss, in percent, that counts as a regression by
@@ -160,13 +161,13 @@ func Compare(before, after Run, opt Options) (*Comparison, error) {
 	switch {
 	case c.Regression:
 		c.Summary = fmt.Sprintf("REGRESSION: measured capacity fell %s%% (%s → %s req/s), more than the %s%% allowed",
-			num(loss, 1), num(bc, 1), num(ac, 1), num(opt.FailOnRegression, 1))
+			numfmt.Trim(loss, 1), numfmt.Trim(bc, 1), numfmt.Trim(ac, 1), numfmt.Trim(opt.FailOnRegression, 1))
 	case c.Before.Capacity.Spans == 0:
 		c.Summary = fmt.Sprintf("no regression measurable: %s had no %d-window span within the SLO, so it has no capacity to lose",
 			before.Label, SpanWindows)
 	default:
 		c.Summary = fmt.Sprintf("no capacity regression: measured capacity %s → %s req/s (%s%%), within the %s%% allowed",
-			num(bc, 1), num(ac, 1), signed(*c.CapacityDeltaPct), num(opt.FailOnRegression, 1))
+			numfmt.Trim(bc, 1), numfmt.Trim(ac, 1), signed(*c.CapacityDeltaPct), numfmt.Trim(opt.FailOnRegression, 1))
 	}
 	// A side judged down or inconclusive cannot show the service coping, whatever its
 	// capacity figure: say so, so that "no capacity regression" is not read as all clear.

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/stormtest/stormtest/internal/numfmt"
 )
 
 // WriteText writes the comparison as aligned text: the regression verdict first, then
@@ -85,7 +86,7 @@ func capacityText(c Capacity) string {
 	if c.Spans == 0 || c.AtSeconds == nil {
 		return "none within SLO"
 	}
-	return fmt.Sprintf("%s/s at %ss", num(c.RPS, 1), num(*c.AtSeconds, 1))
+	return fmt.Sprintf("%s/s at %ss", numfmt.Trim(c.RPS, 1), numfmt.Trim(*c.AtSeconds, 1))
 }
 
 func value(unit string, v float64) string {
@@ -93,11 +94,11 @@ func value(unit string, v float64) string {
 	case "ms":
 		return ms(v)
 	case "ratio":
-		return num(v*100, 3) + "%"
+		return numfmt.Trim(v*100, 3) + "%"
 	case "rps":
-		return num(v, 1) + "/s"
+		return numfmt.Trim(v, 1) + "/s"
 	}
-	return num(v, 3)
+	return numfmt.Trim(v, 3)
 }
 
 func deltaText(d *float64) string {
@@ -109,25 +110,13 @@ func deltaText(d *float64) string {
 
 func ms(v float64) string {
 	if v >= 1000 {
-		return num(v/1000, 3) + "s"
+		return numfmt.Trim(v/1000, 3) + "s"
 	}
-	return num(v, 1) + "ms"
-}
-
-// num formats v with at most prec decimals, without trailing zeros.
-func num(v float64, prec int) string {
-	s := strconv.FormatFloat(v, 'f', prec, 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	if s == "-0" {
-		s = "0"
-	}
-	return s
+	return numfmt.Trim(v, 1) + "ms"
 }
 
 func signed(v float64) string {
-	s := num(v, 1)
+	s := numfmt.Trim(v, 1)
 	if s != "0" && !math.Signbit(v) {
 		s = "+" + s
 	}

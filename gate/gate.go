@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/internal/numfmt"
 )
 
 // Metric is what a threshold measures.
@@ -496,13 +497,13 @@ func format(m Metric, v float64, extra int) string {
 	case m.latency():
 		return formatMs(v, extra)
 	case m.ratio():
-		return trim(v*100, 3+extra) + "%"
+		return numfmt.Trim(v*100, 3+extra) + "%"
 	case m == Amplify:
-		return trim(v, 3+extra) + "x"
+		return numfmt.Trim(v, 3+extra) + "x"
 	case m == GoodputRPS || m == IntendedRPS:
-		return trim(v, 1+extra) + "/s"
+		return numfmt.Trim(v, 1+extra) + "/s"
 	}
-	return trim(v, 3+extra)
+	return numfmt.Trim(v, 3+extra)
 }
 
 // explain formats an observed value with as many decimals as it takes for the text to
@@ -539,21 +540,9 @@ func reparse(m Metric, s string) float64 {
 func formatMs(ms float64, extra int) string {
 	switch {
 	case ms >= 1000:
-		return trim(ms/1000, 3+extra) + "s"
+		return numfmt.Trim(ms/1000, 3+extra) + "s"
 	case ms < 10:
-		return trim(ms, 2+extra) + "ms"
+		return numfmt.Trim(ms, 2+extra) + "ms"
 	}
-	return trim(ms, 1+extra) + "ms"
-}
-
-// trim formats v with at most prec decimals, without trailing zeros.
-func trim(v float64, prec int) string {
-	s := strconv.FormatFloat(v, 'f', prec, 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	if s == "-0" {
-		s = "0"
-	}
-	return s
+	return numfmt.Trim(ms, 1+extra) + "ms"
 }

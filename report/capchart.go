@@ -181,13 +181,7 @@ func kneeLatencyChart(k *capacity.Knee) string {
 			}
 		}
 	}
-	if hi == 0 {
-		lo, hi = 1, 1000
-	}
-	elo, ehi := int(math.Floor(math.Log10(lo))), int(math.Ceil(math.Log10(hi)))
-	if ehi <= elo {
-		ehi = elo + 1
-	}
+	elo, ehi := decades(lo, hi)
 	p := newPlot("Latency against offered rate (log scale)", 0, x1, math.Pow(10, float64(elo)), math.Pow(10, float64(ehi)), true)
 	p.xticks, p.yticks = xt, logTicks(elo, ehi)
 	kneeMarks(p, k)

@@ -229,13 +229,7 @@ func latencyChart(runs []run) string {
 			}
 		}
 	}
-	if hi == 0 {
-		lo, hi = 1, 1000
-	}
-	elo, ehi := int(math.Floor(math.Log10(lo))), int(math.Ceil(math.Log10(hi)))
-	if ehi <= elo {
-		ehi = elo + 1
-	}
+	elo, ehi := decades(lo, hi)
 	p, _ := timePlot("Latency per window (log scale)", runs, math.Pow(10, float64(elo)), math.Pow(10, float64(ehi)), true)
 	p.yticks = logTicks(elo, ehi)
 	for _, r := range runs {
@@ -278,13 +272,7 @@ func distributionChart(runs []run) string {
 		}
 	}
 	end := math.Ceil(nines - 1e-9)
-	if hi == 0 {
-		lo, hi = 1, 1000
-	}
-	elo, ehi := int(math.Floor(math.Log10(lo))), int(math.Ceil(math.Log10(hi)))
-	if ehi <= elo {
-		ehi = elo + 1
-	}
+	elo, ehi := decades(lo, hi)
 	p := newPlot("Latency by percentile, per phase (HDR)", 0, end, math.Pow(10, float64(elo)), math.Pow(10, float64(ehi)), true)
 	p.height = 360
 	p.yticks = logTicks(elo, ehi)
@@ -405,4 +393,17 @@ func groupChart(runs []run) string {
 	}
 	runKeys(p, runs)
 	return p.svg("client group (attempts per request on top; after: from the trigger's end)", "attempts")
+}
+
+// decades is the range of whole powers of ten, at least one apart, that holds the positive
+// values from lo to hi on a log axis; 1 ms to 1 s when nothing was seen (hi 0).
+func decades(lo, hi float64) (elo, ehi int) {
+	if hi == 0 {
+		lo, hi = 1, 1000
+	}
+	elo, ehi = int(math.Floor(math.Log10(lo))), int(math.Ceil(math.Log10(hi)))
+	if ehi <= elo {
+		ehi = elo + 1
+	}
+	return elo, ehi
 }
