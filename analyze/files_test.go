@@ -24,7 +24,9 @@ func writeFile(t *testing.T, path string, h results.Header, recs []results.Recor
 			t.Fatal(err)
 		}
 	}
-	if err := w.Close(results.Trailer{End: h.Start.Add(80 * time.Second), Attempts: uint64(len(recs))}); err != nil {
+	// Each shard's generator saw its responses over HTTP/2 on 4 connections.
+	if err := w.Close(results.Trailer{End: h.Start.Add(80 * time.Second), Attempts: uint64(len(recs)),
+		Connections: 4, Protocols: map[string]uint64{"HTTP/2.0": uint64(len(recs))}}); err != nil {
 		t.Fatal(err)
 	}
 	if !trailer {
@@ -66,6 +68,10 @@ func TestFiles(t *testing.T) {
 		}
 		if rep.Verdict != Metastable || rep.Attempts != uint64(len(recs)) || rep.Requests != 30*100+10*300+40*100 {
 			t.Errorf("verdict %s attempts %d requests %d", rep.Verdict, rep.Attempts, rep.Requests)
+		}
+		// The shards' connections and protocols add up.
+		if rep.Connections != 8 || !reflect.DeepEqual(rep.Protocols, map[string]uint64{"HTTP/2.0": uint64(len(recs))}) {
+			t.Errorf("connections %d, protocols %v", rep.Connections, rep.Protocols)
 		}
 		if !rep.Start.Equal(h.Start) || len(rep.Warnings) != 0 {
 			t.Errorf("start %v (want the earliest, %v), warnings %q", rep.Start, h.Start, rep.Warnings)
