@@ -137,7 +137,10 @@ func (r *Report) TransportSummary() string {
 	} else {
 		s += "no responses"
 	}
-	if r.Connections > 0 {
+	switch {
+	case r.Connections == 1:
+		s += ", 1 connection opened"
+	case r.Connections > 1:
 		s += fmt.Sprintf(", %d connections opened", r.Connections)
 	}
 	if r.TLSInsecure {
