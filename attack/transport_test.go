@@ -3,6 +3,7 @@ package attack
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"io"
 	"log"
@@ -352,24 +353,36 @@ func TestTransportRuns(t *testing.T) {
 			t.Errorf("server saw Host %v, SNI %v", o.hosts, o.snis)
 		}
 	})
-	t.Run("explicit proxy, http", func(t *testing.T) {
+	t.Run("explicit proxy with a password, http", func(t *testing.T) {
 		o := &observer{}
 		srv := serve(t, o.handler())
-		proxy, hits := testProxy(t, map[string]string{"svc.invalid:80": strings.TrimPrefix(srv.URL, "http://")})
-		runWith(t, "http://svc.invalid", transportProfile(t, &profiles.Transport{Proxy: proxy}, ""))
-		if hits.Load() != 20 || o.only(o.hosts) != "svc.invalid" {
-			t.Errorf("proxy saw %d requests; server saw Host %v", hits.Load(), o.hosts)
+		proxy, counts := testProxy(t, map[string]string{"svc.invalid:80": strings.TrimPrefix(srv.URL, "http://")})
+		withPassword := strings.Replace(proxy, "http://", "http://loadtest:s3cret@", 1)
+		rec := runWith(t, "http://svc.invalid", transportProfile(t, &profiles.Transport{Proxy: withPassword}, ""))
+		if counts.hits.Load() != 20 || o.only(o.hosts) != "svc.invalid" {
+			t.Errorf("proxy saw %d requests; server saw Host %v", counts.hits.Load(), o.hosts)
+		}
+		// The password went to the proxy, as Proxy-Authorization, and nowhere else.
+		if n := counts.auths.Load(); n != 20 {
+			t.Errorf("%d of 20 requests carried Proxy-Authorization to the proxy", n)
+		}
+		js, err := json.Marshal(rec.header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(js), "s3cret") || !strings.Contains(string(js), "xxxxx@127.0.0.1") {
+			t.Errorf("results header: %s", js)
 		}
 	})
 	t.Run("proxy from the environment, https through CONNECT", func(t *testing.T) {
 		o := &observer{}
 		srv := tlsServer(t, certs, true, nil, o)
-		proxy, hits := testProxy(t, map[string]string{"staging.invalid:443": strings.TrimPrefix(srv.URL, "https://")})
+		proxy, counts := testProxy(t, map[string]string{"staging.invalid:443": strings.TrimPrefix(srv.URL, "https://")})
 		t.Setenv("HTTPS_PROXY", proxy)
 		t.Setenv("NO_PROXY", "")
 		rec := runWith(t, "https://staging.invalid", transportProfile(t, &profiles.Transport{TLS: ca}, ""))
-		if hits.Load() < 1 || o.only(o.snis) != "staging.invalid" {
-			t.Errorf("proxy saw %d tunnels; server saw SNI %v", hits.Load(), o.snis)
+		if counts.hits.Load() < 1 || o.only(o.snis) != "staging.invalid" {
+			t.Errorf("proxy saw %d tunnels; server saw SNI %v", counts.hits.Load(), o.snis)
 		}
 		if got := rec.trailer.Protocols; !reflect.DeepEqual(got, map[string]uint64{"HTTP/2.0": 20}) {
 			t.Errorf("protocols through the tunnel %v", got)
@@ -400,10 +413,15 @@ func TestTransportRuns(t *testing.T) {
 
 // testProxy is a forward proxy on 127.0.0.1 for the names in routes (host:port → the
 // loopback address that serves it): absolute-form requests for plain HTTP, CONNECT tunnels
-// for HTTPS. hits counts the requests and tunnels it handled.
-func testProxy(t *testing.T, routes map[string]string) (string, *atomic.Int64) {
+// for HTTPS.
+// proxyCounts is what a testProxy handled: requests and tunnels, and of those the ones that
+// carried the password loadtest:s3cret.
+type proxyCounts struct{ hits, auths atomic.Int64 }
+
+func testProxy(t *testing.T, routes map[string]string) (string, *proxyCounts) {
 	t.Helper()
-	hits := new(atomic.Int64)
+	counts := new(proxyCounts)
+	hits := &counts.hits
 	forward := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.Out.URL.Host = routes[r.In.URL.Host]
 		r.Out.Host = r.In.Host
@@ -418,6 +436,9 @@ func testProxy(t *testing.T, routes map[string]string) (string, *atomic.Int64) {
 			return
 		}
 		hits.Add(1)
+		if r.Header.Get("Proxy-Authorization") == "Basic bG9hZHRlc3Q6czNjcmV0" { // loadtest:s3cret
+			counts.auths.Add(1)
+		}
 		if r.Method != http.MethodConnect {
 			r.URL.Host += ":80"
 			forward.ServeHTTP(w, r)
@@ -445,5 +466,5 @@ func testProxy(t *testing.T, routes map[string]string) (string, *atomic.Int64) {
 		_, _ = io.Copy(down, up)
 		down.Close()
 	})
-	return srv.URL, hits
+	return srv.URL, counts
 }
