@@ -329,6 +329,12 @@ func TestTransportRuns(t *testing.T) {
 		if c := rec.trailer.Connections; c < 1 || c > 4 {
 			t.Errorf("%d connections for 20 multiplexed requests", c)
 		}
+		// The h2c transport has no keep-alive switch of its own; keepalive: false still
+		// means a connection per attempt.
+		fresh := runWith(t, srv.URL, transportProfile(t, &profiles.Transport{H2C: true}, ", keepalive: false"))
+		if c := fresh.trailer.Connections; c != 20 {
+			t.Errorf("h2c, keepalive false: %d connections for 20 attempts", c)
+		}
 	})
 	t.Run("keepalive false: a connection per attempt", func(t *testing.T) {
 		srv := tlsServer(t, certs, false, nil, &observer{})
