@@ -167,6 +167,13 @@ func (s *shards) Trailer() (results.Trailer, bool) {
 		t.Attempts += ti.Attempts
 		t.UnsentRetries += ti.UnsentRetries
 		t.RedirectHops += ti.RedirectHops
+		t.Connections += ti.Connections
+		for k, v := range ti.Protocols {
+			if t.Protocols == nil {
+				t.Protocols = map[string]uint64{}
+			}
+			t.Protocols[k] += v
+		}
 	}
 	t.Reason = strings.Join(reasons, "; ")
 	return t, have > 0

@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stormtest/stormtest/results"
-
 	"github.com/stormtest/stormtest/internal/testfix"
+	"github.com/stormtest/stormtest/results"
 )
 
 func TestFiles(t *testing.T) {
@@ -29,7 +28,9 @@ func TestFiles(t *testing.T) {
 		hi := h
 		hi.Shard, hi.Shards = i, 2
 		hi.Start = h.Start.Add(time.Duration(i) * time.Millisecond)
-		testfix.WriteResults(t, p, hi, shard[i], &results.Trailer{End: hi.Start.Add(80 * time.Second), Attempts: uint64(len(shard[i]))})
+		testfix.WriteResults(t, p, hi, shard[i], &results.Trailer{End: hi.Start.Add(80 * time.Second), Attempts: uint64(len(shard[i])),
+			// Each shard's generator saw its responses over HTTP/2 on 4 connections.
+			Connections: 4, Protocols: map[string]uint64{"HTTP/2.0": uint64(len(shard[i]))}})
 	}
 
 	t.Run("shards merge", func(t *testing.T) {
@@ -39,6 +40,10 @@ func TestFiles(t *testing.T) {
 		}
 		if rep.Verdict != Metastable || rep.Attempts != uint64(len(recs)) || rep.Requests != 30*100+10*300+40*100 {
 			t.Errorf("verdict %s attempts %d requests %d", rep.Verdict, rep.Attempts, rep.Requests)
+		}
+		// The shards' connections and protocols add up.
+		if rep.Connections != 8 || !reflect.DeepEqual(rep.Protocols, map[string]uint64{"HTTP/2.0": uint64(len(recs))}) {
+			t.Errorf("connections %d, protocols %v", rep.Connections, rep.Protocols)
 		}
 		if !rep.Start.Equal(h.Start) || len(rep.Warnings) != 0 {
 			t.Errorf("start %v (want the earliest, %v), warnings %q", rep.Start, h.Start, rep.Warnings)

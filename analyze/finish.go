@@ -56,13 +56,19 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 			ServiceTime: summarize(a.svc),
 			Lag:         summarize(a.lag),
 		},
-		Errors: make(map[string]uint64),
+		Errors:    make(map[string]uint64),
+		Protocols: make(map[string]uint64),
 	}
 	r.DurationSeconds = a.duration(t).Seconds()
 	if t != nil {
 		r.UnsentRetries = t.UnsentRetries
 		r.RedirectHops = t.RedirectHops
+		r.Connections = t.Connections
+		for k, v := range t.Protocols {
+			r.Protocols[k] = v
+		}
 	}
+	r.TLSInsecure = a.h.Profile.Transport.Insecure()
 	r.Amplification = safeDiv(float64(a.attempts), float64(a.requests))
 	if j.hasAmpAfter {
 		r.AmplificationAfterTrigger = &j.ampAfter
@@ -94,6 +100,10 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 	}
 	r.Windows = a.windowReport(j.state)
 	r.Warnings = append(append([]string(nil), a.warnings...), a.finishWarnings(t, damage, j, r)...)
+	if r.TLSInsecure {
+		r.Warnings = append(r.Warnings, "TLS certificates were not verified (--insecure, transport.tls.insecure): "+
+			"the run measured whatever answered at the target's address")
+	}
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}

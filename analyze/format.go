@@ -60,6 +60,9 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	if r.RedirectHops > 0 {
 		b.WriteString(redirectHops(r.RedirectHops) + ".\n\n")
 	}
+	if s := r.TransportSummary(); s != "" {
+		b.WriteString(s + ".\n\n")
+	}
 	for _, e := range r.Evidence {
 		fmt.Fprintf(&b, "- %s\n", e)
 	}

@@ -66,6 +66,14 @@ type Report struct {
 	// RedirectHops are redirects followed (client follow_redirects): requests the target saw
 	// beyond the attempts, which count each redirect chain once.
 	RedirectHops uint64 `json:"redirect_hops"`
+	// Protocols counts responses by the protocol they came in, as negotiated ("HTTP/2.0":
+	// n), and Connections the connections the generator opened (over TLS, one handshake
+	// each): from the trailer, empty and 0 for files written before stormtest recorded them.
+	Protocols   map[string]uint64 `json:"protocols"`
+	Connections uint64            `json:"connections"`
+	// TLSInsecure: the run did not verify the target's certificate (--insecure), as its
+	// header records.
+	TLSInsecure bool `json:"tls_insecure"`
 
 	Amplification             float64  `json:"amplification"`
 	AmplificationAfterTrigger *float64 `json:"amplification_after_trigger"`

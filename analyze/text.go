@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -60,6 +61,9 @@ func (r *Report) writeText(w io.Writer, colour bool) error {
 	if r.RedirectHops > 0 {
 		b.WriteString(redirectHops(r.RedirectHops) + "\n")
 	}
+	if s := r.TransportSummary(); s != "" {
+		b.WriteString(s + "\n")
+	}
 
 	if len(r.Phases) > 0 {
 		b.WriteByte('\n')
@@ -102,6 +106,47 @@ func unsentRetries(n uint64) string {
 // followed, while an attempt is recorded once for its whole chain.
 func redirectHops(n uint64) string {
 	return fmt.Sprintf("%d redirect hops followed: the target saw %d requests more than the attempts recorded", n, n)
+}
+
+// TransportSummary says how the run reached the target: the protocols its responses came
+// in, the connections it opened, and whether TLS verification was off; "" for a file that
+// does not record them.
+func (r *Report) TransportSummary() string {
+	var total uint64
+	names := make([]string, 0, len(r.Protocols))
+	for k, v := range r.Protocols {
+		names = append(names, k)
+		total += v
+	}
+	if total == 0 && r.Connections == 0 && !r.TLSInsecure {
+		return ""
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if a, b := r.Protocols[names[i]], r.Protocols[names[j]]; a != b {
+			return a > b
+		}
+		return names[i] < names[j]
+	})
+	var parts []string
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s %s", k, pct(float64(r.Protocols[k])/float64(total))))
+	}
+	s := "transport: "
+	if total > 0 {
+		s += fmt.Sprintf("%s of %d responses", strings.Join(parts, ", "), total)
+	} else {
+		s += "no responses"
+	}
+	switch {
+	case r.Connections == 1:
+		s += ", 1 connection opened"
+	case r.Connections > 1:
+		s += fmt.Sprintf(", %d connections opened", r.Connections)
+	}
+	if r.TLSInsecure {
+		s += ", TLS certificates NOT verified (--insecure)"
+	}
+	return s
 }
 
 // num formats x with up to prec decimals, dropping them for large values where they are

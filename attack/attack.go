@@ -73,7 +73,11 @@ type Summary struct {
 	// RedirectHops are redirects followed (client follow_redirects): each is one more request
 	// the target saw than the attempts recorded.
 	RedirectHops uint64
-	Interrupted  bool // stopped by ctx before the profile ended
+	// Connections counts the connections opened (TCP or Unix; over TLS, each is a
+	// handshake), Protocols the responses by protocol ("HTTP/2.0": n).
+	Connections uint64
+	Protocols   map[string]uint64
+	Interrupted bool // stopped by ctx before the profile ended
 }
 
 // Progress is a live view of a running attack; every field and method is safe to use at any
@@ -136,10 +140,16 @@ func (c Config) Validate() error {
 	if err := c.Profile.Validate(); err != nil {
 		return err
 	}
-	if c.Profile.Request.TargetsFile != "" {
-		return nil // its URLs are checked when it is read
+	target := c.Target
+	if c.Profile.Request.TargetsFile == "" { // a targets file's URLs are checked when it is read
+		u, err := requestURL(c.Target, c.Profile.Request.Path)
+		if err != nil {
+			return err
+		}
+		target = u
 	}
-	_, err := requestURL(c.Target, c.Profile.Request.Path)
+	// The transport's files (CA, client certificate) are read now: a bad one is bad input.
+	_, err := newTransport(c.Profile.Transport, target)
 	return err
 }
 
@@ -188,6 +198,8 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 		RetriesDenied:   sum.RetriesDenied,
 		DeadlineExpired: sum.DeadlineExpired,
 		RedirectHops:    sum.RedirectHops,
+		Connections:     sum.Connections,
+		Protocols:       sum.Protocols,
 	}
 	switch {
 	case runErr != nil:
@@ -236,13 +248,17 @@ func run(ctx context.Context, cfg Config, rec Recorder) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
+	tr, err := newTransport(p.Transport, plan.baseURL())
+	if err != nil {
+		return Summary{}, err
+	}
 	progress := cfg.Progress
 	if progress == nil {
 		progress = new(Progress)
 	}
 	start := cfg.Start
 
-	groups := newGroups(p, plan, start, cfg, progress)
+	groups := newGroups(p, plan, tr, start, cfg, progress)
 	stopWatch := make(chan struct{})
 	defer close(stopWatch)
 	go func() {
@@ -280,7 +296,8 @@ func run(ctx context.Context, cfg Config, rec Recorder) (Summary, error) {
 		}
 	}
 
-	sum := Summary{Start: start, End: time.Now(), Attempts: c.recorded, Interrupted: ctx.Err() != nil}
+	sum := Summary{Start: start, End: time.Now(), Attempts: c.recorded, Interrupted: ctx.Err() != nil,
+		Connections: tr.stats.conns.Load(), Protocols: tr.stats.protocols()}
 	for _, g := range groups {
 		retries, claimed := g.sched.pending()
 		sum.Requests += g.sched.requests()
@@ -294,7 +311,7 @@ func run(ctx context.Context, cfg Config, rec Recorder) (Summary, error) {
 
 // newGroups sets up one vegeta attacker per client group: each group has its own timeout, and
 // its share of the profile's first attempts as its own schedule, so that shares are exact.
-func newGroups(p *profiles.Profile, plan *requestPlan, start time.Time, cfg Config, progress *Progress) []*group {
+func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, start time.Time, cfg Config, progress *Progress) []*group {
 	clients := p.Groups()
 	ids := new(atomic.Uint64)
 	groups := make([]*group, len(clients))
@@ -312,14 +329,13 @@ func newGroups(p *profiles.Profile, plan *requestPlan, start time.Time, cfg Conf
 			retry:    retry.New(cl, p.Seed, uint64(i)),
 		}
 		g.attacker = vegeta.NewAttacker(
-			// First: vegeta.Client replaces the whole client, the options after it
-			// adjust it.
-			vegeta.Client(newHTTPClient(cl.FollowRedirects, &g.hops)),
+			// First: vegeta.Client replaces the whole client (transport.go builds it whole:
+			// vegeta's transport options expect its own *http.Transport, which the
+			// protocol counting wraps), the options after it adjust the attacker.
+			vegeta.Client(tr.client(cl.FollowRedirects, cl.Reuses(), connections(cfg.Connections), &g.hops)),
 			vegeta.Timeout(time.Duration(cl.Timeout)),
 			vegeta.Workers(16),
 			vegeta.MaxWorkers(maxWorkers(cfg.MaxWorkers, gp, cl)),
-			vegeta.Connections(connections(cfg.Connections)),
-			vegeta.KeepAlive(true),
 			// Bodies are read to the end (so connections are reused) but never kept.
 			vegeta.MaxBody(0),
 		)

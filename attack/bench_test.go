@@ -85,7 +85,11 @@ client: {timeout: 1s, retry: {policy: immediate, max_attempts: 3}}`)
 			start := time.Now()
 			cfg := Config{Target: "http://127.0.0.1:1", Profile: p}
 			progress := new(Progress)
-			groups := newGroups(p, plan, start, cfg, progress)
+			tr, err := newTransport(nil, cfg.Target)
+			if err != nil {
+				b.Fatal(err)
+			}
+			groups := newGroups(p, plan, tr, start, cfg, progress)
 			g := groups[0]
 			c := consumer{recorder: tc.rec(b), start: start, groups: groups, progress: progress}
 			res := vegeta.Result{Code: 200, Timestamp: start.Add(time.Millisecond), Latency: 300 * time.Microsecond, Method: "GET"}

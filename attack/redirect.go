@@ -1,33 +1,11 @@
 package attack
 
 import (
-	"crypto/tls"
 	"net"
 	"net/http"
 	"net/url"
 	"sync/atomic"
-	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
-
-// newHTTPClient is the HTTP client of one client group: vegeta's own transport settings, with
-// the group's redirect policy. vegeta's default follows 10 redirects silently, so a redirect
-// loop made the target see 10× the attempts recorded and a 302 sent the load, and the
-// profile's headers, to whatever host it named.
-func newHTTPClient(follow int, hops *atomic.Uint64) *http.Client {
-	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         frameDialer(dialer.DialContext),
-			TLSClientConfig:     &tls.Config{},
-			MaxIdleConnsPerHost: vegeta.DefaultConnections,
-			MaxConnsPerHost:     vegeta.DefaultMaxConnections,
-		},
-		CheckRedirect: checkRedirect(follow, hops),
-	}
-}
 
 // safeAcrossOrigins are the request headers a hop to another origin keeps: they describe the
 // request, not who sends it. Everything else the profile set (Authorization, Cookie, API keys

@@ -1,14 +1,11 @@
 package attack
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // slotOf reads the slot number from the URL fragment the scheduler put there. HTTP clients
@@ -86,36 +83,4 @@ func joinPath(u *url.URL, path string) error {
 		u.RawQuery += "&" + query
 	}
 	return nil
-}
-
-// Preflight connects once to the host the attack would hit first, so that a typo in the port
-// or a target that is not running is reported at once, in one line, rather than as a run full
-// of refusals.
-func (c Config) Preflight(ctx context.Context) error {
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	plan, err := newRequestPlan(c.Target, c.Profile.Request)
-	if err != nil {
-		return err
-	}
-	target := plan.baseURL()
-	u, err := url.Parse(target)
-	if err != nil {
-		return fmt.Errorf("bad target URL %q: %w", target, err)
-	}
-	host := u.Host
-	if u.Port() == "" {
-		port := "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-		host = net.JoinHostPort(u.Hostname(), port)
-	}
-	d := net.Dialer{Timeout: 3 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", host)
-	if err != nil {
-		return fmt.Errorf("target %s is unreachable: %w", u.Scheme+"://"+u.Host, err)
-	}
-	return conn.Close()
 }

@@ -28,6 +28,9 @@ type HTTPProber struct {
 	// within ReadyTimeout (default 2s).
 	ReadyURL     string
 	ReadyTimeout time.Duration
+	// Client makes the readiness request (nil: http.DefaultClient); attack.HTTPClient gives
+	// one that reaches the target as the probes do.
+	Client *http.Client
 	// Analyze tunes the analysis of surges (tolerance, min-count…); its Grace is set per
 	// probe.
 	Analyze analyze.Options
@@ -134,7 +137,11 @@ func (h *HTTPProber) ready(ctx context.Context) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, fmt.Errorf("ready URL: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := h.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return Outcome{Ready: &no, Detail: fmt.Sprintf("GET %s: no answer within %s", h.ReadyURL, timeout)}, nil

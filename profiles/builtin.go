@@ -100,24 +100,33 @@ func readProfile(name string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, MaxProfileBytes+1))
 }
 
-// resolveFiles makes the files p's request names (body_file, targets_file) relative to the
-// profile file's directory rather than to wherever stormtest runs, keeping absolute paths as
-// given, and checks that they are there now, not minutes into a run.
+// resolveFiles makes the files p names (request.body_file, request.targets_file, the
+// transport's TLS files and Unix socket) relative to the profile file's directory rather
+// than to wherever stormtest runs, keeping absolute paths as given, and checks that the
+// files are there now, not minutes into a run. (A socket is checked when the attack
+// connects: its server may start later.)
 func resolveFiles(p *Profile, w *walker, source string) error {
-	for _, f := range []struct {
+	type named struct {
 		key  string
 		name *string
-	}{{"request.body_file", &p.Request.BodyFile}, {"request.targets_file", &p.Request.TargetsFile}} {
+	}
+	files := []named{{"request.body_file", &p.Request.BodyFile}, {"request.targets_file", &p.Request.TargetsFile}}
+	if t := p.Transport; t != nil {
+		if t.UnixSocket != "" {
+			t.UnixSocket = besideProfile(source, t.UnixSocket)
+		}
+		if t.TLS != nil {
+			for i := range t.TLS.CA {
+				files = append(files, named{fmt.Sprintf("transport.tls.ca[%d]", i), &t.TLS.CA[i]})
+			}
+			files = append(files, named{"transport.tls.cert", &t.TLS.Cert}, named{"transport.tls.key", &t.TLS.Key})
+		}
+	}
+	for _, f := range files {
 		if *f.name == "" {
 			continue
 		}
-		file := *f.name
-		if !filepath.IsAbs(file) {
-			file = filepath.Join(filepath.Dir(source), file)
-			if abs, err := filepath.Abs(file); err == nil {
-				file = abs
-			}
-		}
+		file := besideProfile(source, *f.name)
 		expected := "a readable file; a relative path is relative to the profile's directory"
 		var problem string
 		switch info, err := os.Stat(file); {
@@ -142,4 +151,16 @@ func resolveFiles(p *Profile, w *walker, source string) error {
 		*f.name = file
 	}
 	return nil
+}
+
+// besideProfile resolves a path a profile file names against the file's directory.
+func besideProfile(source, file string) string {
+	if filepath.IsAbs(file) {
+		return file
+	}
+	file = filepath.Join(filepath.Dir(source), file)
+	if abs, err := filepath.Abs(file); err == nil {
+		file = abs
+	}
+	return file
 }

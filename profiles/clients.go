@@ -55,7 +55,8 @@ func (p *Profile) PeakUsers() int {
 const RedactedValue = "[redacted]"
 
 // Redacted returns a deep copy of p in which the values of the Authorization,
-// Proxy-Authorization and Cookie request headers (in any case) read "[redacted]". Results
+// Proxy-Authorization and Cookie request headers (in any case) read "[redacted]", and so does
+// the user:password of transport.proxy (as xxxxx). Results
 // files record the profile they ran, and credentials must not travel with them. p is not
 // modified, and the copy shares no memory with it.
 func (p *Profile) Redacted() Profile {
@@ -64,6 +65,9 @@ func (p *Profile) Redacted() Profile {
 		if slices.Contains(sensitiveHeaders, strings.ToLower(name)) {
 			q.Request.Headers[name] = RedactedValue
 		}
+	}
+	if q.Transport != nil && q.Transport.Proxy != "" {
+		q.Transport.Proxy = redactUserinfo(q.Transport.Proxy)
 	}
 	return q
 }
@@ -87,12 +91,14 @@ func (p *Profile) clone() Profile {
 	}
 	q.Request.Paths = slices.Clone(p.Request.Paths)
 	q.Request.Headers = maps.Clone(p.Request.Headers)
+	q.Transport = p.Transport.clone()
 	return q
 }
 
 func (c Client) clone() Client {
 	c.Retry.On = slices.Clone(c.Retry.On)
 	c.Retry.Budget = clonePtr(c.Retry.Budget)
+	c.KeepAlive = clonePtr(c.KeepAlive)
 	return c
 }
 

@@ -34,10 +34,10 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // ("max_attempt") is an error instead of a silently ignored setting. A phase's keys,
 // phaseKeys, are Phase's yaml tags (phase.go).
 var (
-	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate"}
+	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate", "transport"}
 	// The single client has no name or share: it is the whole traffic, group "default".
-	clientKeys  = []string{"timeout", "deadline", "think", "retry", "follow_redirects"}
-	groupKeys   = []string{"name", "share", "timeout", "deadline", "think", "retry", "follow_redirects"}
+	clientKeys  = []string{"timeout", "deadline", "think", "retry", "follow_redirects", "keepalive"}
+	groupKeys   = []string{"name", "share", "timeout", "deadline", "think", "retry", "follow_redirects", "keepalive"}
 	retryKeys   = []string{"policy", "max_attempts", "base", "cap", "jitter", "on", "retry_after", "budget"}
 	budgetKeys  = []string{"type", "max_tokens", "token_ratio", "percent", "min_per_second", "ttl"}
 	sloKeys     = []string{"latency"}
@@ -383,6 +383,8 @@ func (w *walker) profile(root *yaml.Node) (*Profile, *fieldError) {
 			err = w.request(v, &p.Request)
 		case "gate":
 			p.Gate, err = w.gate(v)
+		case "transport":
+			p.Transport, err = w.transport(v)
 		}
 		if err != nil {
 			return nil, err
@@ -446,6 +448,11 @@ func (w *walker) client(n *yaml.Node, path string, allowed []string, c *Client) 
 			err = w.retry(f.val, p, &c.Retry)
 		case "follow_redirects":
 			err = integer(f.val, p, followRedirectsExpected, &c.FollowRedirects)
+		case "keepalive":
+			var b bool
+			if b, err = boolean(f.val, p); err == nil {
+				c.KeepAlive = &b
+			}
 		}
 		if err != nil {
 			break
@@ -498,10 +505,7 @@ func (w *walker) retry(n *yaml.Node, path string, r *Retry) *fieldError {
 		case "on":
 			r.On, err = w.retryOn(v, p)
 		case "retry_after":
-			var s *yaml.Node
-			if s, err = scalar(v, p, "true or false"); err == nil && (s.Tag != "!!bool" || s.Decode(&r.RetryAfter) != nil) {
-				err = wrongType(p, s, "true or false")
-			}
+			r.RetryAfter, err = boolean(v, p)
 		case "budget":
 			r.Budget, err = w.budget(v, p)
 		}

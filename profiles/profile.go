@@ -32,6 +32,9 @@ type Profile struct {
 	Clients []Client `yaml:"clients,omitempty" json:"clients,omitempty"`
 	SLO     SLO      `yaml:"slo" json:"slo"`
 	Request Request  `yaml:"request,omitempty" json:"request,omitempty"`
+	// Transport is how requests reach the target (TLS, HTTP version, connect_to, proxy, Unix
+	// socket); nil: plain defaults, see transport.go.
+	Transport *Transport `yaml:"transport,omitempty" json:"transport,omitempty"`
 	// Gate lists the thresholds `stormtest gate` checks a run of this profile against, in
 	// the spirit of k6 thresholds ("p99<300ms", "verdict!=metastable"); see package gate.
 	Gate []string `yaml:"gate,omitempty" json:"gate,omitempty"`
@@ -123,7 +126,14 @@ type Client struct {
 	// are recorded and no load goes to another host. Each hop followed is a request the
 	// target saw; the attack counts them (the trailer's redirect_hops).
 	FollowRedirects int `yaml:"follow_redirects,omitempty" json:"follow_redirects,omitempty"`
+	// KeepAlive false makes every attempt open a new connection (and, over TLS, a new
+	// handshake), as clients that reconnect do: after a restart that handshake load is a
+	// sustaining effect of its own. Left out (or true), connections are reused.
+	KeepAlive *bool `yaml:"keepalive,omitempty" json:"keepalive,omitempty"`
 }
+
+// Reuses reports whether the group keeps connections alive between attempts (the default).
+func (c Client) Reuses() bool { return c.KeepAlive == nil || *c.KeepAlive }
 
 // MaxFollowRedirects bounds Client.FollowRedirects: more hops than browsers allow (20) is a
 // loop, not a deployment.

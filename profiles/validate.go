@@ -187,7 +187,7 @@ func (b *Budget) ApplyDefaults() {
 func (c Client) isDefault() bool {
 	r := c.Retry
 	return c.Name == "" && c.Share == 0 && (c.Timeout == 0 || c.Timeout == DefaultTimeout) &&
-		c.Deadline == 0 && c.Think == 0 && c.FollowRedirects == 0 && (r.Policy == "" || r.Policy == PolicyNone) &&
+		c.Deadline == 0 && c.Think == 0 && c.FollowRedirects == 0 && c.KeepAlive == nil && (r.Policy == "" || r.Policy == PolicyNone) &&
 		r.MaxAttempts == 0 && r.Base == 0 && r.Cap == 0 && r.Jitter == "" && len(r.On) == 0 &&
 		!r.RetryAfter && r.Budget == nil
 }
@@ -245,7 +245,10 @@ func (p *Profile) validate() *fieldError {
 	if p.SLO.Latency <= 0 {
 		return errAt("slo.latency", notPositive(p.SLO.Latency), "a duration > 0")
 	}
-	return p.Request.validate()
+	if err := p.Request.validate(); err != nil {
+		return err
+	}
+	return p.Transport.validate()
 }
 
 // validateClients checks the single client or the mix, whichever is in force.

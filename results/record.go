@@ -129,6 +129,12 @@ type Trailer struct {
 	// RedirectHops are redirects followed (client follow_redirects): requests the target saw
 	// beyond the attempts recorded, one per hop.
 	RedirectHops uint64 `json:"redirect_hops,omitempty"`
+	// Connections counts the connections the generator opened (over TLS each is a
+	// handshake: with client keepalive false, one per attempt). Protocols counts responses
+	// by the protocol they came in ("HTTP/1.1", "HTTP/2.0"), as negotiated. Both are absent
+	// from files written before they existed, and from runs without responses.
+	Connections uint64            `json:"connections,omitempty"`
+	Protocols   map[string]uint64 `json:"protocols,omitempty"`
 	// CPU samples the generator machine once a second: a generator that saturated its own
 	// machine measured itself, and the analysis says so.
 	CPU []cpustat.Sample `json:"cpu,omitempty"`

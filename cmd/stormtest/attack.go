@@ -20,8 +20,11 @@ func attackCommand() *cli.Command {
 			"it completes; Ctrl-C stops, waits for attempts in flight and keeps everything recorded.\n\n" +
 			"Example:\n" +
 			"  stormtest attack --target http://127.0.0.1:8080 --profile monday-morning --out run.st\n" +
-			"  stormtest analyze run.st",
-		Flags: []cli.Flag{
+			"  stormtest analyze run.st\n\n" +
+			"A staging service behind an internal CA, by a name DNS does not know yet:\n" +
+			"  stormtest attack --target https://api.staging.internal --ca internal-ca.pem \\\n" +
+			"    --connect-to api.staging.internal:443:10.0.3.7:8443 --profile steady --out run.st",
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
 			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile name or YAML file"},
 			&cli.StringFlag{Name: "out", Usage: "results file to write (required)", Required: true},
@@ -32,10 +35,13 @@ func attackCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "max-workers", Usage: "bound on concurrent attempts (0: sized from the profile)"},
 			&cli.IntFlag{Name: "connections", Usage: "idle keep-alive connections per host (0: vegeta's default)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (the analysis is still printed at the end)"},
-		},
+		}, transportFlags()...),
 		Action: func(c *cli.Context) error {
 			prof, err := loadScaled(c, c.String("profile"))
 			if err != nil {
+				return err
+			}
+			if prof, err = withTransportFlags(c, prof); err != nil {
 				return err
 			}
 			out := c.String("out")
@@ -56,6 +62,7 @@ func attackCommand() *cli.Command {
 			if err := attack.CheckOutput(output); err != nil {
 				return usageError("%v", err)
 			}
+			warnInsecure(c, prof)
 			if err := cfg.Preflight(c.Context); err != nil {
 				return usageError("%s", redactIn(err, cfg.Target, shown))
 			}

@@ -39,7 +39,7 @@ func capacityCommand() *cli.Command {
 			"  stormtest capacity --target http://127.0.0.1:8080 --profile retry-storm \\\n" +
 			"    --policies immediate,expo-jitter,budget --budget 15m --json --out capacity.json \\\n" +
 			"    --report capacity.html",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
 			&cli.StringSliceFlag{Name: "redact-query", Usage: "query parameter of --target whose value is a secret, written as REDACTED (repeatable; user:password@ is always redacted)"},
 			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile or YAML file: its clients, SLO and request are used, not its phases"},
@@ -73,7 +73,7 @@ func capacityCommand() *cli.Command {
 			&cli.DurationFlag{Name: "settle-probe", Value: def.SettleProbe, Usage: "length of one settle probe at the baseline"},
 			&cli.DurationFlag{Name: "settle-timeout", Value: def.SettleTimeout, Usage: "how long the target may take to be healthy again between probes"},
 			&cli.StringFlag{Name: "ready-url", Usage: "settle by polling this URL for a 200 instead of sending baseline load"},
-		},
+		}, transportFlags()...),
 		Action: runCapacity,
 	}
 }
@@ -89,6 +89,9 @@ func runCapacity(c *cli.Context) error {
 	}
 	if prof.ClosedLoop() {
 		return usageError("capacity: profile %s is closed-loop; capacity needs open-loop clients", prof.Name)
+	}
+	if prof, err = withTransportFlags(c, prof); err != nil {
+		return err
 	}
 	// Flags are checked before the target is dialled, so a typo is named as such.
 	cfg, err := capacityConfig(c, prof)
@@ -106,7 +109,16 @@ func runCapacity(c *cli.Context) error {
 	tgt := c.String("target")
 	// The state file, the result and every line printed carry the redacted target only.
 	shown := attack.RedactURL(tgt, c.StringSlice("redact-query"))
+	if err := (attack.Config{Target: tgt, Profile: prof}).Validate(); err != nil {
+		return usageError("capacity: %s", redactIn(err, tgt, shown))
+	}
+	warnInsecure(c, prof)
 	if err := (attack.Config{Target: tgt, Profile: prof}).Preflight(c.Context); err != nil {
+		return usageError("capacity: %s", redactIn(err, tgt, shown))
+	}
+	// The readiness check reaches the target the way the probes do (CA, proxy, connect_to).
+	readyClient, err := attack.HTTPClient(prof.Transport, tgt)
+	if err != nil {
 		return usageError("capacity: %s", redactIn(err, tgt, shown))
 	}
 	statePath := c.String("state")
@@ -127,6 +139,7 @@ func runCapacity(c *cli.Context) error {
 	s := &capacity.Search{
 		Prober: &capacity.HTTPProber{
 			Target: tgt, Profile: prof, ReadyURL: c.String("ready-url"), Analyze: analyze.DefaultOptions(),
+			Client: readyClient,
 		},
 		Config:      cfg,
 		ProfileName: prof.Name,

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stormtest/stormtest/capacity"
+	"github.com/stormtest/stormtest/internal/testpki"
+	"github.com/stormtest/stormtest/results"
+)
+
+// stagingServer is an HTTPS server on 127.0.0.1 with a certificate from a CA the test makes
+// (for 127.0.0.1 and staging.invalid), offering HTTP/2 and HTTP/1.1; it returns the server,
+// the CA's PEM file and a function giving the Host headers it saw.
+func stagingServer(t *testing.T) (*httptest.Server, string, func() map[string]int) {
+	t.Helper()
+	ca, err := testpki.NewCA("staging internal CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Issue("staging", []string{"127.0.0.1", "staging.invalid"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile, err := testpki.Write(t.TempDir(), "internal-ca.pem", ca.PEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	hosts := map[string]int{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hosts[r.Host]++
+		mu.Unlock()
+	}))
+	srv.EnableHTTP2 = true
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}, NextProtos: []string{"h2", "http/1.1"}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, caFile, func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[string]int{}
+		for k, v := range hosts {
+			out[k] = v
+		}
+		return out
+	}
+}
+
+// TestAttackTransportFlags: against an HTTPS service with an internal CA, attack fails in one
+// line naming --ca without it (exit 2, nothing recorded), succeeds with --ca (HTTP/2 as
+// negotiated, recorded and shown by analyze), with --insecure (warned on stderr, recorded
+// in the header, shown by analyze), with --http1 (HTTP/1.1 recorded), and reaches the
+// service under a name DNS does not know with --connect-to, Host header intact.
+func TestAttackTransportFlags(t *testing.T) {
+	srv, caFile, hosts := stagingServer(t)
+	addr := strings.TrimPrefix(srv.URL, "https://")
+	prof := writeFile(t, "staging.yaml", "name: staging\nphases: [{name: only, duration: 1s, rate: 10}]\nclient: {timeout: 2s}\n")
+	dir := t.TempDir()
+
+	out := filepath.Join(dir, "refused.st")
+	code, _, stderr := runCLI(t, context.Background(), "attack", "--target", srv.URL, "--profile", prof, "--out", out, "--quiet")
+	if code != exitUsage || strings.Count(strings.TrimSpace(stderr), "\n") != 0 ||
+		!strings.Contains(stderr, "unknown authority") || !strings.Contains(stderr, "--ca FILE") {
+		t.Errorf("without --ca: exit %d, stderr %q; want exit 2 and one line naming --ca", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused run left a results file")
+	}
+	if testing.Short() {
+		t.Skip("real-time runs")
+	}
+
+	cases := []struct {
+		name      string
+		target    string
+		args      []string
+		protocol  string
+		insecure  bool
+		wantHosts string
+	}{
+		{"--ca", srv.URL, []string{"--ca", caFile}, "HTTP/2.0", false, addr},
+		{"--insecure", srv.URL, []string{"--insecure"}, "HTTP/2.0", true, addr},
+		{"--http1", srv.URL, []string{"--ca", caFile, "--http1"}, "HTTP/1.1", false, addr},
+		{"--connect-to", "https://staging.invalid", []string{"--ca", caFile, "--connect-to", "staging.invalid:443:" + addr}, "HTTP/2.0", false, "staging.invalid"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := hosts()[tc.wantHosts]
+			out := filepath.Join(dir, strings.TrimPrefix(tc.name, "--")+".st")
+			args := append([]string{"attack", "--target", tc.target, "--profile", prof, "--out", out, "--quiet"}, tc.args...)
+			code, stdout, stderr := runCLI(t, context.Background(), args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if warned := strings.Contains(stderr, "TLS certificates are NOT verified"); warned != tc.insecure {
+				t.Errorf("insecure %v, stderr %q", tc.insecure, stderr)
+			}
+			if got := hosts()[tc.wantHosts] - before; got != 10 {
+				t.Errorf("server saw %d requests with Host %s, want 10 (all: %v)", got, tc.wantHosts, hosts())
+			}
+			r, err := results.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := r.Header()
+			r.Close()
+			if h.Profile.Transport.Insecure() != tc.insecure {
+				t.Errorf("header records insecure %v, want %v", h.Profile.Transport.Insecure(), tc.insecure)
+			}
+			// The summary attack prints, and analyze in JSON, show the protocol.
+			if !strings.Contains(stdout, "transport: "+tc.protocol+" 100% of 10 responses") {
+				t.Errorf("attack's summary lacks the protocol:\n%s", stdout)
+			}
+			code, js, stderr := runCLI(t, context.Background(), "analyze", "--format", "json", out)
+			if code != 0 {
+				t.Fatalf("analyze: exit %d: %s", code, stderr)
+			}
+			var rep struct {
+				Protocols map[string]uint64 `json:"protocols"`
+				Insecure  bool              `json:"tls_insecure"`
+			}
+			if err := json.Unmarshal([]byte(js), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if rep.Protocols[tc.protocol] != 10 || rep.Insecure != tc.insecure {
+				t.Errorf("analyze: protocols %v, tls_insecure %v", rep.Protocols, rep.Insecure)
+			}
+		})
+	}
+}
+
+// TestCapacityTransportFlags: capacity takes the same flags: without --ca it stops in one
+// line naming it; with --ca the TLS check passes (the run then stops on the state file of
+// another target, after the preflight); contradictory flags are bad input.
+func TestCapacityTransportFlags(t *testing.T) {
+	srv, caFile, _ := stagingServer(t)
+	state := filepath.Join(t.TempDir(), "state.json")
+	if err := capacity.NewState("http://127.0.0.1:1", "x").Save(state); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"no CA", nil, []string{"capacity: target " + srv.URL + ": TLS: the server's certificate is signed by an unknown authority", "--ca FILE"}},
+		{"the CA", []string{"--ca", caFile}, []string{"it measured target http://127.0.0.1:1"}},
+		{"h2c and http1", []string{"--h2c", "--http1"}, []string{"transport.h2c: set with http2: false"}},
+		{"bad connect-to", []string{"--connect-to", "staging.invalid:443"}, []string{"transport.connect_to[0]", "HOST:PORT:ADDR:PORT"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"capacity", "--target", srv.URL, "--state", state, "--quiet"}, tc.args...)
+			code, stderr := runCapacityCLI(t, args...)
+			if code != exitUsage || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Errorf("exit %d, stderr %q; want exit 2 and one line", code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not say %q", stderr, w)
+				}
+			}
+		})
+	}
+}
