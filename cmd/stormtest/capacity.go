@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -39,7 +40,7 @@ func capacityCommand() *cli.Command {
 			"  stormtest capacity --target http://127.0.0.1:8080 --profile retry-storm \\\n" +
 			"    --policies immediate,expo-jitter,budget --budget 15m --json --out capacity.json \\\n" +
 			"    --report capacity.html",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
 			&cli.StringSliceFlag{Name: "redact-query", Usage: "query parameter of --target whose value is a secret, written as REDACTED (repeatable; user:password@ is always redacted)"},
 			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile or YAML file: its clients, SLO and request are used, not its phases"},
@@ -73,7 +74,7 @@ func capacityCommand() *cli.Command {
 			&cli.DurationFlag{Name: "settle-probe", Value: def.SettleProbe, Usage: "length of one settle probe at the baseline"},
 			&cli.DurationFlag{Name: "settle-timeout", Value: def.SettleTimeout, Usage: "how long the target may take to be healthy again between probes"},
 			&cli.StringFlag{Name: "ready-url", Usage: "settle by polling this URL for a 200 instead of sending baseline load"},
-		},
+		}, requestFlags()...),
 		Action: runCapacity,
 	}
 }
@@ -83,7 +84,11 @@ func runCapacity(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	prof, err := profiles.Load(c.String("profile"))
+	prof, err := profiles.LoadEnv(c.String("profile"), os.LookupEnv)
+	if err != nil {
+		return usageError("capacity: %v", err)
+	}
+	rules, err := withRequestFlags(c, prof)
 	if err != nil {
 		return usageError("capacity: %v", err)
 	}
@@ -104,10 +109,13 @@ func runCapacity(c *cli.Context) error {
 		}
 	}
 	tgt := c.String("target")
-	// The state file, the result and every line printed carry the redacted target only.
-	shown := attack.RedactURL(tgt, c.StringSlice("redact-query"))
-	if err := (attack.Config{Target: tgt, Profile: prof}).Preflight(c.Context); err != nil {
-		return usageError("capacity: %s", redactIn(err, tgt, shown))
+	// The state file, the result and every line printed carry the redacted target only, and
+	// every message goes through the run's scrubber.
+	acfg := attack.Config{Target: tgt, Profile: prof, RedactQuery: rules.Query, RedactHeaders: rules.Headers, Env: os.LookupEnv}
+	shown, scrub := rules.URL(tgt), acfg.Scrubber()
+	c.App.ErrWriter = scrubWriter{c.App.ErrWriter, scrub}
+	if err := acfg.Preflight(c.Context); err != nil {
+		return usageError("capacity: %s", scrub.String(err.Error()))
 	}
 	statePath := c.String("state")
 	if statePath == "" {
@@ -127,6 +135,7 @@ func runCapacity(c *cli.Context) error {
 	s := &capacity.Search{
 		Prober: &capacity.HTTPProber{
 			Target: tgt, Profile: prof, ReadyURL: c.String("ready-url"), Analyze: analyze.DefaultOptions(),
+			RedactHeaders: rules.Headers, Env: os.LookupEnv,
 		},
 		Config:      cfg,
 		ProfileName: prof.Name,
@@ -136,7 +145,7 @@ func runCapacity(c *cli.Context) error {
 	}
 	res, runErr := s.Run(c.Context)
 	if res == nil {
-		return cli.Exit(fmt.Sprintf("capacity: %v", runErr), exitFail)
+		return cli.Exit(scrub.String(fmt.Sprintf("capacity: %v", runErr)), exitFail)
 	}
 	if err := writeOutput(c, c.String("out"), func(w io.Writer) error {
 		return render(w, format, renderers{
@@ -160,9 +169,9 @@ func runCapacity(c *cli.Context) error {
 	}
 	switch {
 	case errors.Is(runErr, capacity.ErrNotSettled):
-		return cli.Exit(fmt.Sprintf("capacity: %v", runErr), exitFail)
+		return cli.Exit(scrub.String(fmt.Sprintf("capacity: %v", runErr)), exitFail)
 	case runErr != nil:
-		return cli.Exit(fmt.Sprintf("capacity: %v (state kept in %s)", runErr, statePath), exitFail)
+		return cli.Exit(scrub.String(fmt.Sprintf("capacity: %v (state kept in %s)", runErr, statePath)), exitFail)
 	case !res.Complete:
 		fmt.Fprintf(c.App.ErrWriter, "capacity: stopped early: %s (state in %s)\n", res.Stopped, statePath)
 	}

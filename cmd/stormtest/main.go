@@ -37,7 +37,7 @@ const (
 // run is main without the process: tests call it with their own arguments and writers.
 func run(ctx context.Context, args []string, stdout, stderr *os.File) int {
 	app := newApp(stdout, stderr)
-	if err := app.RunContext(ctx, args); err != nil {
+	if err := app.RunContext(ctx, reorderArgs(app, args)); err != nil {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			if msg := err.Error(); msg != "" {
