@@ -74,6 +74,8 @@ func newApp(stdout, stderr *os.File) *cli.App {
 			compareCommand(),
 			exportCommand(),
 			hlogCommand(),
+			completionCommand(),
+			completeCommand(),
 		},
 		// Errors are printed once, by run, as one line.
 		ExitErrHandler: func(*cli.Context, error) {},
