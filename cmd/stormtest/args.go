@@ -15,6 +15,7 @@ import (
 // order. Each flag is rewritten to its first name (-H becomes --header), because cli refuses
 // two spellings of one flag in one command line ("Cannot use two forms of the same flag").
 //
+// --help (or -h) anywhere before "--" asks for the command's help, whatever else is there.
 // Unknown flags are left among the flags, for cli to report; args[0] is the program.
 func reorderArgs(app *cli.App, args []string) []string {
 	if len(args) < 2 {
@@ -24,8 +25,8 @@ func reorderArgs(app *cli.App, args []string) []string {
 	rest := args[1:]
 	commands := app.Commands
 	var flags []cli.Flag = app.Flags
-	// Descend through the command and its subcommands; flags before them belong to their
-	// parent and are kept in place.
+	// Descend through the command and its subcommands; flags before a subcommand belong to
+	// its parent and are kept in place.
 	for {
 		i := 0
 		for i < len(rest) && strings.HasPrefix(rest[i], "-") && rest[i] != "--" {
@@ -35,26 +36,22 @@ func reorderArgs(app *cli.App, args []string) []string {
 				i++
 			}
 		}
-		out = append(out, rest[:i]...)
-		rest = rest[i:]
-		if len(rest) == 0 || rest[0] == "--" {
-			break
+		var cmd *cli.Command
+		if i < len(rest) {
+			cmd = findCommand(commands, rest[i])
 		}
-		cmd := findCommand(commands, rest[0])
-		if cmd == nil {
-			break
+		switch {
+		case cmd == nil && len(out) == 1:
+			return append(out, rest...) // no command: cli says what is wrong
+		case cmd == nil:
+			return append(out, reorderFlags(flags, rest)...) // this command's own arguments
+		case cmd.SkipFlagParsing:
+			return append(append(out, rest[:i+1]...), rest[i+1:]...)
 		}
-		out = append(out, rest[0])
-		rest = rest[1:]
+		out = append(out, rest[:i+1]...)
+		rest = rest[i+1:]
 		commands, flags = cmd.Subcommands, cmd.Flags
-		if cmd.SkipFlagParsing {
-			return append(out, rest...)
-		}
-		if len(commands) == 0 {
-			return append(out, reorderFlags(flags, rest)...)
-		}
 	}
-	return append(out, rest...)
 }
 
 // reorderFlags puts the flags of args (with their values) first, each under its first name,
@@ -75,6 +72,11 @@ func reorderFlags(flags []cli.Flag, args []string) []string {
 		if f == nil {
 			named = append(named, a)
 			continue
+		}
+		if f == cli.HelpFlag {
+			// "report run.st --help" asks for report's help; before the file, cli would
+			// take the file for a help topic.
+			return []string{"--help"}
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		if canonical := f.Names()[0]; canonical != name {
