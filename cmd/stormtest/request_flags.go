@@ -52,6 +52,13 @@ func withRequestFlags(c *cli.Context, prof *profiles.Profile) (secret.Rules, err
 		if err := prof.AddHeaders(h.lines); err != nil {
 			return rules, usageError("%v", err)
 		}
+		// Named as the flag the user typed rather than as request.headers.
+		for _, line := range h.lines {
+			name, value, _ := strings.Cut(line, ":")
+			if _, err := envvar.Expand(value, os.LookupEnv); err != nil {
+				return rules, usageError("--header %q: %v", strings.TrimSpace(name), err)
+			}
+		}
 	}
 	if err := prof.CheckEnv(os.LookupEnv); err != nil {
 		return rules, usageError("%v", err)
