@@ -186,3 +186,45 @@ func TestRedactedBy(t *testing.T) {
 }
 
 func secretRules(headers ...string) secret.Rules { return secret.Rules{Headers: headers} }
+
+// TestRequestsBounds: MaxRequests entries are accepted and one more refused; the body files
+// of a mix are bounded together by MaxBodyBytes, one file counted once however often named.
+func TestRequestsBounds(t *testing.T) {
+	entries := func(n int) string {
+		return requestsBase + "request:\n  requests:\n" + strings.Repeat("    - {path: /a}\n", n)
+	}
+	if _, err := Parse([]byte(entries(MaxRequests)), "x.yaml"); err != nil {
+		t.Fatalf("%d requests: %v", MaxRequests, err)
+	}
+	p, err := Parse([]byte(entries(MaxRequests+1)), "x.yaml")
+	checkParseError(t, p, err, 4, []string{"request.requests", "1001 requests, above the maximum 1000", "MaxRequests"})
+
+	dir := t.TempDir()
+	write := func(name string, size int) {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("half.bin", MaxBodyBytes/2)
+	write("other.bin", MaxBodyBytes/2)
+	write("one.bin", 1)
+	load := func(files ...string) error {
+		doc := requestsBase + "request:\n  requests:\n"
+		for _, f := range files {
+			doc += "    - {method: POST, path: /a, body_file: " + f + "}\n"
+		}
+		file := filepath.Join(dir, "p.yaml")
+		if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(file)
+		return err
+	}
+	if err := load("half.bin", "other.bin", "half.bin", "half.bin"); err != nil {
+		t.Errorf("two distinct files of MaxBodyBytes together, one named thrice: %v", err)
+	}
+	if err := load("half.bin", "other.bin", "one.bin"); err == nil || !strings.Contains(err.Error(), "request.requests[2].body_file") ||
+		!strings.Contains(err.Error(), "add up to 10485761 bytes") {
+		t.Errorf("one byte past MaxBodyBytes together: %v", err)
+	}
+}
