@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/stormtest/stormtest/internal/cpustat"
+	"github.com/stormtest/stormtest/internal/envvar"
+	"github.com/stormtest/stormtest/internal/secret"
 	"github.com/stormtest/stormtest/internal/version"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
@@ -51,6 +54,13 @@ type Config struct {
 	// RedactQuery names query parameters of the target whose values are secrets: the header
 	// records them as REDACTED (userinfo is always redacted), the attack still sends them.
 	RedactQuery []string
+	// RedactHeaders names request headers whose values are secrets beyond the defaults
+	// (package internal/secret decides): the header records them as [redacted].
+	RedactHeaders []string
+	// Env expands the ${NAME} references of Target, of the request's paths and of its header
+	// values when requests are built (os.LookupEnv in the CLI). Target and the profile keep
+	// the references as written, and only they are recorded. nil: no variable is set.
+	Env envvar.Lookup
 	// MaxWorkers bounds concurrent attempts per client group; 0 sizes it from the profile
 	// (peak rate × attempts × timeout), because an open-loop generator needs a worker for
 	// every attempt in flight, and a generator out of workers falls behind and stops
@@ -142,15 +152,57 @@ func (c Config) Validate() error {
 	}
 	target := c.Target
 	if c.Profile.Request.TargetsFile == "" { // a targets file's URLs are checked when it is read
-		u, err := requestURL(c.Target, c.Profile.Request.Path)
+		expanded, err := expand("--target", c.Target, c.Env)
 		if err != nil {
 			return err
 		}
-		target = u
+		if _, err := requestURL(expanded, ""); err != nil {
+			return errors.New(strings.ReplaceAll(err.Error(), expanded, c.Target))
+		}
+		target = expanded
 	}
 	// The transport's files (CA, client certificate) are read now: a bad one is bad input.
 	_, err := newTransport(c.Profile.Transport, target)
 	return err
+}
+
+// Rules are the secret rules of the attack: the default headers, RedactHeaders and
+// RedactQuery.
+func (c Config) Rules() secret.Rules {
+	return secret.Rules{Headers: c.RedactHeaders, Query: c.RedactQuery}
+}
+
+// Scrubber replaces every secret of this attack in a message: the target's userinfo and
+// secret query values, literal values of secret headers, and the value of every ${NAME}
+// the target, the paths and the headers reference. The CLI passes every line it prints
+// through it.
+func (c Config) Scrubber() *secret.Scrubber {
+	sc := new(secret.Scrubber)
+	rules := c.Rules()
+	sc.AddEnv(c.Target, c.Env)
+	if target, err := envvar.Expand(c.Target, c.Env); err == nil {
+		sc.AddURL(target, rules)
+	}
+	sc.AddURL(c.Target, rules)
+	if c.Profile == nil {
+		return sc
+	}
+	r := c.Profile.Request
+	headers := func(h map[string]string) {
+		for name, value := range h {
+			sc.AddHeader(name, value, rules, c.Env)
+		}
+	}
+	headers(r.Headers)
+	sc.AddEnv(r.Path, c.Env)
+	for _, p := range r.Paths {
+		sc.AddEnv(p.Path, c.Env)
+	}
+	for _, e := range r.Requests {
+		headers(e.Headers)
+		sc.AddEnv(e.Path, c.Env)
+	}
+	return sc
 }
 
 // startLead puts time zero a little in the future, so the first attempts are not already
@@ -203,7 +255,7 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	}
 	switch {
 	case runErr != nil:
-		trailer.Reason = runErr.Error()
+		trailer.Reason = cfg.Scrubber().String(runErr.Error())
 	case sum.Interrupted:
 		trailer.Reason = "interrupted"
 	}
@@ -222,7 +274,7 @@ func header(cfg Config) results.Header {
 	}
 	// Redacted once, here: analyze, report, export and hlog all read the target from the
 	// header, so none of them can leak what it held.
-	target := RedactURL(cfg.Target, cfg.RedactQuery)
+	target := cfg.Rules().URL(cfg.Target)
 	if prof.Request.TargetsFile != "" {
 		target = "targets file " + prof.Request.TargetsFile
 	}
@@ -235,8 +287,9 @@ func header(cfg Config) results.Header {
 		Shards:    max(cfg.Shards, 1),
 		Target:    target,
 		Start:     cfg.Start,
-		// Credentials in request headers stay out of the header.
-		Profile: prof.Redacted(),
+		// Credentials in request headers stay out of the header; ${NAME} references are
+		// recorded as written, never expanded.
+		Profile: prof.RedactedBy(cfg.Rules()),
 		Groups:  groups,
 	}
 }
@@ -244,7 +297,7 @@ func header(cfg Config) results.Header {
 // run is the attack itself, from cfg.Start on, writing every attempt to rec.
 func run(ctx context.Context, cfg Config, rec Recorder) (Summary, error) {
 	p := cfg.Profile
-	plan, err := newRequestPlan(cfg.Target, p.Request)
+	plan, err := newRequestPlan(cfg.Target, p.Request, cfg.Env)
 	if err != nil {
 		return Summary{}, err
 	}

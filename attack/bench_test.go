@@ -78,7 +78,7 @@ func BenchmarkConsumer(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			p := testfix.MustParse(b, `phases: [{duration: 100h, rate: max}]
 client: {timeout: 1s, retry: {policy: immediate, max_attempts: 3}}`)
-			plan, err := newRequestPlan("http://127.0.0.1:1", p.Request)
+			plan, err := newRequestPlan("http://127.0.0.1:1", p.Request, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

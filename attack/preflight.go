@@ -30,7 +30,7 @@ func (c Config) Preflight(ctx context.Context) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	plan, err := newRequestPlan(c.Target, c.Profile.Request)
+	plan, err := newRequestPlan(c.Target, c.Profile.Request, c.Env)
 	if err != nil {
 		return err
 	}

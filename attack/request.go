@@ -3,13 +3,17 @@ package attack
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/stormtest/stormtest/internal/envvar"
 	"github.com/stormtest/stormtest/profiles"
 )
 
@@ -25,58 +29,138 @@ type endpoint struct {
 // maxEndpoints bounds the targets of a plan: a request's endpoint is kept in 16 bits.
 const maxEndpoints = 1 << 16
 
-// requestPlan is what the clients send: one endpoint, weighted paths, or the targets of a
-// vegeta targets file in turn. A request keeps its endpoint across retries.
+// requestPlan is what the clients send: one endpoint, weighted paths, weighted complete
+// requests, or the targets of a vegeta targets file in turn. A request keeps its endpoint across retries.
 type requestPlan struct {
 	endpoints  []endpoint
 	cumWeights []float64 // for weighted paths: running sums, last = total; nil otherwise
 	roundRobin bool      // targets files: in turn, as vegeta does
 }
 
-// newRequestPlan reads the profile's request section against the target's base URL.
-func newRequestPlan(target string, req profiles.Request) (*requestPlan, error) {
+// newRequestPlan reads the profile's request section against the target's base URL,
+// expanding the ${NAME} references of the target, the paths and the header values with env.
+// Its errors quote paths and the target as written, never an expanded value.
+func newRequestPlan(target string, req profiles.Request, env envvar.Lookup) (*requestPlan, error) {
 	if req.TargetsFile != "" {
 		return targetsFilePlan(req.TargetsFile)
 	}
-	header := make(http.Header, len(req.Headers))
-	for k, v := range req.Headers {
-		header.Set(k, v)
+	base, err := expand("--target", target, env)
+	if err != nil {
+		return nil, err
 	}
-	var body []byte
-	if req.BodyFile != "" {
-		// ReadBody refuses devices and bodies past profiles.MaxBodyBytes.
-		b, err := profiles.ReadBody(req.BodyFile)
-		if err != nil {
-			return nil, err
+	shared, err := expandHeaders("request.headers", req.Headers, nil, env)
+	if err != nil {
+		return nil, err
+	}
+	bodies := map[string][]byte{} // each body file is read once and shared
+	readBody := func(name string) ([]byte, error) {
+		if name == "" {
+			return nil, nil
 		}
-		body = b
-	}
-	method := req.Method
-	if method == "" {
-		method = http.MethodGet
+		if b, ok := bodies[name]; ok {
+			return b, nil
+		}
+		// ReadBody refuses devices and bodies past profiles.MaxBodyBytes.
+		b, err := profiles.ReadBody(name)
+		bodies[name] = b
+		return b, err
 	}
 	plan := &requestPlan{}
-	paths := req.Paths
-	if len(paths) == 0 {
-		paths = []profiles.WeightedPath{{Path: req.Path, Weight: 1}}
-	}
-	if len(paths) > maxEndpoints {
-		return nil, fmt.Errorf("request: %d paths, at most %d", len(paths), maxEndpoints)
-	}
 	var sum float64
-	for _, p := range paths {
-		u, err := requestURL(target, p.Path)
+	add := func(method, path string, header http.Header, body []byte, weight float64) error {
+		if len(plan.endpoints) >= maxEndpoints {
+			return fmt.Errorf("request: more than %d requests", maxEndpoints)
+		}
+		sent, err := expand("request path", path, env)
+		if err != nil {
+			return err
+		}
+		u, err := requestURL(base, sent)
+		if err != nil {
+			// Quote what was written, not what the environment put in it.
+			return errors.New(strings.NewReplacer(sent, path, base, target).Replace(err.Error()))
+		}
+		plan.endpoints = append(plan.endpoints, endpoint{method: method, url: u, header: header, body: body})
+		sum += weight
+		plan.cumWeights = append(plan.cumWeights, sum)
+		return nil
+	}
+	if len(req.Requests) > 0 {
+		for i, e := range req.Requests {
+			header, err := expandHeaders(fmt.Sprintf("request.requests[%d].headers", i), e.Headers, shared, env)
+			if err != nil {
+				return nil, err
+			}
+			var body []byte
+			switch {
+			case e.Body != "":
+				body = []byte(e.Body)
+			case len(e.JSON) > 0:
+				body = e.JSON
+				if header.Get("Content-Type") == "" {
+					header.Set("Content-Type", "application/json")
+				}
+			default:
+				if body, err = readBody(e.BodyFile); err != nil {
+					return nil, err
+				}
+			}
+			if err := add(e.Method, e.Path, header, body, e.Weight); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		body, err := readBody(req.BodyFile)
 		if err != nil {
 			return nil, err
 		}
-		plan.endpoints = append(plan.endpoints, endpoint{method: method, url: u, header: header, body: body})
-		sum += p.Weight
-		plan.cumWeights = append(plan.cumWeights, sum)
+		method := req.Method
+		if method == "" {
+			method = http.MethodGet
+		}
+		paths := req.Paths
+		if len(paths) == 0 {
+			paths = []profiles.WeightedPath{{Path: req.Path, Weight: 1}}
+		}
+		for _, p := range paths {
+			if err := add(method, p.Path, shared, body, p.Weight); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(plan.endpoints) == 1 {
 		plan.cumWeights = nil
 	}
 	return plan, nil
+}
+
+// expand is s with its ${NAME} references replaced; the error names what and the variable.
+func expand(what, s string, env envvar.Lookup) (string, error) {
+	v, err := envvar.Expand(s, env)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return v, nil
+}
+
+// expandHeaders is base (which it does not modify) plus headers, with ${NAME} references
+// expanded. A value the environment made multi-line is refused without being quoted.
+func expandHeaders(path string, headers map[string]string, base http.Header, env envvar.Lookup) (http.Header, error) {
+	out := base.Clone()
+	if out == nil {
+		out = make(http.Header, len(headers))
+	}
+	for _, name := range slices.Sorted(maps.Keys(headers)) {
+		v, err := expand(fmt.Sprintf("%s[%q]", path, name), headers[name], env)
+		if err != nil {
+			return nil, err
+		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return nil, fmt.Errorf("%s[%q]: the value from the environment has a line break or NUL (expected a one-line header value)", path, name)
+		}
+		out.Set(name, v)
+	}
+	return out, nil
 }
 
 // targetsFilePlan reads a vegeta targets file in vegeta's "http" format.

@@ -14,7 +14,7 @@ import (
 // testScheduler paces a schedule with one endpoint at base, time driven by the test.
 func testScheduler(t testing.TB, s *curve.Schedule, base string) *scheduler {
 	t.Helper()
-	plan, err := newRequestPlan(base, profiles.Request{Method: "GET"})
+	plan, err := newRequestPlan(base, profiles.Request{Method: "GET"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/attack"
+	"github.com/stormtest/stormtest/internal/envvar"
 	"github.com/stormtest/stormtest/profiles"
 )
 
@@ -36,6 +37,10 @@ type HTTPProber struct {
 	Analyze analyze.Options
 	// MaxWorkers bounds concurrent attempts per probe (0: sized from the probe).
 	MaxWorkers uint64
+	// RedactHeaders and Env are passed to every probe's attack.Config: more secret header
+	// names, and the environment that expands ${NAME} in the target, paths and headers.
+	RedactHeaders []string
+	Env           envvar.Lookup
 }
 
 // surgeTail is the baseline run past the grace, so that the last judged windows are whole
@@ -58,7 +63,7 @@ func (h *HTTPProber) Probe(ctx context.Context, p Probe) (Outcome, error) {
 	// The attack streams straight into the analysis: it builds the header and trailer, the
 	// Analyzer is its Sink.
 	an := analyze.NewAnalyzer(opt)
-	sum, err := attack.Run(ctx, attack.Config{Target: h.Target, Profile: prof, MaxWorkers: h.MaxWorkers}, an)
+	sum, err := attack.Run(ctx, attack.Config{Target: h.Target, Profile: prof, MaxWorkers: h.MaxWorkers, RedactHeaders: h.RedactHeaders, Env: h.Env}, an)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("attack: %w", err)
 	}

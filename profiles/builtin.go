@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/stormtest/stormtest/internal/envvar"
 )
 
 // builtinFS holds the built-in profiles, one YAML file per profile, named after it.
@@ -60,14 +62,23 @@ func builtin(name string) (*Profile, error) {
 	return Parse(data, "builtin:"+name+".yaml")
 }
 
-// Load returns the built-in profile called nameOrPath or, when there is none, parses the
+// Load is LoadEnv with an empty environment: a profile that references a variable (${NAME})
+// is refused as unset. Commands that run a profile call LoadEnv with the process's
+// environment.
+func Load(nameOrPath string) (*Profile, error) {
+	return LoadEnv(nameOrPath, nil)
+}
+
+// LoadEnv returns the built-in profile called nameOrPath or, when there is none, parses the
 // file at that path. Built-ins win so that "stormtest run steady" never depends on what the
 // working directory holds; a file named like a built-in can be given as ./steady.
 //
-// A file's request.body_file and request.targets_file are resolved against the file's
-// directory (absolute paths are kept) and must exist: a missing one is a *ParseError on
-// its line.
-func Load(nameOrPath string) (*Profile, error) {
+// Every ${NAME} the request references must be set in env: an unset one is a *ParseError on
+// its line. Header values and paths stay as written (the attack expands them, so that the
+// results file never holds their values); the file names body_file and targets_file are
+// expanded here, resolved against the file's directory (absolute paths are kept), and must
+// exist: a missing one is a *ParseError on its line.
+func LoadEnv(nameOrPath string, env envvar.Lookup) (*Profile, error) {
 	if p, err := builtin(nameOrPath); !errors.Is(err, fs.ErrNotExist) {
 		return p, err
 	}
@@ -83,7 +94,10 @@ func Load(nameOrPath string) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := resolveFiles(p, w, nameOrPath); err != nil {
+	if ferr := p.Request.checkEnv(env); ferr != nil {
+		return nil, &ParseError{Source: nameOrPath, Line: max(w.lineOf(ferr.path), 1), Err: ferr}
+	}
+	if err := resolveFiles(p, w, nameOrPath, env); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -100,33 +114,48 @@ func readProfile(name string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, MaxProfileBytes+1))
 }
 
-// resolveFiles makes the files p names (request.body_file, request.targets_file, the
-// transport's TLS files and Unix socket) relative to the profile file's directory rather
-// than to wherever stormtest runs, keeping absolute paths as given, and checks that the
-// files are there now, not minutes into a run. (A socket is checked when the attack
+// resolveFiles makes the files p names (request.body_file, request.targets_file, each
+// request entry's body_file, the transport's TLS files and Unix socket) relative to the profile file's directory rather than to wherever stormtest
+// runs, keeping absolute paths as given, and checks that they are there now, not minutes
+// into a run. The bodies together are bounded by MaxBodyBytes (each distinct file counted
+// once), because the attack holds them all in memory. (A socket is checked when the attack
 // connects: its server may start later.)
-func resolveFiles(p *Profile, w *walker, source string) error {
-	type named struct {
+func resolveFiles(p *Profile, w *walker, source string, env envvar.Lookup) error {
+	type fileField struct {
 		key  string
 		name *string
+		body bool
 	}
-	files := []named{{"request.body_file", &p.Request.BodyFile}, {"request.targets_file", &p.Request.TargetsFile}}
+	files := []fileField{{"request.body_file", &p.Request.BodyFile, true}, {"request.targets_file", &p.Request.TargetsFile, false}}
+	for i := range p.Request.Requests {
+		files = append(files, fileField{fmt.Sprintf("request.requests[%d].body_file", i), &p.Request.Requests[i].BodyFile, true})
+	}
 	if t := p.Transport; t != nil {
 		if t.UnixSocket != "" {
 			t.UnixSocket = besideProfile(source, t.UnixSocket)
 		}
 		if t.TLS != nil {
 			for i := range t.TLS.CA {
-				files = append(files, named{fmt.Sprintf("transport.tls.ca[%d]", i), &t.TLS.CA[i]})
+				files = append(files, fileField{fmt.Sprintf("transport.tls.ca[%d]", i), &t.TLS.CA[i], false})
 			}
-			files = append(files, named{"transport.tls.cert", &t.TLS.Cert}, named{"transport.tls.key", &t.TLS.Key})
+			files = append(files, fileField{"transport.tls.cert", &t.TLS.Cert, false}, fileField{"transport.tls.key", &t.TLS.Key, false})
 		}
 	}
+	var total int64
+	seen := map[string]bool{}
 	for _, f := range files {
 		if *f.name == "" {
 			continue
 		}
-		file := besideProfile(source, *f.name)
+		fail := func(problem, expected string) error {
+			return &ParseError{Source: source, Line: max(w.lineOf(f.key), 1),
+				Err: &fieldError{path: f.key, problem: problem, expected: expected}}
+		}
+		file, err := envvar.Expand(*f.name, env)
+		if err != nil {
+			return fail(err.Error(), "")
+		}
+		file = besideProfile(source, file)
 		expected := "a readable file; a relative path is relative to the profile's directory"
 		var problem string
 		switch info, err := os.Stat(file); {
@@ -136,17 +165,23 @@ func resolveFiles(p *Profile, w *walker, source string) error {
 			problem = strings.Join(strings.Fields(err.Error()), " ")
 		case info.IsDir():
 			problem = fmt.Sprintf("%s is a directory", file)
-		case f.key == "request.body_file":
+		case f.body:
 			// Checked now, not when the attack reads it: /dev/zero was read forever.
 			if e := bodyInfoProblem(file, info); e != nil {
 				problem, expected = e.problem, e.expected
+			} else if !seen[file] {
+				seen[file] = true
+				total += info.Size()
+				if total > MaxBodyBytes {
+					problem = fmt.Sprintf("the request bodies add up to %d bytes, above the maximum %d", total, MaxBodyBytes)
+					expected = fmt.Sprintf("bodies of at most %d bytes together (each file counted once): MaxBodyBytes", MaxBodyBytes) + boundsNote
+				}
 			}
 		case !info.Mode().IsRegular():
 			problem = fmt.Sprintf("%s is not a regular file: a device or a pipe may never end", file)
 		}
 		if problem != "" {
-			return &ParseError{Source: source, Line: max(w.lineOf(f.key), 1),
-				Err: &fieldError{path: f.key, problem: problem, expected: expected}}
+			return fail(problem, expected)
 		}
 		*f.name = file
 	}

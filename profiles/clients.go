@@ -3,8 +3,9 @@ package profiles
 import (
 	"maps"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/stormtest/stormtest/internal/secret"
 )
 
 // DefaultGroup is the name of the one group that a profile without clients has.
@@ -51,20 +52,29 @@ func (p *Profile) PeakUsers() int {
 	return peak
 }
 
-// RedactedValue is the text that replaces a sensitive header's value in Redacted.
-const RedactedValue = "[redacted]"
+// RedactedValue is the text that replaces a secret header's value in Redacted.
+const RedactedValue = secret.Header
 
-// Redacted returns a deep copy of p in which the values of the Authorization,
-// Proxy-Authorization and Cookie request headers (in any case) read "[redacted]", and so does
-// the user:password of transport.proxy (as xxxxx). Results
-// files record the profile they ran, and credentials must not travel with them. p is not
-// modified, and the copy shares no memory with it.
-func (p *Profile) Redacted() Profile {
+// Redacted is RedactedBy with the default rules: the values of the Authorization,
+// Proxy-Authorization and Cookie headers (in any case), and of every header whose value
+// references an environment variable, read "[redacted]".
+func (p *Profile) Redacted() Profile { return p.RedactedBy(secret.Rules{}) }
+
+// RedactedBy returns a deep copy of p in which every request header that rules says is
+// secret (package internal/secret decides) reads "[redacted]", in request.headers and in
+// every request.requests entry, and the user:password of transport.proxy reads xxxxx.
+// Results files record the profile they ran, and credentials
+// must not travel with them. p is not modified, and the copy shares no memory with it.
+func (p *Profile) RedactedBy(rules secret.Rules) Profile {
 	q := p.clone()
-	for name := range q.Request.Headers {
-		if slices.Contains(sensitiveHeaders, strings.ToLower(name)) {
-			q.Request.Headers[name] = RedactedValue
+	redact := func(h map[string]string) {
+		for name, value := range h {
+			h[name] = rules.HeaderValue(name, value)
 		}
+	}
+	redact(q.Request.Headers)
+	for i := range q.Request.Requests {
+		redact(q.Request.Requests[i].Headers)
 	}
 	if q.Transport != nil && q.Transport.Proxy != "" {
 		q.Transport.Proxy = redactUserinfo(q.Transport.Proxy)
@@ -92,6 +102,12 @@ func (p *Profile) clone() Profile {
 	q.Request.Paths = slices.Clone(p.Request.Paths)
 	q.Request.Headers = maps.Clone(p.Request.Headers)
 	q.Transport = p.Transport.clone()
+	q.Request.Requests = slices.Clone(p.Request.Requests)
+	for i := range q.Request.Requests {
+		e := &q.Request.Requests[i]
+		e.Headers = maps.Clone(e.Headers)
+		e.JSON = slices.Clone(e.JSON)
+	}
 	return q
 }
 

@@ -41,7 +41,7 @@ var (
 	retryKeys   = []string{"policy", "max_attempts", "base", "cap", "jitter", "on", "retry_after", "budget"}
 	budgetKeys  = []string{"type", "max_tokens", "token_ratio", "percent", "min_per_second", "ttl"}
 	sloKeys     = []string{"latency"}
-	requestKeys = []string{"method", "path", "paths", "headers", "body_file", "targets_file"}
+	requestKeys = []string{"method", "path", "paths", "requests", "headers", "body_file", "targets_file"}
 	pathKeys    = []string{"path", "weight"}
 )
 
@@ -627,6 +627,8 @@ func (w *walker) request(n *yaml.Node, r *Request) *fieldError {
 			r.Path, err = str(f.val, p, "a path such as /api/orders")
 		case "paths":
 			r.Paths, err = w.paths(f.val, p)
+		case "requests":
+			r.Requests, err = w.requests(f.val, p)
 		case "headers":
 			r.Headers, err = w.headers(f.val, p)
 		case "body_file":
@@ -676,11 +678,6 @@ func (w *walker) paths(n *yaml.Node, path string) ([]WeightedPath, *fieldError) 
 	return out, nil
 }
 
-// headerPath names one header in messages and in the walker's lines.
-func headerPath(name string) string {
-	return "request.headers[" + strconv.Quote(name) + "]"
-}
-
 // headers reads a mapping of header names to values. Values are taken as written, so that
 // "X-Version: 2" sends "2". Names differing only in case are refused here, with both
 // lines, because HTTP treats them as one header.
@@ -697,7 +694,7 @@ func (w *walker) headers(n *yaml.Node, path string) (map[string]string, *fieldEr
 		if err != nil {
 			return nil, err
 		}
-		p := headerPath(k.Value)
+		p := headerPath(path, k.Value)
 		if line, dup := first[strings.ToLower(k.Value)]; dup {
 			return nil, &fieldError{path: p, line: k.Line, problem: fmt.Sprintf("set twice, first on line %d", line), expected: "each header once (names are case-insensitive)"}
 		}

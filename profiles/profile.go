@@ -212,15 +212,27 @@ type SLO struct {
 	Latency Duration `yaml:"latency" json:"latency"`
 }
 
-// Request is what every attempt sends.
+// Request is what every attempt sends: one method and path, weighted Paths, a list of
+// weighted Requests (a read/write mix), or a vegeta targets file.
+//
+// Header values, paths, BodyFile and TargetsFile may reference environment variables as
+// ${NAME} (package internal/envvar). The profile keeps them as written, so that a results
+// file records ${TOKEN} and never the token; the attack expands them as it builds its
+// requests, and LoadEnv refuses a profile that references an unset variable.
 type Request struct {
 	Method string `yaml:"method,omitempty" json:"method,omitempty"`
 	Path   string `yaml:"path,omitempty" json:"path,omitempty"`
 	// Paths, instead of Path, spreads requests over several paths by weight; a request's
 	// retries go to its own path.
 	Paths []WeightedPath `yaml:"paths,omitempty" json:"paths,omitempty"`
-	// Headers are sent with every attempt. Authorization, Proxy-Authorization and Cookie
-	// values are never written to a results file (see Profile.Redacted).
+	// Requests, instead of Method, Path, Paths and BodyFile, spreads requests over several
+	// complete requests by weight, each with its own method, path, headers and body: a
+	// read/write mix in one profile. A request's retries send its own entry again.
+	Requests []WeightedRequest `yaml:"requests,omitempty" json:"requests,omitempty"`
+	// Headers are sent with every attempt (with Requests, with every entry, whose own
+	// headers win). Secret values (see package internal/secret: Authorization,
+	// Proxy-Authorization, Cookie, --redact names, any value referencing ${VAR}) are never
+	// written to a results file (see Profile.Redacted).
 	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
 	// BodyFile is sent as every attempt's body; relative to the profile file.
 	BodyFile string `yaml:"body_file,omitempty" json:"body_file,omitempty"`
@@ -234,3 +246,28 @@ type WeightedPath struct {
 	Path   string  `yaml:"path" json:"path"`
 	Weight float64 `yaml:"weight" json:"weight"`
 }
+
+// WeightedRequest is one entry of a Request.Requests mix: a complete request and its share
+// of the traffic (Weight over the sum of the weights). At most one of Body, JSON and
+// BodyFile is set.
+type WeightedRequest struct {
+	// Weight defaults to 1.
+	Weight float64 `yaml:"weight" json:"weight"`
+	// Method defaults to GET.
+	Method string `yaml:"method" json:"method"`
+	Path   string `yaml:"path" json:"path"`
+	// Headers are added to Request.Headers for this entry; an entry's header wins over a
+	// shared one of the same name.
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	// Body is sent as written.
+	Body string `yaml:"body,omitempty" json:"body,omitempty"`
+	// JSON is a body written in the profile as YAML or JSON and sent as compact JSON, keys in
+	// the order written, with Content-Type: application/json unless a header sets one.
+	JSON JSONBody `yaml:"json,omitempty" json:"json,omitempty"`
+	// BodyFile is sent as the body; relative to the profile file.
+	BodyFile string `yaml:"body_file,omitempty" json:"body_file,omitempty"`
+}
+
+// JSONBody is a request body held as compact JSON text. It reads from any YAML value and
+// writes back as that value, so a profile round-trips through Marshal.
+type JSONBody []byte

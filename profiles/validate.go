@@ -2,7 +2,6 @@ package profiles
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -68,8 +67,8 @@ const (
 const MaxGroups = 255
 
 // ApplyDefaults fills the fields a profile may leave empty:
-//   - request: method GET, path "/" (neither with targets_file, which gives its own; no
-//     path with paths);
+//   - request: method GET, path "/" (neither with targets_file or requests, which give
+//     their own; no path with paths); each requests entry: method GET, weight 1;
 //   - client.timeout: 10s, for the single client and for every group of clients;
 //   - client.retry.policy: none;
 //   - exponential: max_attempts 3, base 100ms, cap 10s, jitter full;
@@ -87,7 +86,16 @@ const MaxGroups = 255
 // and filling it in would make every written profile repeat it. ApplyDefaults never
 // overwrites a field that is set, and applying it twice changes nothing.
 func (p *Profile) ApplyDefaults() {
-	if p.Request.TargetsFile == "" {
+	for i := range p.Request.Requests {
+		e := &p.Request.Requests[i]
+		if e.Method == "" {
+			e.Method = DefaultMethod
+		}
+		if e.Weight == 0 {
+			e.Weight = 1
+		}
+	}
+	if p.Request.TargetsFile == "" && len(p.Request.Requests) == 0 {
 		if p.Request.Method == "" {
 			p.Request.Method = DefaultMethod
 		}
@@ -456,9 +464,6 @@ func (b *Budget) validate(path string) *fieldError {
 	return nil
 }
 
-// sensitiveHeaders are never written to a results file (see Profile.Redacted); lower case.
-var sensitiveHeaders = []string{"authorization", "proxy-authorization", "cookie"}
-
 const pathExpected = "a path starting with /, such as /api/orders?limit=10"
 
 func checkPath(path, p string) *fieldError {
@@ -469,11 +474,14 @@ func checkPath(path, p string) *fieldError {
 }
 
 func (r Request) validate() *fieldError {
+	if err := r.checkEnvSyntax(); err != nil {
+		return err
+	}
 	if r.TargetsFile != "" {
 		for _, f := range []struct {
 			key string
 			on  bool
-		}{{"method", r.Method != ""}, {"path", r.Path != ""}, {"paths", len(r.Paths) > 0},
+		}{{"method", r.Method != ""}, {"path", r.Path != ""}, {"paths", len(r.Paths) > 0}, {"requests", len(r.Requests) > 0},
 			{"headers", len(r.Headers) > 0}, {"body_file", r.BodyFile != ""}} {
 			if f.on {
 				return errAt("request."+f.key, "set with targets_file",
@@ -481,6 +489,12 @@ func (r Request) validate() *fieldError {
 			}
 		}
 		return nil
+	}
+	if len(r.Requests) > 0 {
+		if err := r.validateEntries(); err != nil {
+			return err
+		}
+		return checkHeaders("request.headers", r.Headers)
 	}
 	if !isToken(r.Method) {
 		return errAt("request.method", fmt.Sprintf("%q is not an HTTP method", r.Method), "a method such as GET or POST")
@@ -501,23 +515,7 @@ func (r Request) validate() *fieldError {
 			return errAt(p+".weight", fmt.Sprintf("%v is not a finite weight > 0", wp.Weight), "a weight > 0; requests go to each path in proportion to its weight")
 		}
 	}
-	// Sorted, so that of several bad headers the same one is reported every time.
-	names := slices.Sorted(maps.Keys(r.Headers))
-	lower := make(map[string]string, len(names))
-	for _, name := range names {
-		p := headerPath(name)
-		if !isToken(name) {
-			return errAt(p, fmt.Sprintf("%q is not a header name", name), "a header name such as Accept or X-Request-Id")
-		}
-		if other, dup := lower[strings.ToLower(name)]; dup {
-			return errAt(p, fmt.Sprintf("the same header as %q", other), "each header once (names are case-insensitive)")
-		}
-		lower[strings.ToLower(name)] = name
-		if strings.ContainsAny(r.Headers[name], "\r\n\x00") {
-			return errAt(p, "the value has a line break or NUL", "a one-line header value")
-		}
-	}
-	return nil
+	return checkHeaders("request.headers", r.Headers)
 }
 
 // isToken reports whether s is an HTTP token (RFC 9110 section 5.6.2), the syntax of a method.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -23,7 +24,9 @@ func attackCommand() *cli.Command {
 			"  stormtest analyze run.st\n\n" +
 			"A staging service behind an internal CA, by a name DNS does not know yet:\n" +
 			"  stormtest attack --target https://api.staging.internal --ca internal-ca.pem \\\n" +
-			"    --connect-to api.staging.internal:443:10.0.3.7:8443 --profile steady --out run.st",
+			"    --connect-to api.staging.internal:443:10.0.3.7:8443 --profile steady --out run.st\n" +
+			"A token from the environment, never written anywhere:\n" +
+			"  stormtest attack --target https://staging.example.com -H 'Authorization: Bearer ${TOKEN}' --profile mine.yaml --out run.st",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
 			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile name or YAML file"},
@@ -35,7 +38,7 @@ func attackCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "max-workers", Usage: "bound on concurrent attempts (0: sized from the profile)"},
 			&cli.IntFlag{Name: "connections", Usage: "idle keep-alive connections per host (0: vegeta's default)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (the analysis is still printed at the end)"},
-		}, transportFlags()...),
+		}, append(transportFlags(), requestFlags()...)...),
 		Action: func(c *cli.Context) error {
 			prof, err := loadScaled(c, c.String("profile"))
 			if err != nil {
@@ -44,18 +47,30 @@ func attackCommand() *cli.Command {
 			if prof, err = withTransportFlags(c, prof); err != nil {
 				return err
 			}
-			out := c.String("out")
-			// Only the redacted target is ever printed or written; cfg keeps the real one.
-			shown := attack.RedactURL(c.String("target"), c.StringSlice("redact-query"))
-			cfg := attack.Config{
-				Target:      c.String("target"),
-				Profile:     prof,
-				MaxWorkers:  c.Uint64("max-workers"),
-				Connections: c.Int("connections"),
-				RedactQuery: c.StringSlice("redact-query"),
+			rules, err := withRequestFlags(c, prof)
+			if err != nil {
+				return err
 			}
+			out := c.String("out")
+			cfg := attack.Config{
+				Target:        c.String("target"),
+				Profile:       prof,
+				MaxWorkers:    c.Uint64("max-workers"),
+				Connections:   c.Int("connections"),
+				RedactQuery:   rules.Query,
+				RedactHeaders: rules.Headers,
+				// ${NAME} in the target, paths and headers is expanded only as requests are
+				// built; what is recorded keeps the reference.
+				Env: os.LookupEnv,
+			}
+			// Only the redacted target is ever printed or written; cfg keeps the real one.
+			// Every line printed goes through the run's scrubber.
+			shown := rules.URL(cfg.Target)
+			scrub := cfg.Scrubber()
+			mode := live.ModeFor(c.App.ErrWriter, c.Bool("quiet")) // the terminal itself, before it is wrapped
+			c.App.ErrWriter = scrubWriter{c.App.ErrWriter, scrub}
 			if err := cfg.Validate(); err != nil {
-				return usageError("%s", redactIn(err, cfg.Target, shown))
+				return usageError("%s", scrub.String(err.Error()))
 			}
 			output := attack.Output{Path: out, Overwrite: c.Bool("overwrite")}
 			// Checked before anything is sent: a FIFO, a device or an existing file is bad input.
@@ -64,7 +79,7 @@ func attackCommand() *cli.Command {
 			}
 			warnInsecure(c, prof)
 			if err := cfg.Preflight(c.Context); err != nil {
-				return usageError("%s", redactIn(err, cfg.Target, shown))
+				return usageError("%s", scrub.String(err.Error()))
 			}
 			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s (as %s until the run ends)\n",
 				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
@@ -79,14 +94,14 @@ func attackCommand() *cli.Command {
 				func() string {
 					return fmt.Sprintf("what was recorded up to the last second is in %s", out+attack.PartialSuffix)
 				})
-			display := live.Start(c.App.ErrWriter, live.ModeFor(c.App.ErrWriter, c.Bool("quiet")), prof, time.Now(), progress, live.Options{})
+			display := live.Start(c.App.ErrWriter, mode, prof, time.Now(), progress, live.Options{})
 			sum, err := attack.Run(c.Context, cfg, attack.NewFileSink(output))
 			display.Stop()
 			if err != nil {
 				if sum.Attempts > 0 {
-					return cli.Exit(fmt.Sprintf("%s (the %d attempts recorded so far are in %s)", redactIn(err, cfg.Target, shown), sum.Attempts, attack.RecordedPath(output)), exitFail)
+					return cli.Exit(fmt.Sprintf("%s (the %d attempts recorded so far are in %s)", scrub.String(err.Error()), sum.Attempts, attack.RecordedPath(output)), exitFail)
 				}
-				return cli.Exit(redactIn(err, cfg.Target, shown), exitFail)
+				return cli.Exit(scrub.String(err.Error()), exitFail)
 			}
 			state := "done"
 			if sum.Interrupted {

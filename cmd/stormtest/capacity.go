@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -73,7 +74,7 @@ func capacityCommand() *cli.Command {
 			&cli.DurationFlag{Name: "settle-probe", Value: def.SettleProbe, Usage: "length of one settle probe at the baseline"},
 			&cli.DurationFlag{Name: "settle-timeout", Value: def.SettleTimeout, Usage: "how long the target may take to be healthy again between probes"},
 			&cli.StringFlag{Name: "ready-url", Usage: "settle by polling this URL for a 200 instead of sending baseline load"},
-		}, transportFlags()...),
+		}, append(transportFlags(), requestFlags()...)...),
 		Action: runCapacity,
 	}
 }
@@ -83,7 +84,11 @@ func runCapacity(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	prof, err := profiles.Load(c.String("profile"))
+	prof, err := profiles.LoadEnv(c.String("profile"), os.LookupEnv)
+	if err != nil {
+		return usageError("capacity: %v", err)
+	}
+	rules, err := withRequestFlags(c, prof)
 	if err != nil {
 		return usageError("capacity: %v", err)
 	}
@@ -107,19 +112,22 @@ func runCapacity(c *cli.Context) error {
 		}
 	}
 	tgt := c.String("target")
-	// The state file, the result and every line printed carry the redacted target only.
-	shown := attack.RedactURL(tgt, c.StringSlice("redact-query"))
-	if err := (attack.Config{Target: tgt, Profile: prof}).Validate(); err != nil {
-		return usageError("capacity: %s", redactIn(err, tgt, shown))
+	// The state file, the result and every line printed carry the redacted target only, and
+	// every message goes through the run's scrubber.
+	acfg := attack.Config{Target: tgt, Profile: prof, RedactQuery: rules.Query, RedactHeaders: rules.Headers, Env: os.LookupEnv}
+	shown, scrub := rules.URL(tgt), acfg.Scrubber()
+	c.App.ErrWriter = scrubWriter{c.App.ErrWriter, scrub}
+	if err := acfg.Validate(); err != nil {
+		return usageError("capacity: %s", scrub.String(err.Error()))
 	}
 	warnInsecure(c, prof)
-	if err := (attack.Config{Target: tgt, Profile: prof}).Preflight(c.Context); err != nil {
-		return usageError("capacity: %s", redactIn(err, tgt, shown))
+	if err := acfg.Preflight(c.Context); err != nil {
+		return usageError("capacity: %s", scrub.String(err.Error()))
 	}
 	// The readiness check reaches the target the way the probes do (CA, proxy, connect_to).
 	readyClient, err := attack.HTTPClient(prof.Transport, tgt)
 	if err != nil {
-		return usageError("capacity: %s", redactIn(err, tgt, shown))
+		return usageError("capacity: %s", scrub.String(err.Error()))
 	}
 	statePath := c.String("state")
 	if statePath == "" {
@@ -139,7 +147,8 @@ func runCapacity(c *cli.Context) error {
 	s := &capacity.Search{
 		Prober: &capacity.HTTPProber{
 			Target: tgt, Profile: prof, ReadyURL: c.String("ready-url"), Analyze: analyze.DefaultOptions(),
-			Client: readyClient,
+			Client:        readyClient,
+			RedactHeaders: rules.Headers, Env: os.LookupEnv,
 		},
 		Config:      cfg,
 		ProfileName: prof.Name,
@@ -149,7 +158,7 @@ func runCapacity(c *cli.Context) error {
 	}
 	res, runErr := s.Run(c.Context)
 	if res == nil {
-		return cli.Exit(fmt.Sprintf("capacity: %v", runErr), exitFail)
+		return cli.Exit(scrub.String(fmt.Sprintf("capacity: %v", runErr)), exitFail)
 	}
 	if err := writeOutput(c, c.String("out"), func(w io.Writer) error {
 		return render(w, format, renderers{
@@ -173,9 +182,9 @@ func runCapacity(c *cli.Context) error {
 	}
 	switch {
 	case errors.Is(runErr, capacity.ErrNotSettled):
-		return cli.Exit(fmt.Sprintf("capacity: %v", runErr), exitFail)
+		return cli.Exit(scrub.String(fmt.Sprintf("capacity: %v", runErr)), exitFail)
 	case runErr != nil:
-		return cli.Exit(fmt.Sprintf("capacity: %v (state kept in %s)", runErr, statePath), exitFail)
+		return cli.Exit(scrub.String(fmt.Sprintf("capacity: %v (state kept in %s)", runErr, statePath)), exitFail)
 	case !res.Complete:
 		fmt.Fprintf(c.App.ErrWriter, "capacity: stopped early: %s (state in %s)\n", res.Stopped, statePath)
 	}

@@ -4,7 +4,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -15,7 +14,7 @@ import (
 // loadScaled loads a profile and applies --rate-scale and --time-scale, so one file serves a
 // staging run, a CI gate and a capacity test.
 func loadScaled(c *cli.Context, nameOrPath string) (*profiles.Profile, error) {
-	p, err := profiles.Load(nameOrPath)
+	p, err := profiles.LoadEnv(nameOrPath, os.LookupEnv)
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
@@ -31,16 +30,6 @@ func loadScaled(c *cli.Context, nameOrPath string) (*profiles.Profile, error) {
 		return nil, usageError("%s scaled by rate %g, time %g: %v", p.Name, rate, dur, err)
 	}
 	return scaled, nil
-}
-
-// redactIn is err's message with the target replaced by its redacted form: messages about a
-// bad or unreachable target quote it, and stderr ends up in CI logs.
-func redactIn(err error, target, redacted string) string {
-	msg := err.Error()
-	if target != "" && target != redacted {
-		msg = strings.ReplaceAll(msg, target, redacted)
-	}
-	return msg
 }
 
 // isTerminal reports whether w is a terminal: colour and redrawn progress only go there.

@@ -37,7 +37,7 @@ const (
 // run is main without the process: tests call it with their own arguments and writers.
 func run(ctx context.Context, args []string, stdout, stderr *os.File) int {
 	app := newApp(stdout, stderr)
-	if err := app.RunContext(ctx, args); err != nil {
+	if err := app.RunContext(ctx, reorderArgs(app, args)); err != nil {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) {
 			if msg := err.Error(); msg != "" {
@@ -74,6 +74,8 @@ func newApp(stdout, stderr *os.File) *cli.App {
 			compareCommand(),
 			exportCommand(),
 			hlogCommand(),
+			completionCommand(),
+			completeCommand(),
 		},
 		// Errors are printed once, by run, as one line.
 		ExitErrHandler: func(*cli.Context, error) {},

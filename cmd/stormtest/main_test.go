@@ -42,6 +42,7 @@ func writeFile(t *testing.T, name, content string) string {
 func TestBadInputGetsOneLineAndExit2(t *testing.T) {
 	badProfile := writeFile(t, "bad.yaml", "phases:\n  - {name: x, duration: 1 sec, rate: 10}\n")
 	notResults := writeFile(t, "notes.txt", "these are not results\n")
+	envProfile := writeFile(t, "env.yaml", "phases: [{duration: 1s, rate: 1}]\nrequest:\n  headers: {X-Key: \"${STORMTEST_UNSET_VAR}\"}\n")
 	cases := []struct {
 		name string
 		args []string
@@ -57,6 +58,16 @@ func TestBadInputGetsOneLineAndExit2(t *testing.T) {
 		{"bad scale", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--rate-scale", "0", "--out", "x.st"}, "--rate-scale"},
 		{"bad serve knob", []string{"serve", "--capacity-fraction", "1.5"}, "CapacityFraction"},
 		{"missing required flag", []string{"attack", "--profile", "steady"}, "target"},
+		{"unset variable in -H", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--out", "x.st", "-H", "Authorization: Bearer ${STORMTEST_UNSET_VAR}"},
+			`--header "Authorization": ${STORMTEST_UNSET_VAR} is not set`},
+		{"unset variable in -H for capacity", []string{"capacity", "--target", "http://127.0.0.1:1", "--profile", "steady", "-H", "X-Key: ${STORMTEST_UNSET_VAR}"},
+			`${STORMTEST_UNSET_VAR} is not set`},
+		{"unset variable in the profile", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", envProfile, "--out", "x.st"},
+			`env.yaml:3: request.headers["X-Key"]: ${STORMTEST_UNSET_VAR} is not set`},
+		{"unset variable in --target", []string{"attack", "--target", "http://${STORMTEST_UNSET_VAR}:1", "--profile", "steady", "--out", "x.st"},
+			`--target: ${STORMTEST_UNSET_VAR} is not set`},
+		{"-H without a name", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--out", "x.st", "-H", "Bearer abc"}, `expected "Name: value"`},
+		{"unknown shell", []string{"completion", "powershell"}, `unknown shell "powershell"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

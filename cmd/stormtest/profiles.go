@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -58,7 +59,7 @@ func profilesCommand() *cli.Command {
 						return usageError("profiles validate: no file given")
 					}
 					for _, path := range c.Args().Slice() {
-						p, err := profiles.Load(path)
+						p, err := profiles.LoadEnv(path, os.LookupEnv)
 						if err != nil {
 							return usageError("%v", err)
 						}

@@ -1,8 +1,8 @@
-package attack
+package secret
 
 import "testing"
 
-func TestRedactURL(t *testing.T) {
+func TestRulesURL(t *testing.T) {
 	cases := []struct {
 		name, in string
 		params   []string
@@ -19,11 +19,11 @@ func TestRedactURL(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := RedactURL(tc.in, tc.params)
+			got := Rules{Query: tc.params}.URL(tc.in)
 			if got != tc.want {
 				t.Errorf("RedactURL(%q, %q) = %q, want %q", tc.in, tc.params, got, tc.want)
 			}
-			if again := RedactURL(got, tc.params); again != got {
+			if again := (Rules{Query: tc.params}).URL(got); again != got {
 				t.Errorf("redacting twice changed %q to %q", got, again)
 			}
 		})
