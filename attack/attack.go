@@ -202,6 +202,10 @@ func (c Config) Scrubber() *secret.Scrubber {
 		headers(e.Headers)
 		sc.AddEnv(e.Path, c.Env)
 	}
+	// A proxy's user:password is sent to the proxy only (Proxy-Authorization).
+	if t := c.Profile.Transport; t != nil && t.Proxy != "" {
+		sc.AddURL(t.Proxy, rules)
+	}
 	return sc
 }
 

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/stormtest/stormtest/internal/secret"
 )
 
 // Transport is how a run's requests reach the target: TLS, the HTTP version, and where
@@ -146,18 +148,9 @@ func ProxyURL(s string) (*url.URL, error) {
 }
 
 // redactUserinfo hides a proxy's user:password, which net/http sends as
-// Proxy-Authorization: it must not reach a results file or a message.
-func redactUserinfo(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		if i, j := strings.Index(s, "://"), strings.LastIndexByte(s, '@'); i >= 0 && j > i {
-			return s[:i+3] + "xxxxx" + s[j:]
-		}
-		return s
-	}
-	u.User = url.User("xxxxx")
-	return u.String()
-}
+// Proxy-Authorization: it must not reach a results file or a message. Package secret
+// decides how, as for a target URL.
+func redactUserinfo(s string) string { return secret.Rules{}.URL(s) }
 
 // validate checks the transport on its own; what depends on the target (h2c needs http://)
 // is checked by package attack.
