@@ -87,6 +87,7 @@ func (p *Profile) clone() Profile {
 	}
 	q.Request.Paths = slices.Clone(p.Request.Paths)
 	q.Request.Headers = maps.Clone(p.Request.Headers)
+	q.Observe = p.Observe.clone()
 	return q
 }
 
