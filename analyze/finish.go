@@ -93,7 +93,9 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		r.Evidence = append(r.Evidence, sentence)
 	}
 	r.Windows = a.windowReport(j.state)
+	r.TargetMetrics, r.TargetScrapes = a.targetReport(s.target, s.phases)
 	r.Warnings = append(append([]string(nil), a.warnings...), a.finishWarnings(t, damage, j, r)...)
+	r.Warnings = append(r.Warnings, a.targetWarnings(t)...)
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}
@@ -115,6 +117,7 @@ func (a *Analyzer) series() series {
 		phases:      a.spans(),
 		maxAttempts: a.mostAttempts(),
 		failures:    a.failures(),
+		target:      a.targetInput(),
 	}
 	for i, w := range a.wins {
 		s.intended[i] = float64(w.intended)

@@ -274,3 +274,32 @@ func (o *Observe) clone() *Observe {
 	q.Match = slices.Clone(o.Match)
 	return &q
 }
+
+// WithObserve returns a copy of p that also scrapes the endpoints in scrape, keeps the series
+// match names as well, and scrapes every interval (0: as before): what `attack --scrape`,
+// `--scrape-match` and `--scrape-interval` add to a profile. The result is validated; p is not
+// modified. Without endpoints on either side, match and interval are an error, since they
+// would observe nothing.
+func (p *Profile) WithObserve(scrape, match []string, interval Duration) (*Profile, error) {
+	if len(scrape) == 0 && len(match) == 0 && interval == 0 {
+		return p, nil
+	}
+	q := p.clone()
+	if q.Observe == nil {
+		q.Observe = &Observe{}
+	}
+	o := q.Observe
+	o.Scrape = append(o.Scrape, scrape...)
+	o.Match = append(o.Match, match...)
+	if interval != 0 {
+		o.Interval = interval
+		if o.Timeout > interval {
+			o.Timeout = interval
+		}
+	}
+	o.ApplyDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	return &q, nil
+}
