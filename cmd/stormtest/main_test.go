@@ -57,6 +57,12 @@ func TestBadInputGetsOneLineAndExit2(t *testing.T) {
 		{"bad scale", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--rate-scale", "0", "--out", "x.st"}, "--rate-scale"},
 		{"bad serve knob", []string{"serve", "--capacity-fraction", "1.5"}, "CapacityFraction"},
 		{"missing required flag", []string{"attack", "--profile", "steady"}, "target"},
+		{"bad scrape URL", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--scrape", "ftp://u:s3cret@x/m", "--out", "x.st"},
+			`--scrape: observe.scrape[0]: "ftp://xxxxx@x/m" has no http or https scheme`},
+		{"bad scrape selector", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--scrape", "/metrics", "--scrape-match", "9lives", "--out", "x.st"},
+			`observe.match[0]: "9lives" is not a metric name`},
+		{"scrape interval without endpoints", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--scrape-interval", "2s", "--out", "x.st"},
+			"observe.scrape: no endpoints"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
