@@ -38,7 +38,7 @@ func (t MetricType) String() string {
 
 // Series names one scraped time series: the endpoint it came from (an index into
 // Header.Scrape), its metric name and its labels in Prometheus text form, sorted by label name
-// (`{instance="a",pool="db"}`, "" when it has none).
+// (`{instance="a", pool="db"}`, as model.LabelSet prints them; "" when it has none).
 type Series struct {
 	Endpoint uint8
 	Type     MetricType
