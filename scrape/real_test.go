@@ -1,10 +1,12 @@
 package scrape_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -223,6 +225,9 @@ func TestFailingScrapesLeaveTheAttackAlone(t *testing.T) {
 phases: [{name: steady, duration: 2s, rate: 100}]
 client: {timeout: 1s, retry: {policy: immediate, max_attempts: 2}}
 `
+	// Credentials in the target reach the scrape endpoints (paths on the target's host), and
+	// must not reach the results file.
+	target := strings.Replace(ts.URL, "http://", "http://ops:s3cret@", 1)
 	type run struct {
 		sum     attack.Summary
 		took    time.Duration
@@ -233,10 +238,13 @@ client: {timeout: 1s, retry: {policy: immediate, max_attempts: 2}}
 	do := func(yaml string) run {
 		out := filepath.Join(t.TempDir(), "run.st")
 		began := time.Now()
-		sum, err := attack.Run(context.Background(), attack.Config{Target: ts.URL, Profile: profile(t, yaml)},
+		sum, err := attack.Run(context.Background(), attack.Config{Target: target, Profile: profile(t, yaml)},
 			attack.NewFileSink(attack.Output{Path: out}))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if data, err := os.ReadFile(out); err != nil || bytes.Contains(data, []byte("s3cret")) {
+			t.Errorf("the results file holds the target's password (or cannot be read: %v)", err)
 		}
 		r := run{sum: sum, took: time.Since(began)}
 		_, r.scrapes, r.records, r.trailer = readRun(t, out)
