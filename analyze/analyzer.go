@@ -108,6 +108,14 @@ type Analyzer struct {
 	trailerPartial bool
 	// trailer is what End received; nil when the stream ended without one (cut short).
 	trailer *results.Trailer
+
+	// The target's metrics (target.go): series by endpoint and name{labels}, in the order
+	// first scraped, and each endpoint's scrape counts.
+	target        map[string]*targetAcc
+	targetOrder   []string
+	targetDropped int
+	scrapeStats   map[string]*scrapeAcc
+	scrapeOrder   []string
 }
 
 // New prepares an Analyzer for a run with header h: NewAnalyzer and Begin in one.

@@ -113,6 +113,7 @@ func (s *shards) Next(rec *results.Record) error {
 // analyse them under: the first file's, with the earliest start as time zero.
 func mergeHeaders(paths []string, readers []*results.Reader) (results.Header, error) {
 	h := readers[0].Header()
+	h.Scrape = slices.Clone(h.Scrape) // extended below with the other files' endpoints
 	shards := map[int]string{}
 	for i, r := range readers {
 		hi := r.Header()
@@ -138,8 +139,37 @@ func mergeHeaders(paths []string, readers []*results.Reader) (results.Header, er
 		if hi.Start.Before(h.Start) {
 			h.Start = hi.Start
 		}
+		for _, ep := range hi.Scrape {
+			if !slices.Contains(h.Scrape, ep) && len(h.Scrape) < results.MaxEndpoints {
+				h.Scrape = append(h.Scrape, ep)
+			}
+		}
 	}
 	return h, nil
+}
+
+// OnScrape implements results.ScrapeSource: every file's scrapes reach f, their endpoint
+// renumbered into the merged header's list (the union of the files', mergeHeaders).
+func (s *shards) OnScrape(f func(*results.Scrape) error) {
+	for _, r := range s.readers {
+		own := r.Header().Scrape
+		remap := make([]uint8, len(own))
+		for k, ep := range own {
+			if j := slices.Index(s.header.Scrape, ep); j >= 0 {
+				remap[k] = uint8(j)
+			}
+		}
+		r.OnScrape(func(sc *results.Scrape) error {
+			if int(sc.Endpoint) >= len(remap) {
+				return f(sc) // an endpoint the header does not list: named by its number
+			}
+			sc.Endpoint = remap[sc.Endpoint]
+			for i := range sc.Samples {
+				sc.Samples[i].Series.Endpoint = sc.Endpoint
+			}
+			return f(sc)
+		})
+	}
 }
 
 // Trailer sums the trailers of the files, without their CPU samples (annotate adds those per

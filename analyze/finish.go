@@ -99,11 +99,13 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		r.Evidence = append(r.Evidence, sentence)
 	}
 	r.Windows = a.windowReport(j.state)
+	r.TargetMetrics, r.TargetScrapes = a.targetReport(s.target, s.phases)
 	r.Warnings = append(append([]string(nil), a.warnings...), a.finishWarnings(t, damage, j, r)...)
 	if r.TLSInsecure {
 		r.Warnings = append(r.Warnings, "TLS certificates were not verified (--insecure, transport.tls.insecure): "+
 			"the run measured whatever answered at the target's address")
 	}
+	r.Warnings = append(r.Warnings, a.targetWarnings(t)...)
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}
@@ -125,6 +127,7 @@ func (a *Analyzer) series() series {
 		phases:      a.spans(),
 		maxAttempts: a.mostAttempts(),
 		failures:    a.failures(),
+		target:      a.targetInput(),
 	}
 	for i, w := range a.wins {
 		s.intended[i] = float64(w.intended)

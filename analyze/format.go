@@ -79,6 +79,25 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 				num(p.P50, 1), num(p.P99, 1), num(p.P999, 1), num(p.Max, 1), pct(safeDiv(p.ErrorRPS, p.OfferedRPS)))
 		}
 	}
+	if len(r.TargetMetrics) > 0 {
+		fmt.Fprintf(&b, "\nTarget metrics, min / mean / max per phase (counters as rates /s), from %s:\n\n", mdEscape(r.targetSources()))
+		first := true
+		_ = r.targetTable(func(cells []string) error {
+			for i := range cells {
+				cells[i] = mdEscape(cells[i])
+			}
+			cells[0] = "`" + cells[0] + "`"
+			if first {
+				cells[0] = "series"
+			}
+			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+			if first {
+				b.WriteString("|---" + strings.Repeat("|--:", len(cells)-1) + "|\n")
+				first = false
+			}
+			return nil
+		})
+	}
 	l := r.Latency
 	fmt.Fprintf(&b, "\nLatency from the intended start: p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms (service time p99 %s ms, generator lag p99 %s ms).\n",
 		num(l.P50, 1), num(l.P99, 1), num(l.P999, 1), num(l.Max, 1), num(l.ServiceTime.P99, 1), num(l.Lag.P99, 1))

@@ -97,6 +97,12 @@ type Report struct {
 	Phases  []PhaseStats `json:"phases"`
 	Groups  []GroupStats `json:"groups"`
 	Windows []Window     `json:"windows"`
+
+	// TargetMetrics are the target's own Prometheus series scraped during the run (attack
+	// --scrape), per phase and point by point; TargetScrapes count each endpoint's scrapes and
+	// gaps. Both empty when nothing was scraped.
+	TargetMetrics []TargetSeries  `json:"target_metrics"`
+	TargetScrapes []TargetScrapes `json:"target_scrapes"`
 }
 
 // Percentiles summarise one histogram, in milliseconds.

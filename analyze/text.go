@@ -80,6 +80,19 @@ func (r *Report) writeText(w io.Writer, colour bool) error {
 			return fmt.Errorf("analyze: format phase table: %w", err)
 		}
 	}
+	if len(r.TargetMetrics) > 0 {
+		fmt.Fprintf(&b, "\ntarget metrics, min / mean / max per phase (counters as rates /s), from %s:\n", r.targetSources())
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		if err := r.targetTable(func(cells []string) error {
+			_, err := fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
+			return err
+		}); err != nil {
+			return fmt.Errorf("analyze: format target metrics: %w", err)
+		}
+		if err := tw.Flush(); err != nil {
+			return fmt.Errorf("analyze: format target metrics: %w", err)
+		}
+	}
 	if len(r.Warnings) > 0 {
 		b.WriteString("\nwarnings:\n")
 		for _, s := range r.Warnings {

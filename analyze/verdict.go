@@ -26,6 +26,9 @@ type series struct {
 	phases      []span
 	maxAttempts int // the clients' attempt limit, 0 when unknown
 	failures    []Failure
+	// target is the target's own metrics scraped during the run (target.go), quoted as
+	// evidence where they line up with a collapse; they never change the verdict.
+	target []targetSeries
 }
 
 // span is one profile phase on the run's timeline.
@@ -102,7 +105,25 @@ const downShare = 0.01
 // back at or below L·(1+Tolerance) for good; never: overloaded, the trigger never ended) and
 // whether goodput recovered after it (overloaded) or stayed failed for the grace period
 // (metastable; less time left than that: overloaded, the recovery unproven).
+//
+// Where the target's own metrics line up with a collapse (a gauge pinned at its maximum, a
+// steady climb from about the collapse on), one more evidence sentence quotes them.
 func judge(s series, p judgeParams) judgement {
+	j := judgeLoad(s, p)
+	// A climb lines up with the failure if it holds while the failure does: to the end of
+	// the run, or, when goodput recovered, until the trigger ended and the queue could drain.
+	hold := -1
+	if j.recovery >= 0 {
+		hold = j.triggerEnd
+	}
+	if sentence := s.targetEvidence(j.onset, hold); sentence != "" {
+		j.evidence = append(j.evidence, sentence)
+	}
+	return j
+}
+
+// judgeLoad is judge from the load generator's series alone.
+func judgeLoad(s series, p judgeParams) judgement {
 	js := judgeWindows(s, p)
 	j := judgement{state: js.state, onset: -1, triggerEnd: -1, recovery: -1}
 	for i, st := range js.state {

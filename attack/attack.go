@@ -28,6 +28,7 @@ import (
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 	"github.com/stormtest/stormtest/retry"
+	"github.com/stormtest/stormtest/scrape"
 )
 
 // Recorder is the part of a results.Sink the consumer uses once the stream has begun: Write,
@@ -150,6 +151,9 @@ func (c Config) Validate() error {
 	if err := c.Profile.Validate(); err != nil {
 		return err
 	}
+	if _, err := scrapeEndpoints(c); err != nil {
+		return err
+	}
 	target := c.Target
 	if c.Profile.Request.TargetsFile == "" { // a targets file's URLs are checked when it is read
 		expanded, err := expand("--target", c.Target, c.Env)
@@ -229,6 +233,10 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	if sink == nil {
 		return Summary{}, errors.New("attack: no sink")
 	}
+	eps, err := scrapeEndpoints(cfg)
+	if err != nil {
+		return Summary{}, err
+	}
 	prof := *cfg.Profile
 	if prof.Seed == 0 {
 		// Record the seed actually used, so the run can be repeated exactly.
@@ -238,12 +246,26 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now().Add(startLead)
 	}
-	if err := sink.Begin(header(cfg)); err != nil {
+	h := header(cfg)
+	for _, e := range eps {
+		h.Scrape = append(h.Scrape, e.Shown)
+	}
+	if h.Profile.Observe != nil {
+		// The profile as recorded names the endpoints as given, so redact them there too.
+		for i, s := range h.Profile.Observe.Scrape {
+			h.Profile.Observe.Scrape[i] = RedactURL(s, cfg.RedactQuery)
+		}
+	}
+	if err := sink.Begin(h); err != nil {
 		return Summary{}, err
 	}
 
 	sampler := cpustat.Start(cfg.Start, time.Second)
-	sum, runErr := run(ctx, cfg, sink)
+	scr, err := startScraper(cfg, eps)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum, runErr := run(ctx, cfg, sink, scr)
 	trailer := results.Trailer{
 		CPU:             sampler.Stop(),
 		End:             sum.End,
@@ -256,6 +278,9 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 		RedirectHops:    sum.RedirectHops,
 		Connections:     sum.Connections,
 		Protocols:       sum.Protocols,
+	}
+	if scr != nil {
+		trailer.ScrapeWarnings = scr.Warnings()
 	}
 	switch {
 	case runErr != nil:
@@ -298,8 +323,9 @@ func header(cfg Config) results.Header {
 	}
 }
 
-// run is the attack itself, from cfg.Start on, writing every attempt to rec.
-func run(ctx context.Context, cfg Config, rec Recorder) (Summary, error) {
+// run is the attack itself, from cfg.Start on, writing every attempt to rec, and every scrape
+// of the target's metrics that scr (nil: none) delivers to rec's ScrapeSink, on this goroutine.
+func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Summary, error) {
 	p := cfg.Profile
 	plan, err := newRequestPlan(cfg.Target, p.Request, cfg.Env)
 	if err != nil {
@@ -340,14 +366,52 @@ func run(ctx context.Context, cfg Config, rec Recorder) (Summary, error) {
 			}
 		}
 	}
-	if len(groups) == 1 {
+	// Scrapes are stored by this goroutine too, between attempts, as the Sink contract wants;
+	// the scraper never waits for it (see package scrape).
+	storeScrape := scrapeSink(rec)
+	handleScrape := func(sc *results.Scrape) {
+		if err := storeScrape(sc); err != nil && c.err == nil {
+			c.err = err
+			for _, g := range groups {
+				g.sched.stop()
+				g.attacker.Stop()
+			}
+		}
+	}
+	switch {
+	case scr != nil:
+		var attempts <-chan groupResult
+		if len(groups) == 1 {
+			g := groups[0]
+			attempts = tagged(g, g.attacker.Attack(g.targeter, g.sched, 0, "stormtest"))
+		} else {
+			attempts = attackAll(groups)
+		}
+		scrapes := scr.C()
+	loop:
+		for {
+			select {
+			case gr, ok := <-attempts:
+				if !ok {
+					break loop
+				}
+				handle(gr.group, gr.res)
+			case sc := <-scrapes:
+				handleScrape(sc)
+			}
+		}
+		scr.Stop()
+		for sc := range scrapes {
+			handleScrape(sc)
+		}
+	case len(groups) == 1:
 		// One group (the usual case) needs no fan-in: reading vegeta's channel directly
 		// saves a channel hop and a goroutine switch per result.
 		g := groups[0]
 		for res := range g.attacker.Attack(g.targeter, g.sched, 0, "stormtest") {
 			handle(g, res)
 		}
-	} else {
+	default:
 		for gr := range attackAll(groups) {
 			handle(gr.group, gr.res)
 		}
@@ -404,6 +468,18 @@ func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, start time
 type groupResult struct {
 	group *group
 	res   *vegeta.Result
+}
+
+// tagged passes one group's results on as groupResults, for the select beside the scrapes.
+func tagged(g *group, in <-chan *vegeta.Result) <-chan groupResult {
+	out := make(chan groupResult, 64)
+	go func() {
+		defer close(out)
+		for res := range in {
+			out <- groupResult{g, res}
+		}
+	}()
+	return out
 }
 
 // attackAll starts every group's attack and merges their results into one channel, so that

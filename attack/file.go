@@ -121,6 +121,9 @@ func (s *FileSink) Begin(h results.Header) error {
 // Write records one attempt.
 func (s *FileSink) Write(r *results.Record) error { return s.file.Write(r) }
 
+// Scrape records one scrape of the target's metrics (results.ScrapeSink).
+func (s *FileSink) Scrape(sc *results.Scrape) error { return s.file.Scrape(sc) }
+
 // End closes the partial file with trailer t and moves it onto out.Path; whatever happens,
 // the results stay in one of the two (RecordedPath).
 func (s *FileSink) End(t results.Trailer) error {

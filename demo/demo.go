@@ -45,6 +45,16 @@ func TargetConfig() simservice.Config {
 	return cfg
 }
 
+// DemoObserve is what the demo scrapes from each target: its /metrics every second, the
+// queue, the pool and the work done for clients that were still there and for those that
+// had given up.
+func DemoObserve() *profiles.Observe {
+	o := &profiles.Observe{Scrape: []string{"/metrics"}, Match: []string{
+		"simservice_queue_depth", "simservice_pool_in_use", "simservice_served_total", "simservice_abandoned_total"}}
+	o.ApplyDefaults()
+	return o
+}
+
 // Run runs both halves of the demo at once, each against its own target so that neither
 // disturbs the other, and prints what each shows.
 func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
@@ -64,6 +74,13 @@ func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 
+	if prof.Observe == nil {
+		// Both sides: the target's own metrics, scraped from its /metrics every second, go
+		// into each results file and the report, beside the load.
+		p := *prof
+		p.Observe = DemoObserve()
+		prof = &p
+	}
 	noRetry := *prof
 	noRetry.Client.Retry = profiles.Retry{Policy: profiles.PolicyNone}
 	runs := []struct {

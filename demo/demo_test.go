@@ -41,6 +41,24 @@ func TestDemo(t *testing.T) {
 	}
 	if html, err := os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !strings.Contains(string(html), "<svg") {
 		t.Errorf("demo did not write its HTML report: %v", err)
+	} else if !strings.Contains(string(html), "Target: simservice_queue_depth") || !strings.Contains(string(html), "Target: simservice_pool_in_use") {
+		t.Errorf("the demo's report does not chart the target's side")
+	}
+	// Both sides: the analyzer quotes the target's own metrics where they line up with the
+	// collapse: the database pool pinned at its 8 connections, and the queue climbing.
+	quote := ""
+	for _, e := range retrying.Report.Evidence {
+		if strings.HasPrefix(e, "the target's own metrics") {
+			quote = e
+		}
+	}
+	for _, want := range []string{"`simservice_pool_in_use` was at its maximum (8) from t=", "`simservice_queue_depth` rose from "} {
+		if !strings.Contains(quote, want) {
+			t.Errorf("the retrying run's evidence does not say %q; it quotes the target as %q", want, quote)
+		}
+	}
+	if n := len(retrying.Report.TargetScrapes); n != 1 || retrying.Report.TargetScrapes[0].Scrapes < 30 || retrying.Report.TargetScrapes[0].Gaps > 0 {
+		t.Errorf("scrapes of the retrying run's target: %+v", retrying.Report.TargetScrapes)
 	}
 	for _, want := range []string{"metastable", "overloaded", "amplification", "p99", "report.html"} {
 		if !strings.Contains(out.String(), want) {

@@ -108,6 +108,7 @@ func (p *Profile) clone() Profile {
 		e.Headers = maps.Clone(e.Headers)
 		e.JSON = slices.Clone(e.JSON)
 	}
+	q.Observe = p.Observe.clone()
 	return q
 }
 

@@ -34,7 +34,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // ("max_attempt") is an error instead of a silently ignored setting. A phase's keys,
 // phaseKeys, are Phase's yaml tags (phase.go).
 var (
-	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate", "transport"}
+	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate", "transport", "observe"}
 	// The single client has no name or share: it is the whole traffic, group "default".
 	clientKeys  = []string{"timeout", "deadline", "think", "retry", "follow_redirects", "keepalive"}
 	groupKeys   = []string{"name", "share", "timeout", "deadline", "think", "retry", "follow_redirects", "keepalive"}
@@ -385,6 +385,8 @@ func (w *walker) profile(root *yaml.Node) (*Profile, *fieldError) {
 			p.Gate, err = w.gate(v)
 		case "transport":
 			p.Transport, err = w.transport(v)
+		case "observe":
+			p.Observe, err = w.observe(v)
 		}
 		if err != nil {
 			return nil, err

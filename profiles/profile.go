@@ -38,6 +38,9 @@ type Profile struct {
 	// Gate lists the thresholds `stormtest gate` checks a run of this profile against, in
 	// the spirit of k6 thresholds ("p99<300ms", "verdict!=metastable"); see package gate.
 	Gate []string `yaml:"gate,omitempty" json:"gate,omitempty"`
+	// Observe names the target's Prometheus metrics endpoints scraped during the run
+	// (observe.go); nil when none are.
+	Observe *Observe `yaml:"observe,omitempty" json:"observe,omitempty"`
 }
 
 // Phase is a stretch of time with one rate curve of *first attempts* per second (retries come

@@ -147,9 +147,9 @@ func ProxyURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// redactUserinfo hides a proxy's user:password, which net/http sends as
-// Proxy-Authorization: it must not reach a results file or a message. Package secret
-// decides how, as for a target URL.
+// redactUserinfo hides the user:password of a URL (a proxy's, which net/http sends as
+// Proxy-Authorization; a scrape endpoint's; a target quoted by an error): it must not reach
+// a results file or a message. Package secret decides how, as for a target URL.
 func redactUserinfo(s string) string { return secret.Rules{}.URL(s) }
 
 // validate checks the transport on its own; what depends on the target (h2c needs http://)

@@ -129,6 +129,9 @@ func (p *Profile) ApplyDefaults() {
 			ph.Duration = ph.Points[len(ph.Points)-1].At
 		}
 	}
+	if p.Observe != nil {
+		p.Observe.ApplyDefaults()
+	}
 }
 
 func (c *Client) applyDefaults() {
@@ -252,6 +255,11 @@ func (p *Profile) validate() *fieldError {
 	}
 	if p.SLO.Latency <= 0 {
 		return errAt("slo.latency", notPositive(p.SLO.Latency), "a duration > 0")
+	}
+	if p.Observe != nil {
+		if err := p.Observe.validate(); err != nil {
+			return err
+		}
 	}
 	if err := p.Request.validate(); err != nil {
 		return err

@@ -95,8 +95,14 @@ func timeSpan(runs []run) float64 {
 // timePlot prepares a chart over the run's time axis with the phases of the first run shaded
 // and labelled (runs compared side by side ran the same profile, or close enough to read).
 func timePlot(title string, runs []run, y0, y1 float64, ylog bool) (*plot, float64) {
+	return timePlotH(title, runs, y0, y1, ylog, chartH)
+}
+
+// timePlotH is timePlot for a chart of the given height (set before the bands are drawn).
+func timePlotH(title string, runs []run, y0, y1 float64, ylog bool, height float64) (*plot, float64) {
 	end := timeSpan(runs)
 	p := newPlot(title, 0, end, y0, y1, ylog)
+	p.height = height
 	p.xticks, _ = niceTicks(0, end, 10, fmtSeconds(end > 600))
 	for i, ph := range runs[0].rep.Phases {
 		fill := "#f2f2f2"

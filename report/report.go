@@ -53,6 +53,10 @@ func Write(w io.Writer, reps []*analyze.Report, titles []string) error {
 		{"Load and goodput", "Intended (first attempts), offered (with retries) and goodput per second, with the profile's phases shaded. " +
 			"Offered pulling away from intended while goodput falls is the retry feedback loop; goodput staying down after the intended rate is back is metastability.",
 			template.HTML(rateChart(runs))},
+	}
+	// The target's own metrics sit right under the load they answer to, on the same axis.
+	data.Charts = append(data.Charts, targetCharts(runs)...)
+	data.Charts = append(data.Charts, []chart{
 		{"Latency", "Per-window p50, p99, p99.9 and maximum of attempt latency (from the intended start), log scale.",
 			template.HTML(latencyChart(runs))},
 		{"Latency distribution per phase", "HDR percentile plot: latency against percentile on a 1/(1−p) axis, one line per phase; the tail's nines are spread a decade apart.",
@@ -61,7 +65,7 @@ func Write(w io.Writer, reps []*analyze.Report, titles []string) error {
 			template.HTML(errorChart(runs))},
 		{"Attempts per client group", "Requests' first attempts and retries per client group; the label is attempts per request (and after the trigger, for mixes).",
 			template.HTML(groupChart(runs))},
-	}
+	}...)
 	return pageTmpl.Execute(w, data)
 }
 

@@ -24,6 +24,8 @@ const (
 	blockHeader  byte = 1
 	blockRecords byte = 2
 	blockTrailer byte = 3
+	// blockScrape holds one scrape of the target's metrics (scrape.go); since version 2.
+	blockScrape byte = 4
 )
 
 // frameLen is the frame before each block's payload: type (1), payload length (uint32 LE)

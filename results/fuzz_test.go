@@ -25,12 +25,23 @@ func FuzzReader(f *testing.F) {
 	if w, err := NewWriter(&stretched, outOfBoundHeader(), CreateOptions{FlushInterval: time.Hour}); err == nil && w.Close(testTrailer()) == nil {
 		f.Add(stretched.Bytes())
 	}
+	// Scrape blocks of the target's metrics (format version 2), a failed scrape among them.
+	f.Add(writeInterleaved(f, scrapeHeader(), []any{rec(1, 0),
+		Scrape{At: testStart.UnixNano(), Samples: []Sample{gauge("queue_depth", `{a="b"}`, 3), gauge("pool", "", 8)}},
+		Scrape{Endpoint: 1, At: testStart.UnixNano(), Error: "timeout"}, rec(2, time.Second),
+		Scrape{At: testStart.Add(time.Second).UnixNano(), Samples: []Sample{gauge("queue_depth", `{a="b"}`, 4)}}}, true))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, err := NewReader(bytes.NewReader(in))
 		if err != nil {
 			return
 		}
 		r.Header()
+		r.OnScrape(func(s *Scrape) error {
+			if len(s.Samples) > len(in) {
+				t.Fatalf("a scrape of %d samples from %d bytes", len(s.Samples), len(in))
+			}
+			return nil
+		})
 		var rec Record
 		damaged := false
 		// Every record takes at least 5 bytes, so more Next calls than bytes means a loop.

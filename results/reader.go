@@ -29,6 +29,12 @@ type Reader struct {
 	table   []string
 	records uint64
 
+	// The scrape blocks (scrape.go): the series defined so far, the scrape being handed to
+	// onScrape (its Samples reused), and the handler, nil when nobody asked for scrapes.
+	series   []Series
+	scrape   Scrape
+	onScrape func(*Scrape) error
+
 	done       bool // Next returns io.EOF from now on
 	trailer    Trailer
 	hasTrailer bool
@@ -100,6 +106,9 @@ func checkHeader(h Header) error {
 	}
 	if len(h.Groups) > profiles.MaxGroups {
 		return fmt.Errorf("%w: %d client groups, at most %d (MaxGroups)", ErrOutOfBounds, len(h.Groups), profiles.MaxGroups)
+	}
+	if len(h.Scrape) > MaxEndpoints {
+		return fmt.Errorf("%w: %d scraped endpoints, at most %d (MaxEndpoints)", ErrOutOfBounds, len(h.Scrape), MaxEndpoints)
 	}
 	return nil
 }
@@ -189,6 +198,9 @@ func (r *Reader) damage(reason string) error {
 // Header is the file's header.
 func (r *Reader) Header() Header { return r.header }
 
+// OnScrape implements ScrapeSource: Next calls f for every scrape block it passes.
+func (r *Reader) OnScrape(f func(*Scrape) error) { r.onScrape = f }
+
 // Trailer is the file's trailer; ok is false when the file has none because it was cut
 // short. A reader from NewReader learns it only when Next reaches it.
 func (r *Reader) Trailer() (Trailer, bool) { return r.trailer, r.hasTrailer }
@@ -242,6 +254,20 @@ func (r *Reader) nextRecordBlock() error {
 		case blockHeader:
 			r.buf = r.buf[:0]
 			return r.damage("a second header block")
+		case blockScrape:
+			// Decoded even without a handler: the series table must stay complete, and a
+			// damaged scrape block is damage like any other.
+			err := r.decodeScrape()
+			r.buf = r.buf[:0]
+			if err != nil {
+				return err
+			}
+			if r.onScrape != nil {
+				if err := r.onScrape(&r.scrape); err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		r.buf = r.buf[:0]
 	}

@@ -8,6 +8,11 @@
 // the one loop between them, with the damage handling. The attack writes into a Sink; the
 // results file (FileSink), the analysis, the exports and Tee of several are Sinks; a Reader
 // and a merge of shards are Sources.
+//
+// Since format version 2 a run also carries the target's own metrics, scraped during the run
+// (scrape.go): scrape blocks between the record blocks, on the records' clock. A ScrapeSink
+// takes them from the stream, a ScrapeSource yields them, Copy connects the two, and a Sink or
+// a Source that knows nothing of them is unaffected.
 package results
 
 import (
@@ -95,8 +100,9 @@ func (r *Record) RequestLatency() time.Duration { return r.RequestAge + r.Latenc
 // OK reports whether the attempt succeeded.
 func (r *Record) OK() bool { return r.Kind == KindOK }
 
-// FormatVersion is the version of the file format this package writes.
-const FormatVersion = 1
+// FormatVersion is the version of the file format this package writes. Version 2 added the
+// scrape blocks and Header.Scrape; version 1 files read unchanged.
+const FormatVersion = 2
 
 // Header opens every results file.
 type Header struct {
@@ -110,6 +116,10 @@ type Header struct {
 	// Profile is the profile as run, after any scaling, so that analysis needs nothing else.
 	Profile profiles.Profile `json:"profile"`
 	Groups  []string         `json:"groups"`
+	// Scrape lists the metrics endpoints of the target scraped during the run (attack
+	// --scrape, the profile's observe.scrape), resolved against the target and redacted like
+	// it; Series.Endpoint indexes it. Empty when nothing was scraped (and in version 1 files).
+	Scrape []string `json:"scrape,omitempty"`
 }
 
 // Trailer closes a results file that was finished cleanly. A file without one was cut short
@@ -138,4 +148,7 @@ type Trailer struct {
 	// CPU samples the generator machine once a second: a generator that saturated its own
 	// machine measured itself, and the analysis says so.
 	CPU []cpustat.Sample `json:"cpu,omitempty"`
+	// ScrapeWarnings say what the scraper of the target's metrics left out (series past its
+	// cap, series too long to store), one line each.
+	ScrapeWarnings []string `json:"scrape_warnings,omitempty"`
 }

@@ -79,6 +79,18 @@ func (t tee) Write(r *Record) error {
 	return nil
 }
 
+// Scrape hands s to every sink that takes scrapes (ScrapeSink), so a tee always takes them.
+func (t tee) Scrape(s *Scrape) error {
+	for _, sk := range t {
+		if ss, ok := sk.(ScrapeSink); ok {
+			if err := ss.Scrape(s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // End reaches every sink even when one fails, so that each can close what it opened; it
 // returns the first error.
 func (t tee) End(tr Trailer) error {
@@ -97,10 +109,16 @@ func (t tee) End(tr Trailer) error {
 // trailer, if any, still reaches End), and is returned as damage, as src returned it, for the
 // caller to warn about. n counts the records written. err is the first error of dst, or of
 // src other than io.EOF and damage, unchanged: each carries its own context (a *Reader only
-// ever fails with damage).
+// ever fails with damage). When dst takes scrapes (ScrapeSink) and src carries them
+// (ScrapeSource), they reach dst in stream order, between the records.
 func Copy(dst Sink, src Source) (n uint64, damage error, err error) {
 	if err := dst.Begin(src.Header()); err != nil {
 		return 0, nil, err
+	}
+	if ss, ok := dst.(ScrapeSink); ok {
+		if sc, ok := src.(ScrapeSource); ok {
+			sc.OnScrape(ss.Scrape)
+		}
 	}
 	var rec Record
 	for {
@@ -163,6 +181,14 @@ func (s *FileSink) Write(r *Record) error {
 		return fmt.Errorf("results: %s: Write before Begin", s.Path)
 	}
 	return s.w.Write(r)
+}
+
+// Scrape stores one scrape of the target's metrics; see Writer.WriteScrape.
+func (s *FileSink) Scrape(sc *Scrape) error {
+	if s.w == nil {
+		return fmt.Errorf("results: %s: Scrape before Begin", s.Path)
+	}
+	return s.w.WriteScrape(sc)
 }
 
 // End closes the file with trailer t; see Writer.Close.

@@ -58,6 +58,7 @@ type Writer struct {
 	cur     []byte // the record block being filled, frame first; nil between blocks
 	state   blockState
 	table   map[string]uint32 // error message -> index
+	series  map[Series]uint32 // scraped series -> index (scrape.go)
 	closed  bool
 	err     error // first IO error; once set, nothing more is written
 	records atomic.Uint64
@@ -132,6 +133,7 @@ func newWriter(name string, out io.Writer, h Header, opt CreateOptions, closer i
 		opt:      opt,
 		base:     startBase(h),
 		table:    make(map[string]uint32),
+		series:   make(map[Series]uint32),
 		free:     make(chan []byte, numBuffers),
 		full:     make(chan []byte, numBuffers),
 		flushReq: make(chan chan error),

@@ -44,6 +44,10 @@ type database struct {
 	lastWait time.Duration
 	waits    waitRing
 	queries  uint64 // queries run to completion
+
+	// onWait, when set, is told every queue wait as a connection is granted, with mu held
+	// (the /metrics histogram). Set before the database is used.
+	onWait func(time.Duration)
 }
 
 // waiter is one request queued for a connection. Its fields other than ready are guarded by
@@ -162,6 +166,9 @@ func (d *database) releaseLocked() {
 func (d *database) recordWaitLocked(wait time.Duration) {
 	d.lastWait = wait
 	d.waits.add(wait)
+	if d.onWait != nil {
+		d.onWait(wait)
+	}
 }
 
 // query holds the connection for one service time. The sleep ends early only if ctx is done

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Server is the target's HTTP layer: /healthz, /stats, and every other path is the workload
+// Server is the target's HTTP layer: /healthz, /stats, /metrics, and every other path is the workload
 // (one database query, or a look-aside cache hit). It is safe for concurrent use.
 type Server struct {
 	cfg   Config
@@ -41,6 +41,8 @@ type Server struct {
 
 	clientConns atomic.Int64 // open client connections, counted by the listener Start wraps
 	refused     atomic.Uint64
+
+	metrics *metrics // /metrics (metrics.go)
 }
 
 // Stats is a snapshot of the target, served as JSON on /stats.
@@ -109,6 +111,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	db := newDatabase(cfg.PoolSize(), cfg.QueueLimit, newService(cfg))
 	s := &Server{cfg: cfg, db: db, work: db}
+	s.metrics = newMetrics(s)
+	db.onWait = s.metrics.observeWait
 	s.stop, s.cancelStop = context.WithCancel(context.Background())
 	if cfg.CacheCapacity() > 0 {
 		s.cache = newCache(cfg)
@@ -128,7 +132,8 @@ func (s *Server) Config() Config { return s.cfg }
 
 var okBody = []byte("ok\n")
 
-// ServeHTTP routes /healthz and /stats; everything else is the workload.
+// ServeHTTP routes /healthz, /stats and /metrics (Prometheus); everything else is the
+// workload.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":
@@ -139,6 +144,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, code, map[string]string{"status": state})
 	case "/stats":
 		writeJSON(w, http.StatusOK, s.Stats())
+	case "/metrics":
+		s.metrics.handler.ServeHTTP(w, r)
 	default:
 		s.serveWork(w, r)
 	}

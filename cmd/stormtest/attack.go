@@ -10,6 +10,7 @@ import (
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/live"
+	"github.com/stormtest/stormtest/profiles"
 )
 
 func attackCommand() *cli.Command {
@@ -19,9 +20,13 @@ func attackCommand() *cli.Command {
 		Description: "Open-loop: first attempts follow the profile's rate curve whatever the target does; each\n" +
 			"client times out and retries by the profile's policy. Every attempt is streamed to --out as\n" +
 			"it completes; Ctrl-C stops, waits for attempts in flight and keeps everything recorded.\n\n" +
+			"--scrape reads the target's own Prometheus metrics every second during the run into the results\n" +
+			"file, on the same clock; a scrape that fails is recorded as a gap and never slows the attack.\n\n" +
 			"Example:\n" +
 			"  stormtest attack --target http://127.0.0.1:8080 --profile monday-morning --out run.st\n" +
 			"  stormtest analyze run.st\n\n" +
+			"The target's own metrics on the same timeline:\n" +
+			"  stormtest attack --target http://127.0.0.1:8080 --scrape /metrics --scrape-match 'simservice_*' --out run.st\n\n" +
 			"A staging service behind an internal CA, by a name DNS does not know yet:\n" +
 			"  stormtest attack --target https://api.staging.internal --ca internal-ca.pem \\\n" +
 			"    --connect-to api.staging.internal:443:10.0.3.7:8443 --profile steady --out run.st\n" +
@@ -38,6 +43,9 @@ func attackCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "max-workers", Usage: "bound on concurrent attempts (0: sized from the profile)"},
 			&cli.IntFlag{Name: "connections", Usage: "idle keep-alive connections per host (0: vegeta's default)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (the analysis is still printed at the end)"},
+			&cli.StringSliceFlag{Name: "scrape", Usage: "scrape the target's Prometheus metrics at this URL during the run, or at this path on --target, such as /metrics (repeatable; adds to the profile's observe.scrape)"},
+			&cli.StringSliceFlag{Name: "scrape-match", Usage: "keep only the scraped series this selector names, such as 'db_pool_*' or 'http_requests_total{code=\"500\"}' (repeatable; default every gauge and counter, up to 64 per endpoint)"},
+			&cli.DurationFlag{Name: "scrape-interval", Usage: "scrape every this long (default 1s, or the profile's observe.interval)"},
 		}, append(transportFlags(), requestFlags()...)...),
 		Action: func(c *cli.Context) error {
 			prof, err := loadScaled(c, c.String("profile"))
@@ -69,6 +77,10 @@ func attackCommand() *cli.Command {
 			scrub := cfg.Scrubber()
 			mode := live.ModeFor(c.App.ErrWriter, c.Bool("quiet")) // the terminal itself, before it is wrapped
 			c.App.ErrWriter = scrubWriter{c.App.ErrWriter, scrub}
+			if prof, err = prof.WithObserve(c.StringSlice("scrape"), c.StringSlice("scrape-match"), profiles.Duration(c.Duration("scrape-interval"))); err != nil {
+				return usageError("--scrape: %s", scrub.String(err.Error()))
+			}
+			cfg.Profile = prof
 			if err := cfg.Validate(); err != nil {
 				return usageError("%s", scrub.String(err.Error()))
 			}

@@ -71,7 +71,8 @@ phases: [{name: only, duration: 4s, rate: 50}]
 client: {timeout: 1s, retry: {policy: exponential, max_attempts: 3}}
 `)
 	out := filepath.Join(t.TempDir(), "run.st")
-	code, _, stderr := runCLI(t, context.Background(), "attack", "--target", running.URL, "--profile", prof, "--out", out)
+	code, _, stderr := runCLI(t, context.Background(), "attack", "--target", running.URL, "--profile", prof, "--out", out,
+		"--scrape", "/metrics", "--scrape-match", "simservice_served_total", "--scrape-interval", "500ms")
 	if code != 0 {
 		t.Fatalf("attack: exit %d: %s", code, stderr)
 	}
@@ -90,7 +91,11 @@ client: {timeout: 1s, retry: {policy: exponential, max_attempts: 3}}
 		Phases   []struct {
 			Name string `json:"name"`
 		} `json:"phases"`
-		Windows []map[string]any `json:"windows"`
+		Windows       []map[string]any `json:"windows"`
+		TargetMetrics []struct {
+			Series string       `json:"series"`
+			Points [][2]float64 `json:"points"`
+		} `json:"target_metrics"`
 	}
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatalf("analyze --json is not JSON: %v\n%s", err, js)
@@ -99,6 +104,13 @@ client: {timeout: 1s, retry: {policy: exponential, max_attempts: 3}}
 	// stable, and the analysis rightly calls such a run inconclusive.
 	if rep.Verdict != "stable" || rep.Requests != 200 || len(rep.Phases) != 1 || len(rep.Windows) < 2 {
 		t.Errorf("report: %+v", rep)
+	}
+	// --scrape: the target's served rate, every 500 ms, near the 50/s sent.
+	if len(rep.TargetMetrics) != 1 || rep.TargetMetrics[0].Series != "simservice_served_total" || len(rep.TargetMetrics[0].Points) < 6 {
+		t.Fatalf("target metrics: %+v", rep.TargetMetrics)
+	}
+	if mid := rep.TargetMetrics[0].Points[4][1]; mid < 30 || mid > 70 {
+		t.Errorf("the target served %g/s mid-run by its own count, while 50/s were sent", mid)
 	}
 	hlogPath := filepath.Join(t.TempDir(), "run.hlog")
 	if code, _, stderr := runCLI(t, context.Background(), "analyze", "--hlog", hlogPath, out); code != 0 {

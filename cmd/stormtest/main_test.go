@@ -68,6 +68,12 @@ func TestBadInputGetsOneLineAndExit2(t *testing.T) {
 			`--target: ${STORMTEST_UNSET_VAR} is not set`},
 		{"-H without a name", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--out", "x.st", "-H", "Bearer abc"}, `expected "Name: value"`},
 		{"unknown shell", []string{"completion", "powershell"}, `unknown shell "powershell"`},
+		{"bad scrape URL", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--scrape", "ftp://u:s3cret@x/m", "--out", "x.st"},
+			`--scrape: observe.scrape[0]: "ftp://xxxxx@x/m" has no http or https scheme`},
+		{"bad scrape selector", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--scrape", "/metrics", "--scrape-match", "9lives", "--out", "x.st"},
+			`observe.match[0]: "9lives" is not a metric name`},
+		{"scrape interval without endpoints", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--scrape-interval", "2s", "--out", "x.st"},
+			"observe.scrape: no endpoints"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

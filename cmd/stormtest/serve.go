@@ -30,7 +30,8 @@ func serveCommand() *cli.Command {
 			"                        (unless --cache-warm) and after every restart\n" +
 			"  --max-client-conns    connections beyond this many open ones are closed on accept, as a\n" +
 			"                        database at max_connections turns new connections away\n" +
-			"/healthz answers 503 while restarting or failing checks; /stats has every counter.\n\n" +
+			"/healthz answers 503 while restarting or failing checks; /stats has every counter, /metrics the\n" +
+			"same in the Prometheus format (simservice_*), for attack --scrape /metrics.\n\n" +
 			"Example (the first outage: half the database pool applied):\n" +
 			"  stormtest serve --addr 127.0.0.1:8080 --db-conns 16 --capacity-fraction 0.5 --query-time 20ms\n\n" +
 			"Example (the second outage: health checks restarting instances against a strained database):\n" +
