@@ -18,9 +18,13 @@ func attackCommand() *cli.Command {
 		Description: "Open-loop: first attempts follow the profile's rate curve whatever the target does; each\n" +
 			"client times out and retries by the profile's policy. Every attempt is streamed to --out as\n" +
 			"it completes; Ctrl-C stops, waits for attempts in flight and keeps everything recorded.\n\n" +
+			"Live metrics for Prometheus/Grafana: --metrics-addr serves /metrics during the run,\n" +
+			"--prometheus-remote-write pushes the same every second (README: \"Live metrics\").\n\n" +
 			"Example:\n" +
 			"  stormtest attack --target http://127.0.0.1:8080 --profile monday-morning --out run.st\n" +
-			"  stormtest analyze run.st",
+			"  stormtest analyze run.st\n" +
+			"  stormtest attack --target http://127.0.0.1:8080 --out run.st --metrics-addr 127.0.0.1:9464 \\\n" +
+			"    --prometheus-remote-write http://127.0.0.1:9090/api/v1/write --metrics-label run=nightly-42",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
 			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile name or YAML file"},
@@ -32,6 +36,10 @@ func attackCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "max-workers", Usage: "bound on concurrent attempts (0: sized from the profile)"},
 			&cli.IntFlag{Name: "connections", Usage: "idle keep-alive connections per host (0: vegeta's default)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (the analysis is still printed at the end)"},
+			&cli.StringFlag{Name: "metrics-addr", Usage: "serve the run's live metrics on http://`HOST:PORT`/metrics for Prometheus to scrape"},
+			&cli.DurationFlag{Name: "metrics-linger", Value: 15 * time.Second, Usage: "after the run, keep /metrics up until scraped once more, for at most this long (0: stop at once)"},
+			&cli.StringFlag{Name: "prometheus-remote-write", Usage: "push the run's live metrics every second to this Prometheus remote-write `URL` (user:password@ is sent as basic auth)"},
+			&cli.StringSliceFlag{Name: "metrics-label", Usage: "`name=value` label put on every live metric, e.g. run=nightly-42 (repeatable)"},
 		},
 		Action: func(c *cli.Context) error {
 			prof, err := loadScaled(c, c.String("profile"))
@@ -63,6 +71,13 @@ func attackCommand() *cli.Command {
 				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			progress := new(attack.Progress)
 			cfg.Progress = progress
+			metrics, err := startMetrics(c, prof, progress)
+			if err != nil {
+				return err
+			}
+			if metrics != nil {
+				cfg.Observer = metrics.Observer()
+			}
 			// Attempts in flight at a stop are each bounded by their group's client timeout.
 			wait := prof.LongestTimeout()
 			stopperFrom(c.Context).describe(
@@ -75,6 +90,9 @@ func attackCommand() *cli.Command {
 			display := live.Start(c.App.ErrWriter, live.ModeFor(c.App.ErrWriter, c.Bool("quiet")), prof, time.Now(), progress, live.Options{})
 			sum, err := attack.Run(c.Context, cfg, attack.NewFileSink(output))
 			display.Stop()
+			if metrics != nil {
+				finishMetrics(c, metrics)
+			}
 			if err != nil {
 				if sum.Attempts > 0 {
 					return cli.Exit(fmt.Sprintf("%s (the %d attempts recorded so far are in %s)", redactIn(err, cfg.Target, shown), sum.Attempts, attack.RecordedPath(output)), exitFail)
