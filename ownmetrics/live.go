@@ -72,9 +72,10 @@ func Start(prof *profiles.Profile, progress *attack.Progress, s Setup) (*Live, e
 	if s.RemoteWrite != "" {
 		host, _ := os.Hostname()
 		l.pusher, err = StartPusher(m.Registry(), PushOptions{
-			URL:    s.RemoteWrite,
-			Labels: map[string]string{"job": "stormtest", "instance": host},
-			Warn:   s.Warn,
+			URL:         s.RemoteWrite,
+			Labels:      map[string]string{"job": "stormtest", "instance": host},
+			ConstLabels: m.ConstLabels(),
+			Warn:        s.Warn,
 		})
 		if err != nil {
 			if l.server != nil {

@@ -78,6 +78,7 @@ type Options struct {
 // by attack.Run (Attempt from its consumer goroutine only); Registry is read by any goroutine.
 type Metrics struct {
 	reg      *prometheus.Registry
+	labels   prometheus.Labels // on every series
 	sched    *curve.Schedule
 	progress *attack.Progress
 	slo      time.Duration
@@ -102,6 +103,7 @@ func New(opt Options) (*Metrics, error) {
 	}
 	m := &Metrics{
 		reg:      prometheus.NewRegistry(),
+		labels:   constLabels,
 		sched:    opt.Profile.Schedule(),
 		progress: opt.Progress,
 		slo:      time.Duration(opt.Profile.SLO.Latency),
@@ -173,6 +175,9 @@ func New(opt Options) (*Metrics, error) {
 
 // Registry is the run's registry, for a Server, a Pusher or a test to gather.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ConstLabels are the labels on every series of the run (profile and Options.Labels).
+func (m *Metrics) ConstLabels() prometheus.Labels { return m.labels }
 
 // Begin implements attack.Observer: the run's time zero, for the intended count and the phase.
 func (m *Metrics) Begin(start time.Time) { m.start.Store(start.UnixNano()) }

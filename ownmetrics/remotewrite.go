@@ -40,6 +40,9 @@ type PushOptions struct {
 	// Labels are added to every pushed series where it has no label of that name: job and
 	// instance, which a scraping Prometheus would have attached.
 	Labels map[string]string
+	// ConstLabels go on the pusher's own counters, as on the run's other metrics
+	// (Metrics.ConstLabels).
+	ConstLabels prometheus.Labels
 	// Warn is told, once, the first time a push fails; it is called from the pusher's
 	// goroutine. nil: no warning.
 	Warn func(string)
@@ -127,9 +130,9 @@ func StartPusher(reg *prometheus.Registry, opt PushOptions) (*Pusher, error) {
 		gather: reg,
 		user:   u.User,
 		shown:  attack.RedactURL(opt.URL, nil),
-		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: NameRWDropped,
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: NameRWDropped, ConstLabels: opt.ConstLabels,
 			Help: "Samples the remote-write pusher dropped: its queue was full, or the receiver refused them."}),
-		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: NameRWFailed,
+		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: NameRWFailed, ConstLabels: opt.ConstLabels,
 			Help: "Remote-write pushes that failed."}),
 		wake:     make(chan struct{}, 1),
 		stopTick: make(chan struct{}),

@@ -22,7 +22,7 @@ type Server struct {
 	done chan struct{}
 
 	mu       sync.Mutex
-	scraped  time.Time     // end of the last /metrics response
+	scraped  time.Time     // when the last /metrics response began
 	scrapeCh chan struct{} // closed and replaced at every scrape
 }
 
@@ -41,9 +41,12 @@ func Serve(addr string, reg *prometheus.Registry) (*Server, error) {
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The figures are gathered after this instant: a scrape that began before the run
+		// ended does not count as having taken the final ones.
+		began := time.Now()
 		metrics.ServeHTTP(w, r)
 		s.mu.Lock()
-		s.scraped = time.Now()
+		s.scraped = began
 		close(s.scrapeCh)
 		s.scrapeCh = make(chan struct{})
 		s.mu.Unlock()
