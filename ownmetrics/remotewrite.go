@@ -214,6 +214,7 @@ func (p *Pusher) send() {
 	defer close(p.sendDone)
 	ctx, closing := context.Background(), false
 	var backoff time.Duration
+	closeFails := 0
 	for {
 		if !closing {
 			select {
@@ -260,7 +261,7 @@ func (p *Pusher) send() {
 		}
 		p.mu.Unlock()
 		if err == nil || permanent {
-			backoff = 0
+			backoff, closeFails = 0, 0
 		}
 		if err != nil {
 			p.warn(fmt.Sprintf("pushing metrics to %s failed (%v); the attack goes on, and up to %d samples of every series are kept and sent again",
@@ -269,7 +270,12 @@ func (p *Pusher) send() {
 		if err != nil && !permanent {
 			backoff = min(max(2*backoff, p.opt.Interval), 30*time.Second)
 			if closing {
-				backoff = min(backoff, time.Second) // Close's ctx bounds the tries
+				// Close's ctx bounds the tries, and a receiver that keeps failing gets three:
+				// the run is over and its results file has everything.
+				if closeFails++; closeFails >= 3 {
+					return
+				}
+				backoff = min(backoff, time.Second)
 			}
 			if !p.sleep(ctx, closing, backoff) {
 				return
@@ -353,7 +359,8 @@ func (p *Pusher) warn(msg string) {
 
 // Close takes a last snapshot (the run's final figures, once every attempt is recorded),
 // then sends what is queued until it is all sent or ctx ends, and reports. Call it once, after
-// the attack. ctx bounds the flush: a receiver that never accepts is retried until it ends.
+// the attack. ctx bounds the flush, and a receiver that fails three times running then is
+// given up on.
 func (p *Pusher) Close(ctx context.Context) PushStats {
 	close(p.stopTick)
 	<-p.tickDone

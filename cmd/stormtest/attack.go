@@ -67,8 +67,6 @@ func attackCommand() *cli.Command {
 			if err := cfg.Preflight(c.Context); err != nil {
 				return usageError("%s", redactIn(err, cfg.Target, shown))
 			}
-			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s (as %s until the run ends)\n",
-				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			progress := new(attack.Progress)
 			cfg.Progress = progress
 			metrics, err := startMetrics(c, prof, progress)
@@ -78,6 +76,8 @@ func attackCommand() *cli.Command {
 			if metrics != nil {
 				cfg.Observer = metrics.Observer()
 			}
+			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s (as %s until the run ends)\n",
+				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			// Attempts in flight at a stop are each bounded by their group's client timeout.
 			wait := prof.LongestTimeout()
 			stopperFrom(c.Context).describe(
