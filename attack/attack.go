@@ -38,6 +38,17 @@ type Recorder interface {
 	Write(*results.Record) error
 }
 
+// Observer watches a run as it goes, for live metrics (package ownmetrics). Begin is called
+// once, from the goroutine that called Run, with the run's time zero before the first attempt
+// is due. Attempt is called for every completed attempt from the one consumer goroutine, after
+// it was recorded and the retry was decided (retried: the client will try the request again);
+// the record is only valid during the call. Attempt is on the attack's hot path: it must not
+// block, take locks or allocate (atomic adds are fine), or the generator falls behind.
+type Observer interface {
+	Begin(start time.Time)
+	Attempt(rec *results.Record, retried bool)
+}
+
 // Config is one attack.
 type Config struct {
 	// Target is the base URL; the profile's request path is appended to it. It may be empty
@@ -49,6 +60,8 @@ type Config struct {
 	Start time.Time
 	// Progress, when set, is updated live as the attack goes.
 	Progress *Progress
+	// Observer, when set, sees every completed attempt (live metrics).
+	Observer Observer
 	// Shard and Shards name this generator when several run the same profile; they go into
 	// the header. Shards below 1 means 1.
 	Shard, Shards int
@@ -259,6 +272,9 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	if err := sink.Begin(h); err != nil {
 		return Summary{}, err
 	}
+	if cfg.Observer != nil {
+		cfg.Observer.Begin(cfg.Start)
+	}
 
 	sampler := cpustat.Start(cfg.Start, time.Second)
 	scr, err := startScraper(cfg, eps)
@@ -355,7 +371,7 @@ func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Su
 		}
 	}()
 
-	c := consumer{recorder: rec, start: start, groups: groups, progress: progress}
+	c := consumer{recorder: rec, observer: cfg.Observer, start: start, groups: groups, progress: progress}
 	handle := func(g *group, res *vegeta.Result) {
 		if err := c.consume(g, res); err != nil && c.err == nil {
 			// Keep draining so vegeta's workers can finish, but send nothing new.

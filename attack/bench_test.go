@@ -15,7 +15,7 @@ import (
 // driven by the benchmark at 100 k first attempts per second, so it measures bookkeeping,
 // not waiting. It must not allocate once the slab and queues have grown.
 func BenchmarkSchedulerCycle(b *testing.B) {
-	sc := testScheduler(b, testfix.MustParse(b, "phases: [{duration: 100h, rate: 100000}]").Schedule(), "http://127.0.0.1:1/")
+	sc := testScheduler(b, testfix.MustParse(b, "phases: [{duration: 24h, rate: 100000}]").Schedule(), "http://127.0.0.1:1/")
 	const step = 10 * time.Microsecond
 	var now time.Duration
 	b.ReportAllocs()
@@ -38,7 +38,7 @@ func BenchmarkSchedulerCycle(b *testing.B) {
 // BenchmarkSchedulerCycleMax is the same cycle in a rate: max phase, where every claim is
 // due at once.
 func BenchmarkSchedulerCycleMax(b *testing.B) {
-	sc := testScheduler(b, testfix.MustParse(b, "phases: [{duration: 100h, rate: max}]").Schedule(), "http://127.0.0.1:1/")
+	sc := testScheduler(b, testfix.MustParse(b, "phases: [{duration: 24h, rate: max}]").Schedule(), "http://127.0.0.1:1/")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
@@ -76,7 +76,7 @@ func BenchmarkConsumer(b *testing.B) {
 		}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			p := testfix.MustParse(b, `phases: [{duration: 100h, rate: max}]
+			p := testfix.MustParse(b, `phases: [{duration: 24h, rate: max}]
 client: {timeout: 1s, retry: {policy: immediate, max_attempts: 3}}`)
 			plan, err := newRequestPlan("http://127.0.0.1:1", p.Request, nil)
 			if err != nil {

@@ -45,6 +45,7 @@ func (g *group) targeter(tgt *vegeta.Target) error {
 // goroutine that reads the attack's merged results.
 type consumer struct {
 	recorder Recorder
+	observer Observer // may be nil
 	start    time.Time
 	groups   []*group
 	progress *Progress
@@ -89,11 +90,15 @@ func (c *consumer) consume(g *group, res *vegeta.Result) error {
 		c.progress.Successes.Add(1)
 	}
 
-	if next, ok := g.nextAttempt(a, kind, res, end); ok {
+	next, retried := g.nextAttempt(a, kind, res, end)
+	if retried {
 		g.sched.retry(slot, next)
 		c.progress.Retries.Add(1)
 	} else {
 		g.sched.finish(slot, end)
+	}
+	if c.observer != nil {
+		c.observer.Attempt(rec, retried)
 	}
 	if werr != nil {
 		return fmt.Errorf("recording attempt %d of request %d: %w", a.number, a.requestID, werr)

@@ -22,6 +22,8 @@ func attackCommand() *cli.Command {
 			"it completes; Ctrl-C stops, waits for attempts in flight and keeps everything recorded.\n\n" +
 			"--scrape reads the target's own Prometheus metrics every second during the run into the results\n" +
 			"file, on the same clock; a scrape that fails is recorded as a gap and never slows the attack.\n\n" +
+			"Live metrics for Prometheus/Grafana: --metrics-addr serves /metrics during the run,\n" +
+			"--prometheus-remote-write pushes the same every second (README: \"Live metrics\").\n\n" +
 			"Example:\n" +
 			"  stormtest attack --target http://127.0.0.1:8080 --profile monday-morning --out run.st\n" +
 			"  stormtest analyze run.st\n\n" +
@@ -31,7 +33,10 @@ func attackCommand() *cli.Command {
 			"  stormtest attack --target https://api.staging.internal --ca internal-ca.pem \\\n" +
 			"    --connect-to api.staging.internal:443:10.0.3.7:8443 --profile steady --out run.st\n" +
 			"A token from the environment, never written anywhere:\n" +
-			"  stormtest attack --target https://staging.example.com -H 'Authorization: Bearer ${TOKEN}' --profile mine.yaml --out run.st",
+			"  stormtest attack --target https://staging.example.com -H 'Authorization: Bearer ${TOKEN}' --profile mine.yaml --out run.st\n" +
+			"Live metrics for a Prometheus that scrapes, and pushed to one:\n" +
+			"  stormtest attack --target http://127.0.0.1:8080 --out run.st --metrics-addr 127.0.0.1:9464 \\\n" +
+			"    --prometheus-remote-write http://127.0.0.1:9090/api/v1/write --metrics-label run=nightly-42",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
 			&cli.StringFlag{Name: "profile", Value: "monday-morning", Usage: "built-in profile name or YAML file"},
@@ -43,6 +48,10 @@ func attackCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "max-workers", Usage: "bound on concurrent attempts (0: sized from the profile)"},
 			&cli.IntFlag{Name: "connections", Usage: "idle keep-alive connections per host (0: vegeta's default)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (the analysis is still printed at the end)"},
+			&cli.StringFlag{Name: "metrics-addr", Usage: "serve the run's live metrics on http://`HOST:PORT`/metrics for Prometheus to scrape"},
+			&cli.DurationFlag{Name: "metrics-linger", Value: 15 * time.Second, Usage: "after the run, keep /metrics up until scraped once more, for at most this long (0: stop at once)"},
+			&cli.StringFlag{Name: "prometheus-remote-write", Usage: "push the run's live metrics every second to this Prometheus remote-write `URL` (user:password@ is sent as basic auth)"},
+			&cli.StringSliceFlag{Name: "metrics-label", Usage: "`name=value` label put on every live metric, e.g. run=nightly-42 (repeatable)"},
 			&cli.StringSliceFlag{Name: "scrape", Usage: "scrape the target's Prometheus metrics at this URL during the run, or at this path on --target, such as /metrics (repeatable; adds to the profile's observe.scrape)"},
 			&cli.StringSliceFlag{Name: "scrape-match", Usage: "keep only the scraped series this selector names, such as 'db_pool_*' or 'http_requests_total{code=\"500\"}' (repeatable; default every gauge and counter, up to 64 per endpoint)"},
 			&cli.DurationFlag{Name: "scrape-interval", Usage: "scrape every this long (default 1s, or the profile's observe.interval)"},
@@ -93,10 +102,17 @@ func attackCommand() *cli.Command {
 			if err := cfg.Preflight(c.Context); err != nil {
 				return usageError("%s", scrub.String(err.Error()))
 			}
-			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s (as %s until the run ends)\n",
-				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			progress := new(attack.Progress)
 			cfg.Progress = progress
+			metrics, err := startMetrics(c, prof, progress)
+			if err != nil {
+				return err
+			}
+			if metrics != nil {
+				cfg.Observer = metrics.Observer()
+			}
+			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s (as %s until the run ends)\n",
+				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			// Attempts in flight at a stop are each bounded by their group's client timeout.
 			wait := prof.LongestTimeout()
 			stopperFrom(c.Context).describe(
@@ -109,6 +125,9 @@ func attackCommand() *cli.Command {
 			display := live.Start(c.App.ErrWriter, mode, prof, time.Now(), progress, live.Options{})
 			sum, err := attack.Run(c.Context, cfg, attack.NewFileSink(output))
 			display.Stop()
+			if metrics != nil {
+				finishMetrics(c, metrics)
+			}
 			if err != nil {
 				if sum.Attempts > 0 {
 					return cli.Exit(fmt.Sprintf("%s (the %d attempts recorded so far are in %s)", scrub.String(err.Error()), sum.Attempts, attack.RecordedPath(output)), exitFail)
