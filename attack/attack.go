@@ -25,6 +25,7 @@ import (
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 	"github.com/stormtest/stormtest/retry"
+	"github.com/stormtest/stormtest/shard"
 )
 
 // Recorder is the part of a results.Sink the consumer uses once the stream has begun: Write,
@@ -45,9 +46,13 @@ type Config struct {
 	Start time.Time
 	// Progress, when set, is updated live as the attack goes.
 	Progress *Progress
-	// Shard and Shards name this generator when several run the same profile; they go into
-	// the header. Shards below 1 means 1.
-	Shard, Shards int
+	// Part is this generator's share of the run when several generators split it (package
+	// shard): it sends the first attempts and closed-loop users the part owns, with its own
+	// seed derived from the run's. The zero value is the whole run.
+	Part shard.Part
+	// RunID names the run in the header; shards of one run must share it. Empty derives it
+	// from the profile's name and Start (shard.RunID), which shards given one --start-at share.
+	RunID string
 	// RedactQuery names query parameters of the target whose values are secrets: the header
 	// records them as REDACTED (userinfo is always redacted), the attack still sends them.
 	RedactQuery []string
@@ -74,6 +79,9 @@ type Summary struct {
 	// the target saw than the attempts recorded.
 	RedirectHops uint64
 	Interrupted  bool // stopped by ctx before the profile ended
+	// Clock is the generator's clock offset against the target's, from the Date header of
+	// the first minute of responses (shard.Clock); nil when no response had one.
+	Clock *results.ClockOffset
 }
 
 // Progress is a live view of a running attack; every field and method is safe to use at any
@@ -163,16 +171,35 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	if sink == nil {
 		return Summary{}, errors.New("attack: no sink")
 	}
-	prof := *cfg.Profile
-	if prof.Seed == 0 {
-		// Record the seed actually used, so the run can be repeated exactly.
-		prof.Seed = rand.Uint64() | 1
+	if cfg.Part.Count == 0 {
+		cfg.Part = shard.One
 	}
-	cfg.Profile = &prof
+	if err := cfg.Part.Valid(); err != nil {
+		return Summary{}, fmt.Errorf("attack: %w", err)
+	}
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now().Add(startLead)
 	}
-	if err := sink.Begin(header(cfg)); err != nil {
+	if cfg.RunID == "" {
+		cfg.RunID = shard.RunID(cfg.Profile.Name, cfg.Start)
+	}
+	prof := *cfg.Profile
+	if prof.Seed == 0 {
+		// Record the seed actually used, so the run can be repeated exactly. Shards started
+		// separately must agree on it without talking: they take it from the run id.
+		prof.Seed = rand.Uint64() | 1
+		if cfg.Part.Sharded() {
+			prof.Seed = shard.RunSeed(cfg.RunID)
+		}
+	}
+	cfg.Profile = &prof
+	h := header(cfg)
+	// Measured as late as possible before the first attempt can be due: a shard whose pod
+	// or process came up after t=0 sends the attempts already due at once, and says so.
+	if late := time.Since(cfg.Start); late > 0 {
+		h.LateStart = late
+	}
+	if err := sink.Begin(h); err != nil {
 		return Summary{}, err
 	}
 
@@ -188,6 +215,7 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 		RetriesDenied:   sum.RetriesDenied,
 		DeadlineExpired: sum.DeadlineExpired,
 		RedirectHops:    sum.RedirectHops,
+		Clock:           sum.Clock,
 	}
 	switch {
 	case runErr != nil:
@@ -219,8 +247,9 @@ func header(cfg Config) results.Header {
 		Format:    results.FormatVersion,
 		Generator: version.Generator(),
 		Host:      host,
-		Shard:     cfg.Shard,
-		Shards:    max(cfg.Shards, 1),
+		Shard:     cfg.Part.Index,
+		Shards:    max(cfg.Part.Count, 1),
+		RunID:     cfg.RunID,
 		Target:    target,
 		Start:     cfg.Start,
 		// Credentials in request headers stay out of the header.
@@ -256,7 +285,7 @@ func run(ctx context.Context, cfg Config, rec Recorder) (Summary, error) {
 		}
 	}()
 
-	c := consumer{recorder: rec, start: start, groups: groups, progress: progress}
+	c := consumer{recorder: rec, start: start, groups: groups, progress: progress, clockUntil: start.Add(shard.ClockWindow)}
 	handle := func(g *group, res *vegeta.Result) {
 		if err := c.consume(g, res); err != nil && c.err == nil {
 			// Keep draining so vegeta's workers can finish, but send nothing new.
@@ -281,6 +310,9 @@ func run(ctx context.Context, cfg Config, rec Recorder) (Summary, error) {
 	}
 
 	sum := Summary{Start: start, End: time.Now(), Attempts: c.recorded, Interrupted: ctx.Err() != nil}
+	if off, unc, n, ok := c.clock.Estimate(); ok {
+		sum.Clock = &results.ClockOffset{Offset: off, Uncertainty: unc, Samples: n}
+	}
 	for _, g := range groups {
 		retries, claimed := g.sched.pending()
 		sum.Requests += g.sched.requests()
@@ -303,13 +335,16 @@ func newGroups(p *profiles.Profile, plan *requestPlan, start time.Time, cfg Conf
 		if len(clients) > 1 {
 			gp = p.Scaled(cl.Share, 1)
 		}
-		sched := newScheduler(gp.Schedule(), plan, newRealClock(start), ids, p.Seed+uint64(i)*0x9e3779b97f4a7c15,
+		// Each shard draws from its own seed (shard.Part.Seed), the whole run from the run's.
+		seed := cfg.Part.Seed(p.Seed)
+		sched := newScheduler(gp.Schedule(), plan, newRealClock(start), ids, seed+uint64(i)*0x9e3779b97f4a7c15,
 			time.Duration(cl.Think))
+		sched.setPart(cfg.Part)
 		g := &group{
 			progress: progress,
 			index:    uint8(i),
 			sched:    sched,
-			retry:    retry.New(cl, p.Seed, uint64(i)),
+			retry:    retry.New(cl, seed, uint64(i)),
 		}
 		g.attacker = vegeta.NewAttacker(
 			// First: vegeta.Client replaces the whole client, the options after it
