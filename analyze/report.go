@@ -89,6 +89,10 @@ type Report struct {
 	Phases  []PhaseStats `json:"phases"`
 	Groups  []GroupStats `json:"groups"`
 	Windows []Window     `json:"windows"`
+
+	// Shards says which shards of a run were merged (several generators, or several files);
+	// null for one file of an unsplit run.
+	Shards *ShardSummary `json:"shards"`
 }
 
 // Percentiles summarise one histogram, in milliseconds.

@@ -151,6 +151,11 @@ func (c Config) Validate() error {
 	return err
 }
 
+// DefaultMaxLate is how long after its t=0 a generator may still start (the CLI's
+// --max-late): the first attempts it owes since t=0 leave at once, and a second's worth is a
+// burst a target absorbs; more would be load the profile never asked for.
+const DefaultMaxLate = time.Second
+
 // startLead puts time zero a little in the future, so the first attempts are not already
 // late by the time it takes to open the sink and start vegeta's workers.
 const startLead = 20 * time.Millisecond

@@ -100,11 +100,11 @@ const FormatVersion = 1
 
 // Header opens every results file.
 type Header struct {
-	Format    int       `json:"format"`
-	Generator string    `json:"generator"` // "stormtest <version>"
-	Host      string    `json:"host"`
-	Shard     int       `json:"shard"`  // this generator's index, 0-based
-	Shards    int       `json:"shards"` // how many generators ran the same profile
+	Format    int    `json:"format"`
+	Generator string `json:"generator"` // "stormtest <version>"
+	Host      string `json:"host"`
+	Shard     int    `json:"shard"`  // this generator's index, 0-based
+	Shards    int    `json:"shards"` // how many generators ran the same profile
 	// RunID names the run every shard belongs to (package shard): shards of one run share it,
 	// so a merge can tell a missing, a repeated and a foreign file apart. Empty in files
 	// written before shards had run ids.
@@ -113,8 +113,8 @@ type Header struct {
 	// scheduled late, a slow machine): its first attempts due before then left late, and
 	// their latency counts from when they were due.
 	LateStart time.Duration `json:"late_start_ns,omitempty"`
-	Target    string    `json:"target"`
-	Start     time.Time `json:"start"` // the run's time zero: the profile's t=0
+	Target    string        `json:"target"`
+	Start     time.Time     `json:"start"` // the run's time zero: the profile's t=0
 	// Profile is the profile as run, after any scaling, so that analysis needs nothing else.
 	Profile profiles.Profile `json:"profile"`
 	Groups  []string         `json:"groups"`
