@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stormtest/stormtest/analyze"
+	"github.com/stormtest/stormtest/simservice"
+)
+
+// equivalenceProfile runs near 75 % of the target below (8 connections × 20 ms ± 90 %, 400/s)
+// with retrying clients. The target sheds with 503 whenever a request finds one already
+// waiting, so about 1 % of attempts are retries whatever the machine's load: the retry path is
+// exercised without the run being able to tip over.
+const equivalenceProfile = `name: shard-equivalence
+phases:
+  - {name: warm, duration: 2s, rate: 150}
+  - {name: busy, duration: 4s, rate: 300}
+  - {name: after, duration: 2s, rate: 150}
+client:
+  timeout: 500ms
+  retry: {policy: exponential, max_attempts: 3, base: 10ms, cap: 100ms, jitter: full}
+slo: {latency: 250ms}
+seed: 7
+`
+
+// p99Spread is how far apart the p99 of two real one-process runs of equivalenceProfile came
+// out when measured before this test was written (README, "Running on Kubernetes"): up to
+// 9.9 ms over 10 runs on a shared 2-core machine (most pairs within 1 ms).
+const p99Spread = 10 * time.Millisecond
+
+// TestShardsEquivalentToOneGenerator runs equivalenceProfile twice from one process and once
+// from four shard processes (--shard i/4, one --start-at), each against a fresh built-in
+// target, and requires the merge of the four to be the one-process run: the same verdict,
+// identical first attempts per phase, goodput within 2 %, and a p99 within the HDR precision
+// plus the spread between the two one-process runs (at least p99Spread). It then checks the
+// merge's refusals on the real files through the CLI.
+func TestShardsEquivalentToOneGenerator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 3 real 8 s attacks against the built-in target")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "stormtest")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	prof := filepath.Join(tmp, "equivalence.yaml")
+	if err := os.WriteFile(prof, []byte(equivalenceProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(name string, shards int) (*analyze.Report, string) {
+		t.Helper()
+		cfg := simservice.DefaultConfig()
+		cfg.DBConns, cfg.CapacityFraction, cfg.QueryTime, cfg.QueryJitter, cfg.QueueLimit, cfg.Seed = 8, 1, 20*time.Millisecond, 0.9, 1, 3
+		srv, err := simservice.Start(context.Background(), "127.0.0.1:0", cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Stop()
+		dir := filepath.Join(tmp, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+		defer cancel()
+		at := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+		var wg sync.WaitGroup
+		errs := make([]error, shards)
+		for i := range shards {
+			args := []string{"attack", "-q", "--target", srv.URL, "--profile", prof, "--start-at", at,
+				"--out", filepath.Join(dir, fmt.Sprintf("shard-%d.st", i))}
+			if shards > 1 {
+				args = append(args, "--shard", fmt.Sprintf("%d/%d", i, shards))
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput(); err != nil {
+					errs[i] = fmt.Errorf("shard %d: %v\n%s", i, err, out)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := analyze.Merge([]string{dir}, analyze.DefaultOptions(), analyze.MergeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if served := srv.Server.Stats(); served.Served+served.Shed != rep.Attempts {
+			t.Errorf("%s: %d attempts recorded, the target saw %d served + %d shed", name, rep.Attempts, served.Served, served.Shed)
+		}
+		t.Logf("%s: %s, %d requests, %d attempts, goodput %d, p99 %.2f ms, warnings %q",
+			name, rep.Verdict, rep.Requests, rep.Attempts, rep.Goodput, rep.Latency.P99, rep.Warnings)
+		return rep, dir
+	}
+	a, aDir := run("one-a", 1)
+	b, _ := run("one-b", 1)
+	c, cDir := run("four-shards", 4)
+
+	if c.Shards == nil || c.Shards.Present != 4 || c.Shards.Count != 4 || c.Shards.SkewSource != "date-header" {
+		t.Fatalf("shards summary %+v", c.Shards)
+	}
+	if a.Verdict != c.Verdict || a.Verdict != b.Verdict {
+		t.Errorf("verdicts: one process %s and %s, four shards %s", a.Verdict, b.Verdict, c.Verdict)
+	}
+	if a.Requests != c.Requests || len(a.Phases) != len(c.Phases) {
+		t.Fatalf("first attempts: one process %d, four shards %d", a.Requests, c.Requests)
+	}
+	for i := range a.Phases {
+		if a.Phases[i].IntendedRPS != c.Phases[i].IntendedRPS {
+			t.Errorf("phase %s: %.3f first attempts/s from one process, %.3f from four shards",
+				a.Phases[i].Name, a.Phases[i].IntendedRPS, c.Phases[i].IntendedRPS)
+		}
+	}
+	if a.Attempts <= a.Requests || c.Attempts <= c.Requests {
+		t.Errorf("no retries (%d/%d and %d/%d attempts/requests): the test no longer exercises them", a.Attempts, a.Requests, c.Attempts, c.Requests)
+	}
+	if d := math.Abs(float64(c.Goodput) - float64(a.Goodput)); d > 0.02*float64(a.Goodput) {
+		t.Errorf("goodput: one process %d, four shards %d: more than 2 %% apart", a.Goodput, c.Goodput)
+	}
+	// HDR histograms of 3 significant digits: 0.1 % either way.
+	tol := 0.001*max(a.Latency.P99, b.Latency.P99) + float64(p99Spread)/float64(time.Millisecond)
+	lo, hi := min(a.Latency.P99, b.Latency.P99)-tol, max(a.Latency.P99, b.Latency.P99)+tol
+	if c.Latency.P99 < lo || c.Latency.P99 > hi {
+		t.Errorf("p99: four shards %.2f ms, one process %.2f and %.2f ms: outside [%.2f, %.2f]", c.Latency.P99, a.Latency.P99, b.Latency.P99, lo, hi)
+	}
+
+	// The merge's refusals, on real files, through the CLI: each one line, exit 2.
+	ctx := context.Background()
+	if err := os.Rename(filepath.Join(cDir, "shard-2.st"), filepath.Join(tmp, "shard-2.st")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, ctx, "gate", "--threshold", "verdict!=metastable", cDir)
+	if code != 2 || !strings.Contains(stderr, "is missing shard 2 (3/4 present)") {
+		t.Errorf("gate with a shard missing: exit %d, %q", code, stderr)
+	}
+	code, out, stderr := runCLI(t, ctx, "gate", "--allow-partial", "--threshold", "verdict!=metastable", cDir)
+	if code != 0 || !strings.Contains(out, "PASS") {
+		t.Errorf("gate --allow-partial: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, _ = runCLI(t, ctx, "analyze", "--allow-partial", cDir)
+	if code != 0 || !strings.Contains(out, "the analysis covers 3/4 of the load") {
+		t.Errorf("analyze --allow-partial: exit %d\n%s", code, out)
+	}
+	if err := os.Rename(filepath.Join(tmp, "shard-2.st"), filepath.Join(cDir, "shard-2.st")); err != nil {
+		t.Fatal(err)
+	}
+	// A cut-short copy of shard 1 (the first pod of a re-run index): the complete one is kept.
+	data, err := os.ReadFile(filepath.Join(cDir, "shard-1.st"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cDir, "shard-1-first-pod.st"), data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, ctx, "analyze", "--format", "json", cDir)
+	if code != 0 || !strings.Contains(out, "is present twice (a re-run pod or a copied file): kept "+filepath.Join(cDir, "shard-1.st")) ||
+		!strings.Contains(out, fmt.Sprintf(`"attempts": %d`, c.Attempts)) {
+		t.Errorf("duplicate shard: exit %d\n%s", code, out[:min(len(out), 2000)])
+	}
+	// Every command reads the directory as the run: export's rows are the run's attempts.
+	code, out, stderr = runCLI(t, ctx, "export", "--format", "csv", filepath.Join(cDir, "shard-[0-3].st"))
+	if rows := strings.Count(out, "\n") - 1; code != 0 || rows != int(c.Attempts) {
+		t.Errorf("export of a glob: exit %d, %d rows, want %d: %s", code, rows, c.Attempts, stderr)
+	}
+	// compare takes a glob of shards as one side.
+	code, _, stderr = runCLI(t, ctx, "compare", filepath.Join(aDir, "shard-0.st"), filepath.Join(cDir, "*.st"))
+	if code == 2 {
+		t.Errorf("compare of a run with a glob of shards: exit 2: %s", stderr)
+	}
+	// A file of another run among the shards is refused, in one line.
+	code, _, stderr = runCLI(t, ctx, "hlog", "--out", filepath.Join(tmp, "x.hlog"), filepath.Join(aDir, "shard-0.st"), cDir)
+	if code != 2 || !strings.Contains(stderr, "files of different runs cannot be merged") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+		t.Errorf("mixed runs: exit %d, %q", code, stderr)
+	}
+}
