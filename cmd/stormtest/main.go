@@ -74,6 +74,7 @@ func newApp(stdout, stderr *os.File) *cli.App {
 			compareCommand(),
 			exportCommand(),
 			hlogCommand(),
+			kubeCommand(),
 		},
 		// Errors are printed once, by run, as one line.
 		ExitErrHandler: func(*cli.Context, error) {},
