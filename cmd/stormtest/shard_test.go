@@ -186,3 +186,55 @@ func TestShardsEquivalentToOneGenerator(t *testing.T) {
 		t.Errorf("mixed runs: exit %d, %q", code, stderr)
 	}
 }
+
+// TestShardFlags: the scale-out flags are checked before anything is sent, each mistake one
+// line and exit 2.
+func TestShardFlags(t *testing.T) {
+	t.Setenv("JOB_COMPLETION_INDEX", "")
+	out := filepath.Join(t.TempDir(), "run.st")
+	base := []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--out", out}
+	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	cases := []struct {
+		name string
+		args []string
+		env  string
+		want string
+	}{
+		{"bad shard", []string{"--shard", "4/4"}, "", "--shard \"4/4\": shard index 4 is out of range for 4 shards"},
+		{"both", []string{"--shard", "0/4", "--shards", "4"}, "", "give --shard I/N or --shards N"},
+		{"no index", []string{"--shards", "4", "--start-at", "+1m", "--run-id", "r1"}, "", "JOB_COMPLETION_INDEX is not set"},
+		{"index out of range", []string{"--shards", "4", "--start-at", "+1m", "--run-id", "r1"}, "4", "is the Job's completions equal to --shards?"},
+		{"no start", []string{"--shard", "1/4"}, "", "shard 1/4 needs --start-at"},
+		{"relative start, no run id", []string{"--shard", "1/4", "--start-at", "+30s"}, "", "give them all --run-id too"},
+		{"bad start", []string{"--start-at", "tomorrow"}, "", "--start-at \"tomorrow\": expected an RFC 3339 time"},
+		{"too late", []string{"--shard", "1/4", "--start-at", past}, "", "ago, more than --max-late 1s: start the shards with a later --start-at"},
+		{"bad run id", []string{"--run-id", "My Run"}, "", "--run-id \"My Run\": use 1 to 63 lower-case letters"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("JOB_COMPLETION_INDEX", tc.env)
+			code, _, stderr := runCLI(t, context.Background(), append(append([]string{}, base...), tc.args...)...)
+			if code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+				t.Errorf("exit %d, stderr %q; want exit 2 and one line containing %q", code, stderr, tc.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("a results file was written")
+			}
+		})
+	}
+}
+
+// TestKubeCommand: stormtest kube prints manifests for a run (checked in depth by package
+// kube) and refuses bad input with exit 2.
+func TestKubeCommand(t *testing.T) {
+	code, out, stderr := runCLI(t, context.Background(), "kube", "--shards", "3", "--profile", "steady", "--target", "http://svc:8080",
+		"--start-at", "2025-01-06T09:30:00Z", "--run-id", "steady-1")
+	if code != 0 || !strings.Contains(out, "completionMode: Indexed") || !strings.Contains(out, "kind: ConfigMap") ||
+		!strings.Contains(out, "kubectl patch job stormtest-steady-1-gate") {
+		t.Errorf("kube: exit %d\n%s%s", code, out, stderr)
+	}
+	code, _, stderr = runCLI(t, context.Background(), "kube", "--shards", "0", "--profile", "steady", "--target", "http://svc:8080")
+	if code != 2 || !strings.Contains(stderr, "--shards: shard count 0 is out of range") {
+		t.Errorf("kube --shards 0: exit %d, %q", code, stderr)
+	}
+}
