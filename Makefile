@@ -52,7 +52,9 @@ bench: build
 
 ## bench-memory: analyze, export and report over synthetic 1 M and 10 M attempt files, on one
 ## core: peak RSS must not grow with the run (target ≤ 64 MiB) and analyze must read ≥ 5 M
-## attempts/s. Needs ~130 MB in $(BENCH_TMP).
+## attempts/s. Then one 5 M attempt file against the 8 shards of a run of 8 × 5 M (analyze and
+## export merge them k-way, streaming): merging must use no more memory than one file.
+## Needs ~700 MB in $(BENCH_TMP).
 BENCH_TMP ?= out/bench-memory
 bench-memory: build
 	mkdir -p $(BENCH_TMP)
@@ -63,6 +65,13 @@ bench-memory: build
 	  GOMAXPROCS=1 /usr/bin/time -f "report  $$n: %e s, peak RSS %M KB" sh -c "./$(BIN) report -o $(BENCH_TMP)/$$n.html $(BENCH_TMP)/$$n.st 2>/dev/null"; \
 	  GOMAXPROCS=1 /usr/bin/time -f "export  $$n: %e s, peak RSS %M KB" sh -c "./$(BIN) export --format vegeta-csv --out $(BENCH_TMP)/$$n.csv $(BENCH_TMP)/$$n.st 2>/dev/null"; \
 	done
+	rm -f $(BENCH_TMP)/*.st $(BENCH_TMP)/*.csv $(BENCH_TMP)/*.html
+	$(GO) build -o $(BENCH_TMP)/genresults ./bench/genresults
+	$(BENCH_TMP)/genresults -n 5000000 -out $(BENCH_TMP)/5m.st
+	mkdir -p $(BENCH_TMP)/shards
+	@for i in 0 1 2 3 4 5 6 7; do $(BENCH_TMP)/genresults -n 5000000 -shard $$i/8 -out $(BENCH_TMP)/shards/s$$i.st || exit 1; done
+	GOMAXPROCS=1 /usr/bin/time -f "analyze 5m, one file:    %e s, peak RSS %M KB" ./$(BIN) analyze $(BENCH_TMP)/5m.st > /dev/null
+	GOMAXPROCS=1 /usr/bin/time -f "analyze 8 shards x 5m:   %e s, peak RSS %M KB" ./$(BIN) analyze $(BENCH_TMP)/shards > /dev/null
 	rm -rf $(BENCH_TMP)
 
 clean:

@@ -11,48 +11,44 @@ import (
 	"github.com/stormtest/stormtest/results"
 )
 
-// maxShardSkew is how far apart the start times of shards of one run may be. Files further
-// apart are separate runs of the same profile, and merging them would be meaningless.
+// maxShardSkew is how far apart the start times of files without a run id (written before
+// shards had one) may be. Files further apart are separate runs of the same profile.
 const maxShardSkew = time.Minute
 
-// Files analyses one run from its results files: one file, or several shards of the same run
-// (same profile name), merged on attempt end time. A damaged or cut-short file yields
-// warnings, not an error; a file that cannot be read at all, or does not belong to the same
-// run as the first, is an error naming it.
+// Files analyses one run from its results files with the strict merge rules of Merge: one
+// file, or every shard of one run.
 func Files(paths []string, opt Options) (*Report, error) {
-	if len(paths) == 0 {
+	return Merge(paths, opt, MergeOptions{})
+}
+
+// Merge analyses one run from args, each a results file, a directory of them or a glob
+// (Expand), merged by Open into one stream: N shards are, for the analysis, exactly one run. A
+// damaged or cut-short file yields warnings, not an error; a file that cannot be read, or
+// that Open refuses (another run, a missing shard without AllowPartial, clocks too far apart),
+// is an error of one line naming it.
+func Merge(args []string, opt Options, m MergeOptions) (*Report, error) {
+	if len(args) == 0 {
 		return nil, errors.New("analyze: no results files given")
 	}
 	// Checked before any file is opened; zero fields take their defaults first.
 	if err := opt.withDefaults().Validate(); err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
 	}
-	readers := make([]*results.Reader, 0, len(paths))
-	defer func() {
-		for _, r := range readers {
-			r.Close() // read-only: a close error loses nothing
-		}
-	}()
-	for _, p := range paths {
-		r, err := results.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("analyze: %w", err)
-		}
-		readers = append(readers, r)
-	}
-	h, err := mergeHeaders(paths, readers)
+	run, err := Open(args, m)
 	if err != nil {
 		return nil, err
 	}
-
-	src := newShards(paths, readers, h)
+	defer run.Close()
 	a := NewAnalyzer(opt)
-	_, damage, err := results.Copy(a, src)
+	_, damage, err := results.Copy(a, run)
 	if err != nil {
 		return nil, err
 	}
-	src.annotate(a)
-	return a.Report(damage), nil
+	run.annotate(a)
+	a.warnings = append(a.warnings, run.Warnings()...)
+	rep := a.Report(damage)
+	rep.Shards = run.Summary
+	return rep, nil
 }
 
 // shards is the merge of the results files of one run: a results.Source whose records come
@@ -107,45 +103,6 @@ func (s *shards) Next(rec *results.Record) error {
 		return errors.Join(s.damage...)
 	}
 	return io.EOF
-}
-
-// mergeHeaders checks that the files are shards of one run and returns the header to
-// analyse them under: the first file's, with the earliest start as time zero.
-func mergeHeaders(paths []string, readers []*results.Reader) (results.Header, error) {
-	h := readers[0].Header()
-	h.Scrape = slices.Clone(h.Scrape) // extended below with the other files' endpoints
-	shards := map[int]string{}
-	for i, r := range readers {
-		hi := r.Header()
-		if hi.Profile.Name != h.Profile.Name {
-			return h, fmt.Errorf("analyze: %s ran profile %q but %s ran %q: not shards of one run",
-				paths[i], hi.Profile.Name, paths[0], h.Profile.Name)
-		}
-		if d := hi.Start.Sub(h.Start).Abs(); d > maxShardSkew {
-			return h, fmt.Errorf("analyze: %s started %s apart from %s: not shards of one run",
-				paths[i], d.Round(time.Second), paths[0])
-		}
-		if !slices.Equal(hi.Groups, h.Groups) {
-			return h, fmt.Errorf("analyze: %s has client groups %v but %s has %v: not shards of one run",
-				paths[i], hi.Groups, paths[0], h.Groups)
-		}
-		if len(readers) > 1 {
-			if prev, dup := shards[hi.Shard]; dup {
-				return h, fmt.Errorf("analyze: %s and %s are both shard %d: the same shard twice would count its requests twice",
-					prev, paths[i], hi.Shard)
-			}
-			shards[hi.Shard] = paths[i]
-		}
-		if hi.Start.Before(h.Start) {
-			h.Start = hi.Start
-		}
-		for _, ep := range hi.Scrape {
-			if !slices.Contains(h.Scrape, ep) && len(h.Scrape) < results.MaxEndpoints {
-				h.Scrape = append(h.Scrape, ep)
-			}
-		}
-	}
-	return h, nil
 }
 
 // OnScrape implements results.ScrapeSource: every file's scrapes reach f, their endpoint

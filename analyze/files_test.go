@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -60,8 +61,28 @@ func TestFiles(t *testing.T) {
 		}
 	})
 	t.Run("same shard twice", func(t *testing.T) {
-		if _, err := Files([]string{paths[0], paths[0]}, DefaultOptions()); err == nil {
-			t.Error("no error for the same shard twice")
+		// Files without a run id (written before shards had one) cannot tell a copy from
+		// another run's shard: the same index twice is an error.
+		cp := filepath.Join(dir, "copy.storm")
+		data, err := os.ReadFile(paths[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cp, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Files([]string{paths[0], cp}, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "both shard 0") {
+			t.Errorf("error %v, want one saying both are shard 0", err)
+		}
+	})
+	t.Run("same path twice is read once", func(t *testing.T) {
+		once, err := Files(paths, DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		twice, err := Files(append(paths, paths[0]), DefaultOptions())
+		if err != nil || twice.Attempts != once.Attempts {
+			t.Errorf("same path twice: %v, %d attempts, want %d", err, twice.Attempts, once.Attempts)
 		}
 	})
 	t.Run("missing file", func(t *testing.T) {

@@ -54,6 +54,9 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, ", recovered %s s after the trigger", num(*r.RecoverySeconds, 1))
 	}
 	b.WriteString(".\n\n")
+	if r.Shards != nil {
+		b.WriteString(mdEscape(r.Shards.Line()) + ".\n\n")
+	}
 	if r.UnsentRetries > 0 {
 		b.WriteString(unsentRetries(r.UnsentRetries) + ".\n\n")
 	}

@@ -103,6 +103,9 @@ type Report struct {
 	// gaps. Both empty when nothing was scraped.
 	TargetMetrics []TargetSeries  `json:"target_metrics"`
 	TargetScrapes []TargetScrapes `json:"target_scrapes"`
+	// Shards says which shards of a run were merged (several generators, or several files);
+	// null for one file of an unsplit run.
+	Shards *ShardSummary `json:"shards"`
 }
 
 // Percentiles summarise one histogram, in milliseconds.

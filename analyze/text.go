@@ -44,6 +44,9 @@ func (r *Report) writeText(w io.Writer, colour bool) error {
 	fmt.Fprintf(&b, "%s: %s, profile %s, %s s, %d requests, %d attempts (%.2f per request), goodput %d\n",
 		verdictColour(strings.ToUpper(r.Verdict)), orDash(r.Target), orDash(r.Profile), num(r.DurationSeconds, 1),
 		r.Requests, r.Attempts, r.Amplification, r.Goodput)
+	if r.Shards != nil {
+		fmt.Fprintf(&b, "%s\n", r.Shards.Line())
+	}
 	for _, e := range r.Evidence {
 		fmt.Fprintf(&b, "  - %s\n", e)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/stormtest/stormtest/results"
 	"github.com/stormtest/stormtest/retry"
 	"github.com/stormtest/stormtest/scrape"
+	"github.com/stormtest/stormtest/shard"
 )
 
 // Recorder is the part of a results.Sink the consumer uses once the stream has begun: Write,
@@ -62,9 +63,13 @@ type Config struct {
 	Progress *Progress
 	// Observer, when set, sees every completed attempt (live metrics).
 	Observer Observer
-	// Shard and Shards name this generator when several run the same profile; they go into
-	// the header. Shards below 1 means 1.
-	Shard, Shards int
+	// Part is this generator's share of the run when several generators split it (package
+	// shard): it sends the first attempts and closed-loop users the part owns, with its own
+	// seed derived from the run's. The zero value is the whole run.
+	Part shard.Part
+	// RunID names the run in the header; shards of one run must share it. Empty derives it
+	// from the profile's name and Start (shard.RunID), which shards given one --start-at share.
+	RunID string
 	// RedactQuery names query parameters of the target whose values are secrets: the header
 	// records them as REDACTED (userinfo is always redacted), the attack still sends them.
 	RedactQuery []string
@@ -102,6 +107,9 @@ type Summary struct {
 	Connections uint64
 	Protocols   map[string]uint64
 	Interrupted bool // stopped by ctx before the profile ended
+	// Clock is the generator's clock offset against the target's, from the Date header of
+	// the first minute of responses (shard.Clock); nil when no response had one.
+	Clock *results.ClockOffset
 }
 
 // Progress is a live view of a running attack; every field and method is safe to use at any
@@ -226,6 +234,11 @@ func (c Config) Scrubber() *secret.Scrubber {
 	return sc
 }
 
+// DefaultMaxLate is how long after its t=0 a generator may still start (the CLI's
+// --max-late): the first attempts it owes since t=0 leave at once, and a second's worth is a
+// burst a target absorbs; more would be load the profile never asked for.
+const DefaultMaxLate = time.Second
+
 // startLead puts time zero a little in the future, so the first attempts are not already
 // late by the time it takes to open the sink and start vegeta's workers.
 const startLead = 20 * time.Millisecond
@@ -250,16 +263,34 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	prof := *cfg.Profile
-	if prof.Seed == 0 {
-		// Record the seed actually used, so the run can be repeated exactly.
-		prof.Seed = rand.Uint64() | 1
+	if cfg.Part.Count == 0 {
+		cfg.Part = shard.One
 	}
-	cfg.Profile = &prof
+	if err := cfg.Part.Valid(); err != nil {
+		return Summary{}, fmt.Errorf("attack: %w", err)
+	}
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now().Add(startLead)
 	}
+	if cfg.RunID == "" {
+		cfg.RunID = shard.RunID(cfg.Profile.Name, cfg.Start)
+	}
+	prof := *cfg.Profile
+	if prof.Seed == 0 {
+		// Record the seed actually used, so the run can be repeated exactly. Shards started
+		// separately must agree on it without talking: they take it from the run id.
+		prof.Seed = rand.Uint64() | 1
+		if cfg.Part.Sharded() {
+			prof.Seed = shard.RunSeed(cfg.RunID)
+		}
+	}
+	cfg.Profile = &prof
 	h := header(cfg)
+	// Measured as late as possible before the first attempt can be due: a shard whose pod
+	// or process came up after t=0 sends the attempts already due at once, and says so.
+	if late := time.Since(cfg.Start); late > 0 {
+		h.LateStart = late
+	}
 	for _, e := range eps {
 		h.Scrape = append(h.Scrape, e.Shown)
 	}
@@ -294,6 +325,7 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 		RedirectHops:    sum.RedirectHops,
 		Connections:     sum.Connections,
 		Protocols:       sum.Protocols,
+		Clock:           sum.Clock,
 	}
 	if scr != nil {
 		trailer.ScrapeWarnings = scr.Warnings()
@@ -328,8 +360,9 @@ func header(cfg Config) results.Header {
 		Format:    results.FormatVersion,
 		Generator: version.Generator(),
 		Host:      host,
-		Shard:     cfg.Shard,
-		Shards:    max(cfg.Shards, 1),
+		Shard:     cfg.Part.Index,
+		Shards:    max(cfg.Part.Count, 1),
+		RunID:     cfg.RunID,
 		Target:    target,
 		Start:     cfg.Start,
 		// Credentials in request headers stay out of the header; ${NAME} references are
@@ -371,7 +404,7 @@ func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Su
 		}
 	}()
 
-	c := consumer{recorder: rec, observer: cfg.Observer, start: start, groups: groups, progress: progress}
+	c := consumer{recorder: rec, observer: cfg.Observer, start: start, groups: groups, progress: progress, clockUntil: start.Add(shard.ClockWindow)}
 	handle := func(g *group, res *vegeta.Result) {
 		if err := c.consume(g, res); err != nil && c.err == nil {
 			// Keep draining so vegeta's workers can finish, but send nothing new.
@@ -435,6 +468,9 @@ func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Su
 
 	sum := Summary{Start: start, End: time.Now(), Attempts: c.recorded, Interrupted: ctx.Err() != nil,
 		Connections: tr.stats.conns.Load(), Protocols: tr.stats.protocols()}
+	if off, unc, n, ok := c.clock.Estimate(); ok {
+		sum.Clock = &results.ClockOffset{Offset: off, Uncertainty: unc, Samples: n}
+	}
 	for _, g := range groups {
 		retries, claimed := g.sched.pending()
 		sum.Requests += g.sched.requests()
@@ -457,13 +493,16 @@ func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, start time
 		if len(clients) > 1 {
 			gp = p.Scaled(cl.Share, 1)
 		}
-		sched := newScheduler(gp.Schedule(), plan, newRealClock(start), ids, p.Seed+uint64(i)*0x9e3779b97f4a7c15,
+		// Each shard draws from its own seed (shard.Part.Seed), the whole run from the run's.
+		seed := cfg.Part.Seed(p.Seed)
+		sched := newScheduler(gp.Schedule(), plan, newRealClock(start), ids, seed+uint64(i)*0x9e3779b97f4a7c15,
 			time.Duration(cl.Think))
+		sched.setPart(cfg.Part)
 		g := &group{
 			progress: progress,
 			index:    uint8(i),
 			sched:    sched,
-			retry:    retry.New(cl, p.Seed, uint64(i)),
+			retry:    retry.New(cl, seed, uint64(i)),
 		}
 		g.attacker = vegeta.NewAttacker(
 			// First: vegeta.Client replaces the whole client (transport.go builds it whole:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stormtest/stormtest/results"
 	"github.com/stormtest/stormtest/retry"
+	"github.com/stormtest/stormtest/shard"
 )
 
 // group is one client group of a run: its behaviour, its scheduler and its vegeta attacker.
@@ -52,6 +53,10 @@ type consumer struct {
 	rec      results.Record
 	recorded uint64
 	err      error
+	// clock estimates the generator's clock offset from the responses' Date headers until
+	// clockUntil (shard.ClockWindow after t=0).
+	clock      shard.Clock
+	clockUntil time.Time
 }
 
 func (c *consumer) consume(g *group, res *vegeta.Result) error {
@@ -63,6 +68,9 @@ func (c *consumer) consume(g *group, res *vegeta.Result) error {
 	sent := res.Timestamp.Sub(c.start)
 	end := sent + res.Latency
 	kind := classify(res.Code, res.Error)
+	if res.Code != 0 && res.Timestamp.Before(c.clockUntil) {
+		c.clock.Observe(res.Timestamp, res.Timestamp.Add(res.Latency), res.Headers)
+	}
 
 	rec := &c.rec
 	*rec = results.Record{

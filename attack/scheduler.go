@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/curve"
+	"github.com/stormtest/stormtest/shard"
 )
 
 // attempt is one logical request's state between its attempts. It lives in a slot of the
@@ -59,6 +60,10 @@ type scheduler struct {
 	stopped   bool // stop was called: Pace returns stop from now on
 
 	wake chan struct{} // a retry was queued, a closed-loop user became idle, or stop was called
+
+	// part is the generator's share of the run: the open-loop first attempts k with
+	// part.Owns(k) and the closed-loop users u with part.Owns(u) (package shard).
+	part shard.Part
 }
 
 // newScheduler paces one client group. ids is shared by the groups of a run so that request
@@ -81,14 +86,29 @@ func newScheduler(s *curve.Schedule, plan *requestPlan, c clock, ids *atomic.Uin
 		users:    minHeap[userItem]{before: userBefore},
 		retries:  minHeap[retryItem]{before: retryBefore},
 	}
+	sc.setPart(shard.One)
+	return sc
+}
+
+// setPart makes the scheduler send only part's share of the schedule: every part.Stride()-th
+// first attempt from part.FirstOwned() on, and the closed-loop users part owns. Call it
+// before the first Pace.
+func (sc *scheduler) setPart(part shard.Part) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.part = part
+	sc.nextFirst, sc.firstDone = part.FirstOwned(), false
 	sc.advanceFirst()
 	// Every closed-loop user starts when the first phase that has it starts.
-	for u := 0; u < maxUsers(s); u++ {
+	sc.users.items = sc.users.items[:0]
+	for u := 0; u < maxUsers(sc.schedule); u++ {
+		if !part.Owns(uint64(u)) {
+			continue
+		}
 		if at, ok := sc.activeFrom(u, 0); ok {
 			sc.users.push(userItem{at: at, user: int32(u)})
 		}
 	}
-	return sc
 }
 
 // maxUsers is the largest closed-loop population of the schedule.
@@ -197,7 +217,7 @@ func (sc *scheduler) claim(now time.Duration) (wait time.Duration, claimed, done
 		slot = sc.newRequest(now, -1)
 	default:
 		slot = sc.newRequest(sc.firstAt, -1)
-		sc.nextFirst++
+		sc.nextFirst += sc.part.Stride()
 		sc.advanceFirst()
 	}
 	sc.ready = append(sc.ready, slot)
@@ -220,13 +240,15 @@ func (sc *scheduler) nextMax(now time.Duration) (time.Duration, bool) {
 func (sc *scheduler) newRequest(at time.Duration, user int32) uint32 {
 	slot := sc.allocSlot()
 	sc.slots[slot] = attempt{
-		requestID: sc.ids.Add(1),
+		requestID: sc.part.RequestID(sc.ids.Add(1)),
 		number:    1,
 		phase:     uint8(sc.schedule.PhaseAt(at)),
-		endpoint:  sc.plan.choose(sc.requested, sc.rng),
-		user:      user,
-		intended:  at,
-		first:     at,
+		// Round robin over a targets file counts the run's requests, not the shard's, so
+		// the shards together cycle through it as one generator would.
+		endpoint: sc.plan.choose(sc.part.RequestID(sc.requested), sc.rng),
+		user:     user,
+		intended: at,
+		first:    at,
 	}
 	sc.requested++
 	return slot

@@ -440,3 +440,19 @@ func readFooterTrailer(f io.ReaderAt, size int64) (Trailer, bool) {
 	}
 	return t, true
 }
+
+// IsResultsFile reports whether the file at path starts like a results file (its magic), so
+// that a directory of shards can be read without trying every file in it as one. A file too
+// short to tell, or unreadable, is not one; only a failure to open is an error.
+func IsResultsFile(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("results: %w", err)
+	}
+	defer f.Close() // read-only
+	var p [len(magic)]byte
+	if _, err := io.ReadFull(f, p[:]); err != nil {
+		return false, nil
+	}
+	return string(p[:]) == magic, nil
+}

@@ -106,13 +106,21 @@ const FormatVersion = 2
 
 // Header opens every results file.
 type Header struct {
-	Format    int       `json:"format"`
-	Generator string    `json:"generator"` // "stormtest <version>"
-	Host      string    `json:"host"`
-	Shard     int       `json:"shard"`  // this generator's index, 0-based
-	Shards    int       `json:"shards"` // how many generators ran the same profile
-	Target    string    `json:"target"`
-	Start     time.Time `json:"start"` // the run's time zero: the profile's t=0
+	Format    int    `json:"format"`
+	Generator string `json:"generator"` // "stormtest <version>"
+	Host      string `json:"host"`
+	Shard     int    `json:"shard"`  // this generator's index, 0-based
+	Shards    int    `json:"shards"` // how many generators ran the same profile
+	// RunID names the run every shard belongs to (package shard): shards of one run share it,
+	// so a merge can tell a missing, a repeated and a foreign file apart. Empty in files
+	// written before shards had run ids.
+	RunID string `json:"run_id,omitempty"`
+	// LateStart is how much later than Start this generator was ready to send (a pod
+	// scheduled late, a slow machine): its first attempts due before then left late, and
+	// their latency counts from when they were due.
+	LateStart time.Duration `json:"late_start_ns,omitempty"`
+	Target    string        `json:"target"`
+	Start     time.Time     `json:"start"` // the run's time zero: the profile's t=0
 	// Profile is the profile as run, after any scaling, so that analysis needs nothing else.
 	Profile profiles.Profile `json:"profile"`
 	Groups  []string         `json:"groups"`
@@ -145,10 +153,22 @@ type Trailer struct {
 	// from files written before they existed, and from runs without responses.
 	Connections uint64            `json:"connections,omitempty"`
 	Protocols   map[string]uint64 `json:"protocols,omitempty"`
+	// Clock is this generator's clock offset against the target's, estimated from the Date
+	// header of its first minute of responses (shard.Clock); nil when none had one.
+	Clock *ClockOffset `json:"clock,omitempty"`
 	// CPU samples the generator machine once a second: a generator that saturated its own
 	// machine measured itself, and the analysis says so.
 	CPU []cpustat.Sample `json:"cpu,omitempty"`
 	// ScrapeWarnings say what the scraper of the target's metrics left out (series past its
 	// cap, series too long to store), one line each.
 	ScrapeWarnings []string `json:"scrape_warnings,omitempty"`
+}
+
+// ClockOffset is how far the target's clock was ahead of the generator's (negative: behind),
+// to within Uncertainty either way, from Samples responses. Shards of one run measured
+// against the same target, so the spread of their offsets is the skew between generators.
+type ClockOffset struct {
+	Offset      time.Duration `json:"offset_ns"`
+	Uncertainty time.Duration `json:"uncertainty_ns"`
+	Samples     uint64        `json:"samples"`
 }

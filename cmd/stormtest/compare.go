@@ -13,12 +13,13 @@ func compareCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "compare",
 		Usage:     "compare two runs of one profile (before and after a change); exit 1 if measured capacity regressed",
-		ArgsUsage: "BEFORE AFTER",
+		ArgsUsage: "BEFORE AFTER (each a results file, a directory of shards or a quoted glob)",
 		Description: "Per phase and for the whole run: goodput, p50/p99/p999 and error rate before and after, with\n" +
 			"deltas, the verdicts, and the measured capacity: the best mean goodput over 3 consecutive\n" +
 			"windows whose p99 is each within the profile's SLO. A capacity loss of more than\n" +
 			"--fail-on-regression percent is a regression (exit 1), whatever the verdicts. Runs of\n" +
-			"different profiles are refused (exit 2). Reference: docs/gate-and-compare.md\n\n" +
+			"different profiles are refused (exit 2). BEFORE and AFTER may each be a directory or a quoted glob\n" +
+			"of one sharded run's files. Reference: docs/gate-and-compare.md\n\n" +
 			"Example:\n" +
 			"  stormtest compare before.st after.st\n" +
 			"  stormtest compare --fail-on-regression 5 --format markdown before.st after.st > ticket.md",
@@ -40,7 +41,7 @@ func compareCommand() *cli.Command {
 			}
 			var runs [2]compare.Run
 			for i, path := range c.Args().Slice() {
-				rep, err := analyze.Files([]string{path}, opt)
+				rep, err := analyze.Merge([]string{path}, opt, mergeOptions(c))
 				if err != nil {
 					return usageError("compare: %v", err)
 				}

@@ -8,9 +8,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/export"
 	"github.com/stormtest/stormtest/hlog"
-	"github.com/stormtest/stormtest/results"
 )
 
 func exportCommand() *cli.Command {
@@ -21,26 +21,27 @@ func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
 		Usage:     "convert a results file for other tools: vegeta's JSON or CSV results, or plain CSV",
-		ArgsUsage: "RESULTS",
+		ArgsUsage: "RESULTS|DIR|GLOB...",
 		Description: "vegeta-json and vegeta-csv are vegeta's own result encodings, so vegeta report and vegeta\n" +
 			"plot read them. Each attempt's timestamp is its intended start and its latency runs from\n" +
 			"there (not from the actual send), so a generator that fell behind cannot hide queueing.\n" +
 			"csv has one row per attempt with every field stormtest records, and a header row.\n" +
-			"A damaged file is exported up to the damage, with a warning.\n\n" +
+			"A damaged file is exported up to the damage, with a warning. Several files, a directory or a glob\n" +
+			"are the shards of one run, merged in end-time order as analyze merges them.\n\n" +
 			"Example:\n" +
 			"  stormtest export --format vegeta-json run.st | vegeta report\n" +
 			"  stormtest export --format vegeta-json --out run.json run.st && vegeta plot run.json > plot.html\n" +
 			"  stormtest export --format csv --out run.csv run.st",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "format", Value: string(export.VegetaJSON), Usage: strings.Join(names, ", ")},
 			&cli.StringFlag{Name: "out", Usage: "file to write (default: standard output)"},
-		},
+		}, mergeFlags()...),
 		Action: func(c *cli.Context) error {
 			f, err := export.ParseFormat(c.String("format"))
 			if err != nil {
 				return usageError("export: %v", err)
 			}
-			r, err := openResults(c, "export")
+			r, err := openRun(c, "export")
 			if err != nil {
 				return err
 			}
@@ -65,24 +66,25 @@ func hlogCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "hlog",
 		Usage:     "write a results file as an HdrHistogram interval log (.hlog)",
-		ArgsUsage: "RESULTS",
+		ArgsUsage: "RESULTS|DIR|GLOB...",
 		Description: "One latency histogram per interval for the whole run, plus one per profile phase tagged\n" +
 			"Tag=<phase>, in the format HdrHistogram's HistogramLogProcessor, hdr-histogram-js and\n" +
 			"HdrHistogram plotters read. Latency runs from each attempt's intended start, recorded in\n" +
 			"microseconds (1 µs to 1 h, 3 significant digits); Interval_Max is in milliseconds.\n" +
-			"A damaged file is logged up to the damage, with a warning.\n\n" +
+			"A damaged file is logged up to the damage, with a warning. Several files, a directory or a glob\n" +
+			"are the shards of one run, merged exactly (histograms of all shards in each interval).\n\n" +
 			"Example:\n" +
 			"  stormtest hlog --interval 1s --out run.hlog run.st",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.DurationFlag{Name: "interval", Value: time.Second, Usage: "length of one interval (at least 1ms)"},
 			&cli.StringFlag{Name: "out", Usage: "the .hlog file to write (required)", Required: true},
-		},
+		}, mergeFlags()...),
 		Action: func(c *cli.Context) error {
 			interval := c.Duration("interval")
 			if interval < time.Millisecond {
 				return usageError("hlog: --interval %s is shorter than the log's 1ms resolution", interval)
 			}
-			r, err := openResults(c, "hlog")
+			r, err := openRun(c, "hlog")
 			if err != nil {
 				return err
 			}
@@ -97,14 +99,19 @@ func hlogCommand() *cli.Command {
 	}
 }
 
-// openResults opens the one results file a command takes; any problem with it is bad input.
-func openResults(c *cli.Context, cmd string) (*results.Reader, error) {
-	if c.NArg() != 1 {
-		return nil, usageError("%s: give one results file (got %d arguments)", cmd, c.NArg())
+// openRun opens the run a command reads, merged from its arguments (analyze.Open); any problem
+// with them is bad input. The merge's remarks (an ignored duplicate, a missing shard) go to
+// stderr, as the output itself is another tool's format.
+func openRun(c *cli.Context, cmd string) (*analyze.Run, error) {
+	if c.NArg() == 0 {
+		return nil, usageError("%s: no results file given", cmd)
 	}
-	r, err := results.Open(c.Args().First())
+	run, err := analyze.Open(c.Args().Slice(), mergeOptions(c))
 	if err != nil {
 		return nil, usageError("%s: %v", cmd, err)
 	}
-	return r, nil
+	for _, w := range run.Warnings() {
+		fmt.Fprintf(c.App.ErrWriter, "%s: warning: %s\n", cmd, w)
+	}
+	return run, nil
 }

@@ -18,7 +18,7 @@ func gateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "gate",
 		Usage:     "check a recorded run against thresholds (p99<500ms, error_rate<0.1%, verdict!=metastable); exit 1 if any fails",
-		ArgsUsage: "RESULTS...",
+		ArgsUsage: "RESULTS|DIR|GLOB...",
 		Description: "Thresholds come from --threshold (repeatable) and from the profile's gate: list, recorded in\n" +
 			"the results file; both are checked. Grammar: [phase:]metric OP value, OP one of < <= > >= == !=.\n" +
 			"Metrics: p50 p90 p99 p999 max (latency from the intended start, with a unit: 300ms, 1.5s),\n" +
@@ -26,7 +26,9 @@ func gateCommand() *cli.Command {
 			"(attempts/requests), goodput_rps, intended_rps, verdict (== or != stable|overloaded|metastable|down|\n" +
 			"inconclusive). A run judged down or inconclusive fails every verdict threshold (except one naming\n" +
 			"that verdict with ==) unless --allow-down / --allow-inconclusive is given.\n" +
-			"Several files are merged as shards of one run. Exit 0: all passed; 1: one failed; 2: bad input.\n" +
+			"Several files, a directory or a glob are merged as the shards of one run (as analyze does), so\n" +
+			"stormtest gate DIR is the merge-and-gate step of a sharded run. Exit 0: all passed; 1: one failed;\n" +
+			"2: bad input (a missing shard without --allow-partial, files of different runs).\n" +
 			"Reference: docs/gate-and-compare.md\n\n" +
 			"Example:\n" +
 			"  stormtest gate --threshold 'p99<500ms' --threshold 'peak:error_rate<=1%' \\\n" +
@@ -51,7 +53,7 @@ func gateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := analyze.Files(paths, opt)
+			rep, err := analyze.Merge(paths, opt, mergeOptions(c))
 			if err != nil {
 				return usageError("gate: %v", err)
 			}

@@ -76,6 +76,7 @@ func newApp(stdout, stderr *os.File) *cli.App {
 			hlogCommand(),
 			completionCommand(),
 			completeCommand(),
+			kubeCommand(),
 		},
 		// Errors are printed once, by run, as one line.
 		ExitErrHandler: func(*cli.Context, error) {},

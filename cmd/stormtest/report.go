@@ -21,12 +21,14 @@ func reportCommand() *cli.Command {
 		Usage:     "write a self-contained HTML report (verdict and charts) of one run, or of two runs compared",
 		ArgsUsage: "RESULTS...",
 		Description: "One results file is one run. Two files are two runs compared: the first (before) dashed,\n" +
-			"the second (after) solid. With --merge, all files are shards of one run, as analyze takes them.\n" +
+			"the second (after) solid; a directory or a quoted glob is one run of several shards. With --merge,\n" +
+			"all arguments are shards of one run, as analyze takes them.\n" +
 			"The page needs no network: charts are inline SVG.\n\n" +
 			"Example:\n" +
 			"  stormtest report -o report.html run.st\n" +
 			"  stormtest report -o compare.html before.st after.st\n" +
-			"  stormtest report --merge -o run.html shard0.st shard1.st",
+			"  stormtest report --merge -o run.html shard0.st shard1.st\n" +
+			"  stormtest report -o run.html results/",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "o", Aliases: []string{"out"}, Value: "report.html", Usage: "HTML file to write (- for standard output)"},
 			&cli.BoolFlag{Name: "merge", Usage: "merge all files as shards of one run instead of comparing runs"},
@@ -50,7 +52,7 @@ func reportCommand() *cli.Command {
 			reps := make([]*analyze.Report, 0, len(groups))
 			titles := make([]string, 0, len(groups))
 			for i, g := range groups {
-				rep, err := analyze.Files(g, opt)
+				rep, err := analyze.Merge(g, opt, mergeOptions(c))
 				if err != nil {
 					return usageError("%v", err)
 				}
