@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
 	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/results"
 )
@@ -89,18 +87,20 @@ client: {timeout: 1s, retry: {policy: immediate, max_attempts: 3}}`)
 			if err != nil {
 				b.Fatal(err)
 			}
-			groups := newGroups(p, plan, tr, start, cfg, progress)
+			groups, err := newGroups(p, plan, tr, engineStd, start, cfg, progress)
+			if err != nil {
+				b.Fatal(err)
+			}
 			g := groups[0]
 			c := consumer{recorder: tc.rec(b), start: start, groups: groups, progress: progress}
-			res := vegeta.Result{Code: 200, Timestamp: start.Add(time.Millisecond), Latency: 300 * time.Microsecond, Method: "GET"}
+			res := outcome{known: true, code: 200, sent: start.Add(time.Millisecond), lat: 300 * time.Microsecond}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
 				if _, claimed, _ := g.sched.claim(time.Duration(i)); !claimed {
 					b.Fatal("nothing claimed")
 				}
-				_, _, u, _, _ := g.sched.next()
-				res.URL = u
+				res.slot, _, _, _, _ = g.sched.next()
 				if err := c.consume(g, &res); err != nil {
 					b.Fatal(err)
 				}
