@@ -123,8 +123,13 @@ func (tr *transport) fastHostClient(u *url.URL, maxConns int) *fasthttp.HostClie
 		NoDefaultUserAgentHeader:  true,
 		MaxConns:                  maxConns,
 		MaxIdleConnDuration:       fastIdleConn,
-		MaxIdemponentCallAttempts: 1,
-		RetryIf:                   func(*fasthttp.Request) bool { return false },
+		// fasthttp resends a failed idempotent request on another connection; every
+		// attempt is recorded as sent, so it may resend only a request that never left:
+		// one refused by a connection the framing check had broken (errBrokenConn).
+		MaxIdemponentCallAttempts: 2,
+		RetryIfErr: func(_ *fasthttp.Request, _ int, err error) (bool, bool) {
+			return false, errors.Is(err, errBrokenConn)
+		},
 		// Send paths as written (fasthttp would clean them), and read heads as large as the
 		// framing check keeps.
 		DisablePathNormalizing: true,
