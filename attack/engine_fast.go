@@ -118,11 +118,11 @@ func newFastEngine(g *group, tr *transport, plan *requestPlan, cl profiles.Clien
 func (tr *transport) fastHostClient(u *url.URL, maxConns int) *fasthttp.HostClient {
 	tls := u.Scheme == "https"
 	hc := &fasthttp.HostClient{
-		Addr:                      hostPort(u),
-		IsTLS:                     tls,
-		NoDefaultUserAgentHeader:  true,
-		MaxConns:                  maxConns,
-		MaxIdleConnDuration:       fastIdleConn,
+		Addr:                     hostPort(u),
+		IsTLS:                    tls,
+		NoDefaultUserAgentHeader: true,
+		MaxConns:                 maxConns,
+		MaxIdleConnDuration:      fastIdleConn,
 		// fasthttp resends a failed idempotent request on another connection; every
 		// attempt is recorded as sent, so it may resend only a request that never left:
 		// one refused by a connection the framing check had broken (errBrokenConn).

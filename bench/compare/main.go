@@ -59,6 +59,7 @@ type options struct {
 	pacingDur   time.Duration
 	cpuprofile  string
 	memprofile  string
+	profileURL  string
 }
 
 func main() {
@@ -75,6 +76,7 @@ func main() {
 	flag.DurationVar(&o.pacingDur, "pacing-duration", 5*time.Second, "length of each -pacing run")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "profile one in-process max-rate stormtest attack (CPU) to this file")
 	flag.StringVar(&o.memprofile, "memprofile", "", "and its allocations to this file")
+	flag.StringVar(&o.profileURL, "profile-target", "", "with -cpuprofile: attack this URL (e.g. a running nginx) instead of starting the minimal server")
 	flag.Parse()
 	if *serve {
 		serveMinimal()
@@ -510,9 +512,12 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 // profileRun runs one max-rate attack in this process, with CPU and allocation profiles, so
 // that pprof sees the generator's hot path (the target is a separate process).
 func profileRun(o options, stormtest string) error {
-	tgt, err := startTarget("minimal", stormtest)
-	if err != nil {
-		return err
+	tgt := target{url: o.profileURL, stop: func() {}}
+	if tgt.url == "" {
+		var err error
+		if tgt, err = startTarget("minimal", stormtest); err != nil {
+			return err
+		}
 	}
 	defer tgt.stop()
 	p, err := profiles.Parse([]byte(maxProfile(o.duration)), "bench-max.yaml")
