@@ -40,10 +40,12 @@ fmt-check:
 	@out=$$(gofmt -l .); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-## bench: the Go benchmarks (recorder, decoder, analyzer, scheduler, consumer, analyze end to
-## end), then stormtest vs plain vegeta at max rate on loopback: 5 alternating runs of 4 s per
-## generator and target, medians and ratios (~2.5 min in all). BENCH_ARGS passes flags to
-## bench/compare, e.g. BENCH_ARGS='-runs 9 -duration 10s' or BENCH_ARGS='-pacing'.
+## bench: the Go benchmarks (recorder, decoder, analyzer, scheduler, consumer, each engine end
+## to end, analyze end to end), then stormtest's two engines against wrk, bombardier, hey and
+## vegeta at max rate on loopback, against nginx and a minimal Go server: 3 rotating rounds of
+## 5 s per generator and target, medians and ratios (~4 min; it installs wrk and nginx with
+## apt-get, bombardier and hey with go install, when missing). BENCH_ARGS passes flags to
+## bench/compare, e.g. BENCH_ARGS='-runs 5 -duration 8s' or BENCH_ARGS='-pacing'.
 BENCH_ARGS ?=
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

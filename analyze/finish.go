@@ -69,6 +69,7 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		}
 	}
 	r.TLSInsecure = a.h.Profile.Transport.Insecure()
+	r.Engine, r.EngineReason = a.h.Engine, a.h.EngineReason
 	r.Amplification = safeDiv(float64(a.attempts), float64(a.requests))
 	if j.hasAmpAfter {
 		r.AmplificationAfterTrigger = &j.ampAfter

@@ -74,6 +74,11 @@ type Report struct {
 	// TLSInsecure: the run did not verify the target's certificate (--insecure), as its
 	// header records.
 	TLSInsecure bool `json:"tls_insecure"`
+	// Engine is the HTTP engine that sent the attempts ("std" or "fast") and EngineReason
+	// why it was chosen, from the header; empty for files written before engines existed
+	// (they were all std).
+	Engine       string `json:"engine,omitempty"`
+	EngineReason string `json:"engine_reason,omitempty"`
 
 	Amplification             float64  `json:"amplification"`
 	AmplificationAfterTrigger *float64 `json:"amplification_after_trigger"`

@@ -134,7 +134,7 @@ func (r *Report) TransportSummary() string {
 		names = append(names, k)
 		total += v
 	}
-	if total == 0 && r.Connections == 0 && !r.TLSInsecure {
+	if total == 0 && r.Connections == 0 && !r.TLSInsecure && r.Engine == "" {
 		return ""
 	}
 	sort.Slice(names, func(i, j int) bool {
@@ -161,6 +161,9 @@ func (r *Report) TransportSummary() string {
 	}
 	if r.TLSInsecure {
 		s += ", TLS certificates NOT verified (--insecure)"
+	}
+	if r.Engine != "" {
+		s += fmt.Sprintf("; engine %s (%s)", r.Engine, r.EngineReason)
 	}
 	return s
 }

@@ -77,3 +77,42 @@ func TestTransportIsShown(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineIsShown: the engine that sent the attempts, and why, from the header, is on the
+// transport line of the text and Markdown reports and in the JSON; a file from before
+// engines existed shows none.
+func TestEngineIsShown(t *testing.T) {
+	for _, tc := range []struct{ engine, reason, want string }{
+		{"fast", "auto: the profile needs only HTTP/1.1", "; engine fast (auto: the profile needs only HTTP/1.1)"},
+		{"std", "auto: h2c (cleartext HTTP/2), which only std does", "; engine std (auto: h2c (cleartext HTTP/2), which only std does)"},
+		{"", "", ""},
+	} {
+		h := testHeader(testfix.Phase("base", 1, 1))
+		h.Engine, h.EngineReason = tc.engine, tc.reason
+		rep := New(h, DefaultOptions()).Finish(&results.Trailer{End: t0.Add(time.Second), Protocols: map[string]uint64{"HTTP/1.1": 10}, Connections: 2}, nil)
+		var b strings.Builder
+		if err := rep.WriteText(&b); err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.writeMarkdown(&b); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(b.String(), "engine "); tc.want != "" && strings.Count(b.String(), tc.want) != 2 || tc.want == "" && n != 0 {
+			t.Errorf("engine %q: want %q in text and Markdown:\n%s", tc.engine, tc.want, b.String())
+		}
+		data, err := json.Marshal(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ Engine, EngineReason string }
+		if err := json.Unmarshal(data, &struct {
+			Engine       *string `json:"engine"`
+			EngineReason *string `json:"engine_reason"`
+		}{&got.Engine, &got.EngineReason}); err != nil {
+			t.Fatal(err)
+		}
+		if got.Engine != tc.engine || got.EngineReason != tc.reason {
+			t.Errorf("JSON %s", data)
+		}
+	}
+}

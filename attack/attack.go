@@ -85,7 +85,8 @@ type Config struct {
 	// every attempt in flight, and a generator out of workers falls behind and stops
 	// measuring the target.
 	MaxWorkers uint64
-	// Connections is the number of idle keep-alive connections kept per host.
+	// Connections is the number of idle keep-alive connections kept per host (the std
+	// engine; the fast one keeps one per busy worker).
 	Connections int
 }
 
@@ -106,7 +107,10 @@ type Summary struct {
 	// handshake), Protocols the responses by protocol ("HTTP/2.0": n).
 	Connections uint64
 	Protocols   map[string]uint64
-	Interrupted bool // stopped by ctx before the profile ended
+	// Engine is the engine that sent the attempts (std or fast), EngineReason why it was
+	// chosen; the results header records both.
+	Engine, EngineReason string
+	Interrupted          bool // stopped by ctx before the profile ended
 	// Clock is the generator's clock offset against the target's, from the Date header of
 	// the first minute of responses (shard.Clock); nil when no response had one.
 	Clock *results.ClockOffset
@@ -187,8 +191,56 @@ func (c Config) Validate() error {
 		target = expanded
 	}
 	// The transport's files (CA, client certificate) are read now: a bad one is bad input.
-	_, err := newTransport(c.Profile.Transport, target)
+	tr, err := newTransport(c.Profile.Transport, target)
+	if err != nil {
+		return err
+	}
+	// So is an engine that cannot do what the profile asks. (A targets file's URLs are
+	// checked against the engine when it is read, in Run.)
+	_, err = chooseEngine(c.Profile, tr, []string{target})
 	return err
+}
+
+// Engine says which engine Run will send with ("std" or "fast") and why, for a profile whose
+// request section can be read (Validate passed).
+func (c Config) Engine() (name, reason string, err error) {
+	if c.Profile == nil {
+		return "", "", errors.New("attack: no profile")
+	}
+	s, err := prepare(c)
+	if err != nil {
+		return "", "", err
+	}
+	return s.engine.name, s.engine.reason, nil
+}
+
+// sender is what a run sends with: the request plan, the transport and the engine.
+type sender struct {
+	plan   *requestPlan
+	tr     *transport
+	engine engineChoice
+}
+
+// prepare reads the profile's request and transport sections and chooses the engine.
+func prepare(cfg Config) (sender, error) {
+	p := cfg.Profile
+	plan, err := newRequestPlan(cfg.Target, p.Request, cfg.Env)
+	if err != nil {
+		return sender{}, err
+	}
+	tr, err := newTransport(p.Transport, plan.baseURL())
+	if err != nil {
+		return sender{}, err
+	}
+	urls := make([]string, len(plan.endpoints))
+	for i, ep := range plan.endpoints {
+		urls[i] = ep.url
+	}
+	choice, err := chooseEngine(p, tr, urls)
+	if err != nil {
+		return sender{}, err
+	}
+	return sender{plan: plan, tr: tr, engine: choice}, nil
 }
 
 // Rules are the secret rules of the attack: the default headers, RedactHeaders and
@@ -285,12 +337,17 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 		}
 	}
 	cfg.Profile = &prof
+	snd, err := prepare(cfg)
+	if err != nil {
+		return Summary{}, err
+	}
 	h := header(cfg)
 	// Measured as late as possible before the first attempt can be due: a shard whose pod
 	// or process came up after t=0 sends the attempts already due at once, and says so.
 	if late := time.Since(cfg.Start); late > 0 {
 		h.LateStart = late
 	}
+	h.Engine, h.EngineReason = snd.engine.name, snd.engine.reason
 	for _, e := range eps {
 		h.Scrape = append(h.Scrape, e.Shown)
 	}
@@ -312,7 +369,7 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	if err != nil {
 		return Summary{}, err
 	}
-	sum, runErr := run(ctx, cfg, sink, scr)
+	sum, runErr := run(ctx, cfg, snd, sink, scr)
 	trailer := results.Trailer{
 		CPU:             sampler.Stop(),
 		End:             sum.End,
@@ -372,25 +429,22 @@ func header(cfg Config) results.Header {
 	}
 }
 
-// run is the attack itself, from cfg.Start on, writing every attempt to rec, and every scrape
-// of the target's metrics that scr (nil: none) delivers to rec's ScrapeSink, on this goroutine.
-func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Summary, error) {
+// run is the attack itself, from cfg.Start on, sending with snd, writing every attempt to rec,
+// and every scrape of the target's metrics that scr (nil: none) delivers to rec's ScrapeSink,
+// on this goroutine.
+func run(ctx context.Context, cfg Config, snd sender, rec Recorder, scr *scrape.Scraper) (Summary, error) {
 	p := cfg.Profile
-	plan, err := newRequestPlan(cfg.Target, p.Request, cfg.Env)
-	if err != nil {
-		return Summary{}, err
-	}
-	tr, err := newTransport(p.Transport, plan.baseURL())
-	if err != nil {
-		return Summary{}, err
-	}
+	plan, tr := snd.plan, snd.tr
 	progress := cfg.Progress
 	if progress == nil {
 		progress = new(Progress)
 	}
 	start := cfg.Start
 
-	groups := newGroups(p, plan, tr, start, cfg, progress)
+	groups, err := newGroups(p, plan, tr, snd.engine.name, start, cfg, progress)
+	if err != nil {
+		return Summary{}, err
+	}
 	stopWatch := make(chan struct{})
 	defer close(stopWatch)
 	go func() {
@@ -398,20 +452,20 @@ func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Su
 		case <-ctx.Done():
 			for _, g := range groups {
 				g.sched.stop()
-				g.attacker.Stop()
+				g.engine.stop()
 			}
 		case <-stopWatch:
 		}
 	}()
 
 	c := consumer{recorder: rec, observer: cfg.Observer, start: start, groups: groups, progress: progress, clockUntil: start.Add(shard.ClockWindow)}
-	handle := func(g *group, res *vegeta.Result) {
+	handle := func(g *group, res *outcome) {
 		if err := c.consume(g, res); err != nil && c.err == nil {
 			// Keep draining so vegeta's workers can finish, but send nothing new.
 			c.err = err
 			for _, g := range groups {
 				g.sched.stop()
-				g.attacker.Stop()
+				g.engine.stop()
 			}
 		}
 	}
@@ -423,7 +477,7 @@ func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Su
 			c.err = err
 			for _, g := range groups {
 				g.sched.stop()
-				g.attacker.Stop()
+				g.engine.stop()
 			}
 		}
 	}
@@ -432,7 +486,7 @@ func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Su
 		var attempts <-chan groupResult
 		if len(groups) == 1 {
 			g := groups[0]
-			attempts = tagged(g, g.attacker.Attack(g.targeter, g.sched, 0, "stormtest"))
+			attempts = tagged(g, g.engine.attack())
 		} else {
 			attempts = attackAll(groups)
 		}
@@ -444,7 +498,7 @@ func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Su
 				if !ok {
 					break loop
 				}
-				handle(gr.group, gr.res)
+				handle(gr.group, &gr.res)
 			case sc := <-scrapes:
 				handleScrape(sc)
 			}
@@ -454,20 +508,21 @@ func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Su
 			handleScrape(sc)
 		}
 	case len(groups) == 1:
-		// One group (the usual case) needs no fan-in: reading vegeta's channel directly
+		// One group (the usual case) needs no fan-in: reading the engine's channel directly
 		// saves a channel hop and a goroutine switch per result.
 		g := groups[0]
-		for res := range g.attacker.Attack(g.targeter, g.sched, 0, "stormtest") {
-			handle(g, res)
+		for res := range g.engine.attack() {
+			handle(g, &res)
 		}
 	default:
 		for gr := range attackAll(groups) {
-			handle(gr.group, gr.res)
+			handle(gr.group, &gr.res)
 		}
 	}
 
 	sum := Summary{Start: start, End: time.Now(), Attempts: c.recorded, Interrupted: ctx.Err() != nil,
-		Connections: tr.stats.conns.Load(), Protocols: tr.stats.protocols()}
+		Connections: tr.stats.conns.Load(), Protocols: tr.stats.protocols(),
+		Engine: snd.engine.name, EngineReason: snd.engine.reason}
 	if off, unc, n, ok := c.clock.Estimate(); ok {
 		sum.Clock = &results.ClockOffset{Offset: off, Uncertainty: unc, Samples: n}
 	}
@@ -482,9 +537,10 @@ func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Su
 	return sum, c.err
 }
 
-// newGroups sets up one vegeta attacker per client group: each group has its own timeout, and
-// its share of the profile's first attempts as its own schedule, so that shares are exact.
-func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, start time.Time, cfg Config, progress *Progress) []*group {
+// newGroups sets up a scheduler and an engine (engineStd or engineFast) per client group: each
+// group has its own timeout, and its share of the profile's first attempts as its own
+// schedule, so that shares are exact.
+func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, eng string, start time.Time, cfg Config, progress *Progress) ([]*group, error) {
 	clients := p.Groups()
 	ids := new(atomic.Uint64)
 	groups := make([]*group, len(clients))
@@ -504,29 +560,31 @@ func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, start time
 			sched:    sched,
 			retry:    retry.New(cl, seed, uint64(i)),
 		}
-		g.attacker = vegeta.NewAttacker(
-			// First: vegeta.Client replaces the whole client (transport.go builds it whole:
-			// vegeta's transport options expect its own *http.Transport, which the
-			// protocol counting wraps), the options after it adjust the attacker.
-			vegeta.Client(tr.client(cl.FollowRedirects, cl.Reuses(), connections(cfg.Connections), &g.hops)),
-			vegeta.Timeout(time.Duration(cl.Timeout)),
-			vegeta.Workers(16),
-			vegeta.MaxWorkers(maxWorkers(cfg.MaxWorkers, gp, cl)),
-			// Bodies are read to the end (so connections are reused) but never kept.
-			vegeta.MaxBody(0),
-		)
+		workers := maxWorkers(cfg.MaxWorkers, gp, cl)
+		if eng == engineFast {
+			e, err := newFastEngine(g, tr, plan, cl, workers)
+			if err != nil {
+				return nil, err
+			}
+			// The clock estimate (package shard) reads the Date header of the first minute's
+			// responses; after that the fast engine copies no header it need not.
+			e.dateUntil = start.Add(shard.ClockWindow)
+			g.engine = e
+		} else {
+			g.engine = newVegetaEngine(g, tr, cl, connections(cfg.Connections), workers)
+		}
 		groups[i] = g
 	}
-	return groups
+	return groups, nil
 }
 
 type groupResult struct {
 	group *group
-	res   *vegeta.Result
+	res   outcome
 }
 
 // tagged passes one group's results on as groupResults, for the select beside the scrapes.
-func tagged(g *group, in <-chan *vegeta.Result) <-chan groupResult {
+func tagged(g *group, in <-chan outcome) <-chan groupResult {
 	out := make(chan groupResult, 64)
 	go func() {
 		defer close(out)
@@ -546,7 +604,7 @@ func attackAll(groups []*group) <-chan groupResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for res := range g.attacker.Attack(g.targeter, g.sched, 0, "stormtest") {
+			for res := range g.engine.attack() {
 				out <- groupResult{g, res}
 			}
 		}()

@@ -67,6 +67,10 @@ func runAttack(t *testing.T, ctx context.Context, targetURL, yaml string) (Summa
 }
 
 func TestRunRecordsEveryFirstAttemptAtItsScheduledTime(t *testing.T) {
+	forEachEngine(t, testRunRecordsEveryFirstAttemptAtItsScheduledTime)
+}
+
+func testRunRecordsEveryFirstAttemptAtItsScheduledTime(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -82,7 +86,7 @@ phases: [{duration: 1s, rate: 100}, {duration: 500ms, from: 100, to: 300}]
 client: {timeout: 1s}
 request: {path: /api/orders}
 `
-	p := testfix.MustParse(t, yaml)
+	p := parseOn(t, eng, yaml)
 	sched := p.Schedule()
 	start := time.Now()
 	rec := &memRecorder{}
@@ -113,7 +117,9 @@ request: {path: /api/orders}
 	}
 }
 
-func TestRunRetriesByPolicy(t *testing.T) {
+func TestRunRetriesByPolicy(t *testing.T) { forEachEngine(t, testRunRetriesByPolicy) }
+
+func testRunRetriesByPolicy(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -136,7 +142,7 @@ func TestRunRetriesByPolicy(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := serve(t, tc.handler)
-			_, recs := runAttack(t, context.Background(), srv.URL,
+			_, recs := runAttackOn(t, eng, context.Background(), srv.URL,
 				"phases: [{duration: 500ms, rate: 20}]\nclient: {timeout: 1s, retry: "+tc.retry+"}\n")
 			byReq := map[uint64][]results.Record{}
 			for _, r := range recs {
@@ -180,6 +186,10 @@ func TestRunRetriesByPolicy(t *testing.T) {
 }
 
 func TestRunRecordsTimeoutsAndRefusals(t *testing.T) {
+	forEachEngine(t, testRunRecordsTimeoutsAndRefusals)
+}
+
+func testRunRecordsTimeoutsAndRefusals(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -208,7 +218,7 @@ func TestRunRecordsTimeoutsAndRefusals(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			begin := time.Now()
-			_, recs := runAttack(t, context.Background(), tc.url,
+			_, recs := runAttackOn(t, eng, context.Background(), tc.url,
 				"phases: [{duration: 300ms, rate: 20}]\nclient: {timeout: 100ms, retry: {policy: immediate, max_attempts: 2}}\n")
 			if time.Since(begin) > 5*time.Second {
 				t.Fatalf("run took %v", time.Since(begin))
@@ -229,6 +239,10 @@ func TestRunRecordsTimeoutsAndRefusals(t *testing.T) {
 }
 
 func TestRunStopsOnCancelAndKeepsWhatWasSent(t *testing.T) {
+	forEachEngine(t, testRunStopsOnCancelAndKeepsWhatWasSent)
+}
+
+func testRunStopsOnCancelAndKeepsWhatWasSent(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -240,7 +254,7 @@ func TestRunStopsOnCancelAndKeepsWhatWasSent(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	begin := time.Now()
-	sum, recs := runAttack(t, ctx, srv.URL, "phases: [{duration: 30s, rate: 50}]\nclient: {timeout: 1s}\n")
+	sum, recs := runAttackOn(t, eng, ctx, srv.URL, "phases: [{duration: 30s, rate: 50}]\nclient: {timeout: 1s}\n")
 	if took := time.Since(begin); took > 3*time.Second {
 		t.Fatalf("cancelled run took %v to stop", took)
 	}
@@ -263,13 +277,17 @@ func (f *failingRecorder) Write(*results.Record) error {
 }
 
 func TestRunStopsWhenTheRecorderFails(t *testing.T) {
+	forEachEngine(t, testRunStopsWhenTheRecorderFails)
+}
+
+func testRunStopsWhenTheRecorderFails(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
 	srv := serve(t, func(http.ResponseWriter, *http.Request) {})
 	begin := time.Now()
 	_, err := Run(context.Background(), Config{Target: srv.URL,
-		Profile: testfix.MustParse(t, "phases: [{duration: 20s, rate: 100}]")}, results.WriteFunc((&failingRecorder{}).Write))
+		Profile: parseOn(t, eng, "phases: [{duration: 20s, rate: 100}]")}, results.WriteFunc((&failingRecorder{}).Write))
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("err = %v, want the recorder's error", err)
 	}
@@ -278,13 +296,15 @@ func TestRunStopsWhenTheRecorderFails(t *testing.T) {
 	}
 }
 
-func TestRunToFileSink(t *testing.T) {
+func TestRunToFileSink(t *testing.T) { forEachEngine(t, testRunToFileSink) }
+
+func testRunToFileSink(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
 	srv := serve(t, func(http.ResponseWriter, *http.Request) {})
 	path := filepath.Join(t.TempDir(), "run.st")
-	p := testfix.MustParse(t, "name: tiny\nphases: [{duration: 300ms, rate: 50}]")
+	p := parseOn(t, eng, "name: tiny\nphases: [{duration: 300ms, rate: 50}]")
 	sum, err := Run(context.Background(), Config{Target: srv.URL, Profile: p}, NewFileSink(Output{Path: path}))
 	if err != nil {
 		t.Fatal(err)

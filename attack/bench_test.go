@@ -1,10 +1,11 @@
 package attack
 
 import (
+	"bytes"
+	"context"
+	"net"
 	"testing"
 	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/results"
@@ -89,18 +90,20 @@ client: {timeout: 1s, retry: {policy: immediate, max_attempts: 3}}`)
 			if err != nil {
 				b.Fatal(err)
 			}
-			groups := newGroups(p, plan, tr, start, cfg, progress)
+			groups, err := newGroups(p, plan, tr, engineStd, start, cfg, progress)
+			if err != nil {
+				b.Fatal(err)
+			}
 			g := groups[0]
 			c := consumer{recorder: tc.rec(b), start: start, groups: groups, progress: progress}
-			res := vegeta.Result{Code: 200, Timestamp: start.Add(time.Millisecond), Latency: 300 * time.Microsecond, Method: "GET"}
+			res := outcome{known: true, code: 200, sent: start.Add(time.Millisecond), lat: 300 * time.Microsecond}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
 				if _, claimed, _ := g.sched.claim(time.Duration(i)); !claimed {
 					b.Fatal("nothing claimed")
 				}
-				_, _, u, _, _ := g.sched.next()
-				res.URL = u
+				res.slot, _, _, _, _ = g.sched.next()
 				if err := c.consume(g, &res); err != nil {
 					b.Fatal(err)
 				}
@@ -112,3 +115,89 @@ client: {timeout: 1s, retry: {policy: immediate, max_attempts: 3}}`)
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// cannedServer answers every request on every connection with one fixed response, reading
+// only up to the blank line that ends each request head: a target that costs next to nothing
+// and allocates nothing per request, so that a benchmark's allocations are the generator's.
+// It listens on 127.0.0.1 and stops with the benchmark.
+func cannedServer(b *testing.B) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				have := 0
+				for {
+					n, err := c.Read(buf[have:])
+					if err != nil {
+						return
+					}
+					have += n
+					for {
+						i := bytes.Index(buf[:have], []byte("\r\n\r\n"))
+						if i < 0 {
+							break
+						}
+						if _, err := c.Write(resp); err != nil {
+							return
+						}
+						have = copy(buf, buf[i+4:have])
+					}
+					if have == len(buf) {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// stopAfter cancels the run once n attempts were recorded.
+type stopAfter struct {
+	n      int
+	cancel context.CancelFunc
+}
+
+func (s *stopAfter) Begin(time.Time) {}
+func (s *stopAfter) Attempt(*results.Record, bool) {
+	if s.n--; s.n == 0 {
+		s.cancel()
+	}
+}
+
+// BenchmarkEngines is one attempt end to end at maximum rate, per engine: claim, send over
+// loopback to cannedServer, read the response, record, decide the retry (enabled, never
+// firing). ns/op includes the target's share of the 2 cores; allocs/op is the generator's
+// (and the few of the run's start, spread over b.N), the figure to watch.
+func BenchmarkEngines(b *testing.B) {
+	for _, eng := range engines {
+		b.Run(eng, func(b *testing.B) {
+			url := cannedServer(b)
+			p := onEngine(b, testfix.MustParse(b, `phases: [{duration: 24h, rate: max}]
+client: {timeout: 5s, retry: {policy: immediate, max_attempts: 3}}`), eng)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			rec := new(discardRecorder)
+			b.ReportAllocs()
+			b.ResetTimer()
+			sum, err := Run(ctx, Config{Target: url, Profile: p, MaxWorkers: 64, Connections: 64,
+				Observer: &stopAfter{n: b.N, cancel: cancel}}, results.WriteFunc(rec.Write))
+			b.StopTimer()
+			if err != nil || sum.Engine != eng || rec.n < b.N {
+				b.Fatalf("engine %s: %d recorded of %d, %v", sum.Engine, rec.n, b.N, err)
+			}
+		})
+	}
+}

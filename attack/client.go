@@ -12,11 +12,11 @@ import (
 	"github.com/stormtest/stormtest/shard"
 )
 
-// group is one client group of a run: its behaviour, its scheduler and its vegeta attacker.
+// group is one client group of a run: its behaviour, its scheduler and its engine.
 type group struct {
 	index    uint8
 	sched    *scheduler
-	attacker *vegeta.Attacker
+	engine   engine
 	retry    *retry.Client // used by the consumer goroutine only
 	progress *Progress
 
@@ -27,13 +27,9 @@ type group struct {
 
 // targeter hands the attempt the scheduler claimed to the vegeta worker that took the tick.
 func (g *group) targeter(tgt *vegeta.Target) error {
-	_, ep, u, first, ok := g.sched.next()
+	_, ep, u, ok := g.take()
 	if !ok {
 		return errTickWithoutClaim
-	}
-	g.progress.Sent.Add(1)
-	if first {
-		g.progress.Requests.Add(1)
 	}
 	tgt.Method = ep.method
 	tgt.URL = u
@@ -42,7 +38,7 @@ func (g *group) targeter(tgt *vegeta.Target) error {
 	return nil
 }
 
-// consumer turns vegeta results into records and decides retries. It runs in the one
+// consumer turns the engines' outcomes into records and decides retries. It runs in the one
 // goroutine that reads the attack's merged results.
 type consumer struct {
 	recorder Recorder
@@ -59,17 +55,17 @@ type consumer struct {
 	clockUntil time.Time
 }
 
-func (c *consumer) consume(g *group, res *vegeta.Result) error {
-	slot, ok := slotOf(res.URL)
-	if !ok {
-		return fmt.Errorf("attack: result for an unknown attempt (url %q, error %q)", res.URL, res.Error)
+func (c *consumer) consume(g *group, res *outcome) error {
+	if !res.known {
+		return fmt.Errorf("attack: result for an unknown attempt (%s)", res.err)
 	}
+	slot := res.slot
 	a := g.sched.get(slot)
-	sent := res.Timestamp.Sub(c.start)
-	end := sent + res.Latency
-	kind := classify(res.Code, res.Error)
-	if res.Code != 0 && res.Timestamp.Before(c.clockUntil) {
-		c.clock.Observe(res.Timestamp, res.Timestamp.Add(res.Latency), res.Headers)
+	sent := res.sent.Sub(c.start)
+	end := sent + res.lat
+	kind := res.kind
+	if res.code != 0 && res.sent.Before(c.clockUntil) {
+		c.clock.Observe(res.sent, res.sent.Add(res.lat), res.header)
 	}
 
 	rec := &c.rec
@@ -79,14 +75,14 @@ func (c *consumer) consume(g *group, res *vegeta.Result) error {
 		Group:       g.index,
 		Phase:       a.phase,
 		Kind:        kind,
-		Code:        res.Code,
+		Code:        res.code,
 		Intended:    c.start.Add(a.intended).UnixNano(),
 		SendLag:     sent - a.intended,
-		ServiceTime: res.Latency,
+		ServiceTime: res.lat,
 		RequestAge:  a.intended - a.first,
 	}
 	if kind != results.KindOK {
-		rec.Error = errorMessage(res.Error)
+		rec.Error = res.err
 	}
 	werr := c.recorder.Write(rec)
 	if werr == nil {
@@ -116,10 +112,10 @@ func (c *consumer) consume(g *group, res *vegeta.Result) error {
 
 // nextAttempt asks the group's retry.Client whether the attempt a, which ended at end with
 // kind, is tried again, and when; it counts the retries the deadline or the budget stopped.
-func (g *group) nextAttempt(a attempt, kind results.Kind, res *vegeta.Result, end time.Duration) (attempt, bool) {
+func (g *group) nextAttempt(a attempt, kind results.Kind, res *outcome, end time.Duration) (attempt, bool) {
 	delay, why := g.retry.Next(
 		retry.Attempt{Number: int(a.number), First: a.first, PrevDelay: a.prevDelay},
-		retry.Outcome{Kind: kind, Code: int(res.Code), Header: res.Headers, End: end, Wall: res.Timestamp.Add(res.Latency)})
+		retry.Outcome{Kind: kind, Code: int(res.code), Header: res.header, End: end, Wall: res.sent.Add(res.lat)})
 	switch why {
 	case retry.Retrying:
 	case retry.DeadlineExpired:

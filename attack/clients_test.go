@@ -13,16 +13,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/results"
 )
 
 func TestClientMixSharesAreExactAndRecordedPerGroup(t *testing.T) {
+	forEachEngine(t, testClientMixSharesAreExactAndRecordedPerGroup)
+}
+
+func testClientMixSharesAreExactAndRecordedPerGroup(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
 	srv := serve(t, func(http.ResponseWriter, *http.Request) {})
-	_, recs := runAttack(t, context.Background(), srv.URL, `
+	_, recs := runAttackOn(t, eng, context.Background(), srv.URL, `
 phases: [{duration: 1s, rate: 400}]
 clients:
   - {name: mobile, share: 0.25, timeout: 1s, retry: {policy: immediate, max_attempts: 3}}
@@ -65,7 +68,9 @@ func retriesOf(recs []results.Record) int {
 	return n
 }
 
-func TestRetryBudgetsCapRetries(t *testing.T) {
+func TestRetryBudgetsCapRetries(t *testing.T) { forEachEngine(t, testRetryBudgetsCapRetries) }
+
+func testRetryBudgetsCapRetries(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -90,7 +95,7 @@ func TestRetryBudgetsCapRetries(t *testing.T) {
 			if tc.budget != "" {
 				budget = ", budget: " + tc.budget
 			}
-			sum, recs := runAttack(t, context.Background(), url,
+			sum, recs := runAttackOn(t, eng, context.Background(), url,
 				"phases: [{duration: 2s, rate: 100}]\nclient: {timeout: 1s, retry: {policy: immediate, max_attempts: 4"+budget+"}}\n")
 			if got := retriesOf(recs); got < tc.min || got > tc.max {
 				t.Fatalf("%d retries, want %d–%d", got, tc.min, tc.max)
@@ -102,12 +107,14 @@ func TestRetryBudgetsCapRetries(t *testing.T) {
 	}
 }
 
-func TestDeadlineStopsRetries(t *testing.T) {
+func TestDeadlineStopsRetries(t *testing.T) { forEachEngine(t, testDeadlineStopsRetries) }
+
+func testDeadlineStopsRetries(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
 	url, _ := alwaysUnavailable(t, nil)
-	sum, recs := runAttack(t, context.Background(), url,
+	sum, recs := runAttackOn(t, eng, context.Background(), url,
 		"phases: [{duration: 1s, rate: 20}]\nclient: {timeout: 200ms, deadline: 250ms, retry: {policy: fixed, base: 100ms, max_attempts: 10}}\n")
 	for _, r := range recs {
 		if r.RequestAge >= 250*time.Millisecond {
@@ -122,12 +129,14 @@ func TestDeadlineStopsRetries(t *testing.T) {
 	}
 }
 
-func TestRetryAfterIsHonoured(t *testing.T) {
+func TestRetryAfterIsHonoured(t *testing.T) { forEachEngine(t, testRetryAfterIsHonoured) }
+
+func testRetryAfterIsHonoured(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
 	url, _ := alwaysUnavailable(t, http.Header{"Retry-After": {"1"}})
-	_, recs := runAttack(t, context.Background(), url,
+	_, recs := runAttackOn(t, eng, context.Background(), url,
 		"phases: [{duration: 1500ms, rate: 4}]\nclient: {timeout: 1s, retry: {policy: immediate, max_attempts: 2, retry_after: true}}\n")
 	first := map[uint64]results.Record{}
 	retried := 0
@@ -147,7 +156,9 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}
 }
 
-func TestRetryOnChoosesWhatIsRetried(t *testing.T) {
+func TestRetryOnChoosesWhatIsRetried(t *testing.T) { forEachEngine(t, testRetryOnChoosesWhatIsRetried) }
+
+func testRetryOnChoosesWhatIsRetried(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -163,7 +174,7 @@ func TestRetryOnChoosesWhatIsRetried(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.on, func(t *testing.T) {
 			url, _ := alwaysUnavailable(t, nil)
-			_, recs := runAttack(t, context.Background(), url,
+			_, recs := runAttackOn(t, eng, context.Background(), url,
 				"phases: [{duration: 300ms, rate: 20}]\nclient: {timeout: 1s, retry: {policy: immediate, max_attempts: 2, on: "+tc.on+"}}\n")
 			if got := retriesOf(recs) > 0; got != tc.retries {
 				t.Fatalf("retried %v, want %v", got, tc.retries)
@@ -175,6 +186,10 @@ func TestRetryOnChoosesWhatIsRetried(t *testing.T) {
 // TestClosedLoopKeepsOneRequestPerUser: N users never have more than N requests at the
 // target, and a larger population in a later phase raises the concurrency.
 func TestClosedLoopKeepsOneRequestPerUser(t *testing.T) {
+	forEachEngine(t, testClosedLoopKeepsOneRequestPerUser)
+}
+
+func testClosedLoopKeepsOneRequestPerUser(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -201,7 +216,7 @@ func TestClosedLoopKeepsOneRequestPerUser(t *testing.T) {
 		inFlight--
 		mu.Unlock()
 	})
-	sum, recs := runAttack(t, context.Background(), srv.URL, `
+	sum, recs := runAttackOn(t, eng, context.Background(), srv.URL, `
 phases: [{name: small, duration: 1s, users: 2}, {name: large, duration: 1s, users: 6}]
 client: {timeout: 1s, think: 30ms}
 `)
@@ -215,7 +230,9 @@ client: {timeout: 1s, think: 30ms}
 	}
 }
 
-func TestRequestPathsHeadersAndBody(t *testing.T) {
+func TestRequestPathsHeadersAndBody(t *testing.T) { forEachEngine(t, testRequestPathsHeadersAndBody) }
+
+func testRequestPathsHeadersAndBody(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -239,7 +256,7 @@ func TestRequestPathsHeadersAndBody(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable) // only /b fails, so only /b is retried
 		}
 	})
-	p := testfix.MustParse(t, `
+	p := parseOn(t, eng, `
 phases: [{duration: 1s, rate: 400}]
 client: {timeout: 1s, retry: {policy: immediate, max_attempts: 2}}
 request:
@@ -294,7 +311,9 @@ request:
 	}
 }
 
-func TestTargetsFileIsCycled(t *testing.T) {
+func TestTargetsFileIsCycled(t *testing.T) { forEachEngine(t, testTargetsFileIsCycled) }
+
+func testTargetsFileIsCycled(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -311,7 +330,7 @@ func TestTargetsFileIsCycled(t *testing.T) {
 	if err := os.WriteFile(targets, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := testfix.MustParse(t, "phases: [{duration: 500ms, rate: 40}]\nrequest: {targets_file: "+targets+"}\n")
+	p := parseOn(t, eng, "phases: [{duration: 500ms, rate: 40}]\nrequest: {targets_file: "+targets+"}\n")
 	rec := &memRecorder{}
 	if _, err := Run(context.Background(), Config{Profile: p}, rec); err != nil {
 		t.Fatal(err)

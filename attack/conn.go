@@ -66,8 +66,19 @@ type framedConn struct {
 	err       error  // what every Read returns once broken
 }
 
+// errBrokenConn refuses a request on a connection a framedConn found surplus bytes on: no
+// byte of it was sent, so the client may send it again on a fresh connection. net/http
+// never gets here (its readLoop sees the surplus while the connection is idle and closes
+// it); fasthttp, which reads only while a request is outstanding, does, and resends the
+// request only for this error (see fastHostClient).
+var errBrokenConn = errors.New("connection dropped: surplus bytes after the last response")
+
 func (c *framedConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
+	if c.state == frameBroken {
+		c.mu.Unlock()
+		return 0, errBrokenConn
+	}
 	switch c.state {
 	case frameIdle:
 		if !looksLikeRequest(p) {

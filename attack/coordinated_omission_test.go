@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/stormtest/stormtest/analyze"
-	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -19,6 +18,10 @@ import (
 // millisecond. Service time (what a closed-loop tool measures) hides the stall; latency from
 // the intended start, stormtest's headline, shows it.
 func TestStallShowsInIntendedLatencyNotServiceTime(t *testing.T) {
+	forEachEngine(t, testStallShowsInIntendedLatencyNotServiceTime)
+}
+
+func testStallShowsInIntendedLatencyNotServiceTime(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -36,7 +39,7 @@ func TestStallShowsInIntendedLatencyNotServiceTime(t *testing.T) {
 			time.Sleep(wait)
 		}
 	})
-	p := testfix.MustParse(t, "name: stall\nphases: [{duration: 3s, rate: 200}]\nclient: {timeout: 5s}")
+	p := parseOn(t, eng, "name: stall\nphases: [{duration: 3s, rate: 200}]\nclient: {timeout: 5s}")
 	rec := &memRecorder{}
 	start := time.Now()
 	if _, err := Run(context.Background(), Config{Target: srv.URL, Profile: p, Start: start, MaxWorkers: 2}, rec); err != nil {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -30,6 +29,10 @@ func (o *countingObserver) Attempt(r *results.Record, retried bool) {
 // The observer sees every recorded attempt, as recorded, and is told exactly which ones the
 // client retries: on a target that always answers 503, every attempt but a request's last.
 func TestObserverSeesEveryAttemptAndEveryRetry(t *testing.T) {
+	forEachEngine(t, testObserverSeesEveryAttemptAndEveryRetry)
+}
+
+func testObserverSeesEveryAttemptAndEveryRetry(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -39,7 +42,7 @@ func TestObserverSeesEveryAttemptAndEveryRetry(t *testing.T) {
 	start := time.Now().Add(50 * time.Millisecond)
 	// Retries come at once and the last first attempt is due 100ms before the end, so every
 	// request makes its three attempts.
-	prof := testfix.MustParse(t, "phases: [{duration: 500ms, rate: 20}]\nclient: {timeout: 1s, retry: {policy: immediate, max_attempts: 3}}\n")
+	prof := parseOn(t, eng, "phases: [{duration: 500ms, rate: 20}]\nclient: {timeout: 1s, retry: {policy: immediate, max_attempts: 3}}\n")
 	sum, err := Run(context.Background(), Config{Target: srv.URL, Profile: prof, Start: start, Observer: obs}, rec)
 	if err != nil {
 		t.Fatal(err)

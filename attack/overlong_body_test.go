@@ -72,7 +72,9 @@ func rawServer(t *testing.T, response string) string {
 // the surplus on the kept-alive connection, and net/http's Transport printed "Unsolicited
 // response received on idle HTTP channel" on the standard logger (the attack's stderr) once
 // per attempt. The attempt must be recorded as an error instead, and nothing logged.
-func TestBodyLongerThanContentLength(t *testing.T) {
+func TestBodyLongerThanContentLength(t *testing.T) { forEachEngine(t, testBodyLongerThanContentLength) }
+
+func testBodyLongerThanContentLength(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -100,7 +102,7 @@ func TestBodyLongerThanContentLength(t *testing.T) {
 			t.Cleanup(func() { log.SetOutput(prev); log.SetFlags(prevFlags) })
 
 			url := rawServer(t, tc.response)
-			sum, recs := runAttack(t, context.Background(), url, "phases: [{duration: 300ms, rate: 20}]\nclient: {timeout: 1s}\n")
+			sum, recs := runAttackOn(t, eng, context.Background(), url, "phases: [{duration: 300ms, rate: 20}]\nclient: {timeout: 1s}\n")
 			if len(recs) == 0 || uint64(len(recs)) != sum.Requests {
 				t.Fatalf("%d records for %d requests", len(recs), sum.Requests)
 			}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -61,7 +62,9 @@ func noCredentials(r *http.Request) string {
 // exactly the requests recorded; follow_redirects N follows at most N hops, counts each as a
 // request the target saw, never leaks the slot fragment in a Referer and never carries
 // credentials or the profile's headers to another origin (a port change included).
-func TestRedirects(t *testing.T) {
+func TestRedirects(t *testing.T) { forEachEngine(t, testRedirects) }
+
+func testRedirects(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -98,7 +101,28 @@ func TestRedirects(t *testing.T) {
 			})
 			yaml := "phases: [{duration: 300ms, rate: 20}]\nclient: {timeout: 1s, follow_redirects: " + strconv.Itoa(tc.follow) + "}\n" +
 				"request: {path: " + tc.path + ", headers: {Authorization: Bearer s3cret, Cookie: session=1, X-Tenant: acme}}\n"
-			sum, recs := runAttack(t, context.Background(), originURL, yaml)
+			if eng == engineFast && tc.follow > 0 {
+				// fast does not follow redirects: asked for, the run is refused before
+				// anything is sent; auto sends with std instead, and says why.
+				_, err := Run(context.Background(), Config{Target: originURL, Profile: parseOn(t, eng, yaml)}, &memRecorder{})
+				if err == nil || !strings.Contains(err.Error(), "follow_redirects") || !strings.Contains(err.Error(), "--engine std or auto") {
+					t.Fatalf("fast with follow_redirects: error %v, want one naming follow_redirects and the way out", err)
+				}
+				origin.mu.Lock()
+				defer origin.mu.Unlock()
+				if origin.hits != 0 {
+					t.Fatalf("a refused run sent %d requests", origin.hits)
+				}
+				rec := &memRecorder{}
+				if _, err := Run(context.Background(), Config{Target: originURL, Profile: parseOn(t, profiles.EngineAuto, yaml)}, rec); err != nil {
+					t.Fatal(err)
+				}
+				if rec.header.Engine != engineStd || !strings.Contains(rec.header.EngineReason, "follow_redirects") {
+					t.Fatalf("auto with follow_redirects ran %q (%q), want std because of follow_redirects", rec.header.Engine, rec.header.EngineReason)
+				}
+				return
+			}
+			sum, recs := runAttackOn(t, eng, context.Background(), originURL, yaml)
 			n := len(recs)
 			if n == 0 || uint64(n) != sum.Requests {
 				t.Fatalf("%d records for %d requests", n, sum.Requests)

@@ -24,6 +24,7 @@ type endpoint struct {
 	url    string // without fragment
 	header http.Header
 	body   []byte
+	index  int // in requestPlan.endpoints
 }
 
 // maxEndpoints bounds the targets of a plan: a request's endpoint is kept in 16 bits.
@@ -80,7 +81,7 @@ func newRequestPlan(target string, req profiles.Request, env envvar.Lookup) (*re
 			// Quote what was written, not what the environment put in it.
 			return errors.New(strings.NewReplacer(sent, path, base, target).Replace(err.Error()))
 		}
-		plan.endpoints = append(plan.endpoints, endpoint{method: method, url: u, header: header, body: body})
+		plan.endpoints = append(plan.endpoints, endpoint{method: method, url: u, header: header, body: body, index: len(plan.endpoints)})
 		sum += weight
 		plan.cumWeights = append(plan.cumWeights, sum)
 		return nil
@@ -186,7 +187,7 @@ func targetsFilePlan(path string) (*requestPlan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("targets file %s: %w", path, err)
 		}
-		plan.endpoints = append(plan.endpoints, endpoint{method: t.Method, url: u, header: t.Header, body: t.Body})
+		plan.endpoints = append(plan.endpoints, endpoint{method: t.Method, url: u, header: t.Header, body: t.Body, index: len(plan.endpoints)})
 	}
 	return plan, nil
 }

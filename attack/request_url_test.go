@@ -15,6 +15,10 @@ import (
 // target receives on the wire (RequestURI) must be the path and query as written, never a
 // query percent-encoded into the path.
 func TestServerReceivesTheExactPathAndQuery(t *testing.T) {
+	forEachEngine(t, testServerReceivesTheExactPathAndQuery)
+}
+
+func testServerReceivesTheExactPathAndQuery(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -54,7 +58,7 @@ func TestServerReceivesTheExactPathAndQuery(t *testing.T) {
 				}
 				request = strings.ReplaceAll(request, "TARGETS", file)
 			}
-			runAttack(t, context.Background(), srv.URL+tc.base,
+			runAttackOn(t, eng, context.Background(), srv.URL+tc.base,
 				"phases: [{duration: 200ms, rate: 40}]\nclient: {timeout: 1s}\nrequest: "+request+"\n")
 			mu.Lock()
 			defer mu.Unlock()

@@ -21,6 +21,10 @@ import (
 // that the mix follows the weights, and that the results header keeps the references and
 // redacts the values.
 func TestRequestMixArrivesExactlyAndByWeight(t *testing.T) {
+	forEachEngine(t, testRequestMixArrivesExactlyAndByWeight)
+}
+
+func testRequestMixArrivesExactlyAndByWeight(t *testing.T, eng string) {
 	if testing.Short() {
 		t.Skip("real-time run")
 	}
@@ -73,7 +77,7 @@ func TestRequestMixArrivesExactlyAndByWeight(t *testing.T) {
 			}
 		}
 	})
-	p := testfix.MustParse(t, `
+	p := parseOn(t, eng, `
 phases: [{duration: 1s, rate: 600}]
 client: {timeout: 1s}
 request:

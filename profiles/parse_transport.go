@@ -8,7 +8,7 @@ import (
 
 // Keys of the transport section.
 var (
-	transportKeys = []string{"tls", "http2", "h2c", "connect_to", "proxy", "unix_socket"}
+	transportKeys = []string{"tls", "http2", "h2c", "connect_to", "proxy", "unix_socket", "engine"}
 	tlsKeys       = []string{"ca", "cert", "key", "server_name", "insecure", "min_version"}
 )
 
@@ -77,6 +77,8 @@ func (w *walker) transport(n *yaml.Node) (*Transport, *fieldError) {
 			t.Proxy, err = str(f.val, p, "a proxy URL such as http://proxy.internal:3128, or "+ProxyNone)
 		case "unix_socket":
 			t.UnixSocket, err = str(f.val, p, "the path of a Unix socket")
+		case "engine":
+			t.Engine, err = str(f.val, p, "std, fast or auto")
 		}
 		if err != nil {
 			return nil, err

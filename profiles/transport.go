@@ -35,7 +35,22 @@ type Transport struct {
 	// UnixSocket sends every connection to this Unix socket; the target URL still gives the
 	// Host header (and the TLS server name for https).
 	UnixSocket string `yaml:"unix_socket,omitempty" json:"unix_socket,omitempty"`
+	// Engine picks the HTTP client that sends the attempts: one of Engines. Empty is
+	// EngineStd. EngineFast is a lean HTTP/1.1 client that cannot negotiate HTTP/2, speak
+	// h2c, go through a proxy or follow redirects; EngineAuto picks it when the run asks
+	// for none of those, and EngineStd otherwise (package attack decides, and says why).
+	Engine string `yaml:"engine,omitempty" json:"engine,omitempty"`
 }
+
+// The engines a run can ask for (Transport.Engine).
+const (
+	EngineStd  = "std"
+	EngineFast = "fast"
+	EngineAuto = "auto"
+)
+
+// Engines lists the values Transport.Engine takes.
+var Engines = []string{EngineStd, EngineFast, EngineAuto}
 
 // ProxyNone as Transport.Proxy ignores the proxy environment variables.
 const ProxyNone = "none"
@@ -173,6 +188,9 @@ func (t *Transport) validate() *fieldError {
 			}
 		}
 	}
+	if t.Engine != "" && !slices.Contains(Engines, t.Engine) {
+		return errAt("transport.engine", fmt.Sprintf("is %q", t.Engine), "std, fast or auto")
+	}
 	if t.H2C && t.HTTP2 != nil && !*t.HTTP2 {
 		return errAt("transport.h2c", "set with http2: false", "h2c (cleartext HTTP/2) or http2: false (HTTP/1.1), not both")
 	}
@@ -234,6 +252,9 @@ func (p *Profile) WithTransport(o Transport) (*Profile, error) {
 	if o.UnixSocket != "" {
 		t.UnixSocket = o.UnixSocket
 	}
+	if o.Engine != "" {
+		t.Engine = o.Engine
+	}
 	if !t.isZero() {
 		q.Transport = t
 	}
@@ -244,7 +265,7 @@ func (p *Profile) WithTransport(o Transport) (*Profile, error) {
 }
 
 func (t *Transport) isZero() bool {
-	return t == nil || (t.TLS == nil && t.HTTP2 == nil && !t.H2C && len(t.ConnectTo) == 0 && t.Proxy == "" && t.UnixSocket == "")
+	return t == nil || (t.TLS == nil && t.HTTP2 == nil && !t.H2C && len(t.ConnectTo) == 0 && t.Proxy == "" && t.UnixSocket == "" && t.Engine == "")
 }
 
 // Insecure reports whether the run skips TLS verification.

@@ -128,6 +128,11 @@ type Header struct {
 	// --scrape, the profile's observe.scrape), resolved against the target and redacted like
 	// it; Series.Endpoint indexes it. Empty when nothing was scraped (and in version 1 files).
 	Scrape []string `json:"scrape,omitempty"`
+	// Engine is the HTTP engine that sent the attempts, "std" (net/http through vegeta) or
+	// "fast" (fasthttp, HTTP/1.1), and EngineReason why it was chosen (asked for, the
+	// default, or what auto found). Empty in files written before engines existed: std.
+	Engine       string `json:"engine,omitempty"`
+	EngineReason string `json:"engine_reason,omitempty"`
 }
 
 // Trailer closes a results file that was finished cleanly. A file without one was cut short

@@ -1,17 +1,24 @@
-// Command compare measures stormtest's generator against plain vegeta at maximum rate, on
-// loopback, in alternating runs, and prints medians and stormtest/vegeta ratios; with -pacing
-// it measures stormtest's pacing accuracy at fixed rates instead.
+// Command compare measures stormtest's generator against the load testers its users compare
+// it with, at maximum rate on loopback, side by side: wrk (C, Debian's package), bombardier
+// (Go, fasthttp) and hey (Go, net/http) from the Go module proxy at pinned versions, vegeta's
+// CLI, and stormtest with each engine (std: net/http through vegeta; fast: fasthttp). It
+// prints, per target, each generator's rate and CPU per request (medians of alternating
+// rounds) and stormtest's ratios to each peer; with -pacing it measures stormtest's pacing
+// accuracy at fixed rates instead.
 //
-// Both generators run as child processes, so each one's CPU time is its own (user+sys from
-// the child's rusage). The vegeta CLI is built once from the Go module cache, outside this
-// module (so go.mod gains nothing), and cached. The targets are a minimal Go HTTP server (this
-// binary re-executed with -serve, so it has its own process and CPU) and `stormtest serve
-// --query-time 0`. Runs alternate which generator goes first, because the machine is shared
-// and its load drifts; medians of several runs and ratios are what to read, not absolutes.
+// Every generator runs as a child process, so its CPU time is its own (user+sys from the
+// child's rusage). The tools are installed once into the work directory (a cache directory by
+// default): `go install` with GOBIN there, vegeta built from the module cache outside this
+// module (so go.mod gains nothing), wrk and nginx with apt-get when they are missing. The
+// targets are nginx from Debian (one worker, `return 200 "ok"`, a temporary config on a free
+// 127.0.0.1 port) and a minimal Go HTTP server (this binary re-executed with -serve), and,
+// on request, `stormtest serve --query-time 0`. Every round runs each generator once, in an
+// order that rotates round by round, because the machine is shared and its load drifts:
+// medians and ratios are what to read, not absolutes.
 //
-//	go run ./bench/compare                   # max rate: vegeta vs stormtest, both targets
+//	go run ./bench/compare                   # max rate: every generator, nginx and the minimal server
 //	go run ./bench/compare -pacing           # fixed rates: achieved rate and lag p99
-//	go run ./bench/compare -cpuprofile cpu.pprof -memprofile mem.pprof -runs 0
+//	go run ./bench/compare -cpuprofile cpu.pprof -memprofile mem.pprof -runs 0 [-engine fast] [-profile-target URL]
 //	                                         # one in-process max-rate attack, profiled
 package main
 
@@ -45,7 +52,12 @@ import (
 	"github.com/stormtest/stormtest/results"
 )
 
-const vegetaModule = "github.com/tsenart/vegeta/v12@v12.13.0"
+// The peers, pinned: the versions the issue's figures were measured with.
+const (
+	vegetaModule     = "github.com/tsenart/vegeta/v12@v12.13.0"
+	bombardierModule = "github.com/codesenberg/bombardier@v1.2.6"
+	heyModule        = "github.com/rakyll/hey@v0.1.4"
+)
 
 type options struct {
 	runs        int
@@ -53,28 +65,34 @@ type options struct {
 	workers     int
 	connections int
 	targets     string
+	generators  string
+	engine      string
 	work        string
 	pacing      bool
 	rates       string
 	pacingDur   time.Duration
 	cpuprofile  string
 	memprofile  string
+	profileURL  string
 }
 
 func main() {
 	var o options
 	serve := flag.Bool("serve", false, "internal: run the minimal target and print its URL")
-	flag.IntVar(&o.runs, "runs", 5, "alternating runs per generator and target")
-	flag.DurationVar(&o.duration, "duration", 4*time.Second, "length of each max-rate run")
-	flag.IntVar(&o.workers, "workers", 64, "max workers, for both generators")
-	flag.IntVar(&o.connections, "connections", 64, "idle keep-alive connections per host, for both")
-	flag.StringVar(&o.targets, "targets", "minimal,serve", "targets to measure: minimal, serve")
+	flag.IntVar(&o.runs, "runs", 3, "rounds: each generator runs once per round and target")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "length of each max-rate run")
+	flag.IntVar(&o.workers, "workers", 64, "connections (wrk, bombardier, hey) and max workers (vegeta, stormtest), the same for every generator")
+	flag.IntVar(&o.connections, "connections", 64, "idle keep-alive connections per host, for vegeta and stormtest's std engine")
+	flag.StringVar(&o.targets, "targets", "nginx,minimal", "targets to measure: nginx, minimal, serve")
+	flag.StringVar(&o.generators, "generators", "wrk,bombardier,hey,vegeta,stormtest-std,stormtest-fast", "generators to run, in the first round's order")
+	flag.StringVar(&o.engine, "engine", "fast", "stormtest's engine for -pacing and the profiled run: std, fast or auto")
 	flag.StringVar(&o.work, "work", "", "directory for binaries and results (default: a cache directory)")
 	flag.BoolVar(&o.pacing, "pacing", false, "measure pacing accuracy at fixed rates instead")
-	flag.StringVar(&o.rates, "rates", "100,1000,5000,10000,15000,20000,25000", "fixed rates for -pacing")
+	flag.StringVar(&o.rates, "rates", "100,1000,5000,10000,20000,30000,40000,45000", "fixed rates for -pacing")
 	flag.DurationVar(&o.pacingDur, "pacing-duration", 5*time.Second, "length of each -pacing run")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "profile one in-process max-rate stormtest attack (CPU) to this file")
 	flag.StringVar(&o.memprofile, "memprofile", "", "and its allocations to this file")
+	flag.StringVar(&o.profileURL, "profile-target", "", "with -cpuprofile: attack this URL (e.g. a running nginx) instead of starting the minimal server")
 	flag.Parse()
 	if *serve {
 		serveMinimal()
@@ -129,57 +147,259 @@ func run(o options) error {
 	if o.pacing {
 		return pacing(o, stormtest)
 	}
-	vegetaBin, err := buildVegeta(o.work)
+	gens, err := setUpGenerators(o, stormtest)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("max rate, loopback, %d cores: %d alternating runs of %s per generator and target, max-workers %d, connections %d\n",
-		runtime.NumCPU(), o.runs, o.duration, o.workers, o.connections)
-	fmt.Printf("stormtest: rate: max, retries on (immediate, 3 attempts), recording to a results file; vegeta: -rate=0, -output to a file\n\n")
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tgenerator\treq/s median\tmin–max\tCPU µs/req median\tmin–max\tmax RSS MB\tnon-2xx\t")
+	fmt.Printf("max rate, loopback, %d cores, load average %s: %d alternating rounds of %s per generator and target, %d connections/workers\n",
+		runtime.NumCPU(), loadAverage(), o.runs, o.duration, o.workers)
+	fmt.Printf("stormtest: rate: max, retries on (immediate, 3 attempts, never firing), every attempt recorded to a results file; vegeta: -rate=0, -output to a file\n\n")
 	for _, name := range strings.Split(o.targets, ",") {
-		tgt, err := startTarget(name, stormtest)
+		tgt, err := startTarget(name, stormtest, o.work)
 		if err != nil {
 			return err
 		}
-		var veg, st []sample
-		for i := range o.runs {
-			// Alternate who goes first, so a drift in the machine's load hits both alike.
-			order := []string{"vegeta", "stormtest"}
-			if i%2 == 1 {
-				order = []string{"stormtest", "vegeta"}
-			}
-			for _, gen := range order {
-				var s sample
-				var err error
-				if gen == "vegeta" {
-					s, err = runVegeta(o, vegetaBin, tgt.url)
-					veg = append(veg, s)
-				} else {
-					s, err = runStormtest(o, stormtest, tgt.url)
-					st = append(st, s)
-				}
+		samples := make([][]sample, len(gens))
+		for round := range o.runs {
+			// Rotate who goes first, so a drift in the machine's load hits all alike.
+			for k := range gens {
+				i := (k + round) % len(gens)
+				s, err := gens[i].run(tgt.url)
 				if err != nil {
 					tgt.stop()
-					return fmt.Errorf("%s against %s: %w", gen, name, err)
+					return fmt.Errorf("%s against %s: %w", gens[i].name, name, err)
 				}
-				fmt.Fprintf(os.Stderr, "  %s %s run %d: %.0f req/s, %.1f µs CPU/req\n", name, gen, i+1, s.rate, s.cpuPerReq*1e6)
+				samples[i] = append(samples[i], s)
+				fmt.Fprintf(os.Stderr, "  %s %s round %d: %.0f req/s, %.1f µs CPU/req\n", name, gens[i].name, round+1, s.rate, s.cpuPerReq*1e6)
 			}
 		}
 		tgt.stop()
-		vr, sr := summarize(veg), summarize(st)
-		row := func(gen string, m summary) {
-			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f–%.0f\t%.1f\t%.1f–%.1f\t%.0f\t%d\t\n", name, gen,
-				m.rate, m.rateMin, m.rateMax, m.cpu*1e6, m.cpuMin*1e6, m.cpuMax*1e6, m.rss, m.failed)
-		}
-		row("vegeta", vr)
-		row("stormtest", sr)
-		fmt.Fprintf(tw, "%s\tstormtest/vegeta\t%.2f×\t(pairs %.2f–%.2f)\t%.2f×\t(pairs %.2f–%.2f)\t\t\t\n", name,
-			sr.rate/vr.rate, pairMin(st, veg, rateOf), pairMax(st, veg, rateOf),
-			sr.cpu/vr.cpu, pairMin(st, veg, cpuOf), pairMax(st, veg, cpuOf))
+		printTarget(name, gens, samples)
 	}
-	return tw.Flush()
+	return nil
+}
+
+// printTarget prints one target's table: each generator's medians and ranges, then each
+// stormtest engine's ratios to every peer (ratio of the medians, and the range of the per-round
+// ratios: round i of one against round i of the other, run minutes apart at most).
+func printTarget(name string, gens []generator, samples [][]sample) {
+	fmt.Printf("target %s\n", name)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "generator\treq/s median\tmin–max\tCPU µs/req median\tmin–max\tmax RSS MB\tnon-2xx\t")
+	sums := make([]summary, len(gens))
+	for i, g := range gens {
+		m := summarize(samples[i])
+		sums[i] = m
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f–%.0f\t%.1f\t%.1f–%.1f\t%.0f\t%d\t\n", g.name,
+			m.rate, m.rateMin, m.rateMax, m.cpu*1e6, m.cpuMin*1e6, m.cpuMax*1e6, m.rss, m.failed)
+	}
+	tw.Flush()
+	fmt.Println()
+	tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ratio\treq/s\t(rounds)\tCPU/req\t(rounds)\t")
+	for i, g := range gens {
+		if !strings.HasPrefix(g.name, "stormtest") {
+			continue
+		}
+		for j, peer := range gens {
+			if j == i {
+				continue
+			}
+			fmt.Fprintf(tw, "%s / %s\t%.2f×\t%.2f–%.2f\t%.2f×\t%.2f–%.2f\t\n", g.name, peer.name,
+				sums[i].rate/sums[j].rate, pairMin(samples[i], samples[j], rateOf), pairMax(samples[i], samples[j], rateOf),
+				sums[i].cpu/sums[j].cpu, pairMin(samples[i], samples[j], cpuOf), pairMax(samples[i], samples[j], cpuOf))
+		}
+	}
+	tw.Flush()
+	fmt.Println()
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages, as uptime prints them.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// generator is one load tester, ready to run against a URL.
+type generator struct {
+	name string
+	run  func(url string) (sample, error)
+}
+
+// setUpGenerators installs (once) and prepares the generators o names.
+func setUpGenerators(o options, stormtest string) ([]generator, error) {
+	var gens []generator
+	for _, name := range strings.Split(o.generators, ",") {
+		var run func(string) (sample, error)
+		switch name {
+		case "wrk":
+			bin, err := aptTool("wrk", "wrk")
+			if err != nil {
+				return nil, err
+			}
+			run = func(url string) (sample, error) { return runWrk(o, bin, url) }
+		case "bombardier":
+			bin, err := goInstall(o.work, bombardierModule)
+			if err != nil {
+				return nil, err
+			}
+			run = func(url string) (sample, error) { return runBombardier(o, bin, url) }
+		case "hey":
+			bin, err := goInstall(o.work, heyModule)
+			if err != nil {
+				return nil, err
+			}
+			run = func(url string) (sample, error) { return runHey(o, bin, url) }
+		case "vegeta":
+			bin, err := buildVegeta(o.work)
+			if err != nil {
+				return nil, err
+			}
+			run = func(url string) (sample, error) { return runVegeta(o, bin, url) }
+		case "stormtest-std", "stormtest-fast", "stormtest-auto":
+			engine := strings.TrimPrefix(name, "stormtest-")
+			run = func(url string) (sample, error) { return runStormtest(o, stormtest, url, engine) }
+		default:
+			return nil, fmt.Errorf("unknown generator %q (want wrk, bombardier, hey, vegeta, stormtest-std, stormtest-fast, stormtest-auto)", name)
+		}
+		gens = append(gens, generator{name: name, run: run})
+	}
+	return gens, nil
+}
+
+// aptTool finds command, installing Debian's package pkg when it is missing (as root, or
+// through sudo).
+func aptTool(command, pkg string) (string, error) {
+	if p, err := exec.LookPath(command); err == nil {
+		return p, nil
+	}
+	if p := "/usr/sbin/" + command; fileExists(p) {
+		return p, nil
+	}
+	sudo := []string{}
+	if os.Geteuid() != 0 {
+		sudo = []string{"sudo"}
+	}
+	fmt.Fprintf(os.Stderr, "installing %s with apt-get\n", pkg)
+	for _, args := range [][]string{{"apt-get", "update", "-qq"}, {"apt-get", "install", "-y", "-qq", pkg}} {
+		cmd := exec.Command(append(sudo, args...)[0], append(sudo, args...)[1:]...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return "", fmt.Errorf("%s is not installed and apt-get could not install %s (%v): install it, or leave it out of -generators/-targets", command, pkg, err)
+		}
+	}
+	if p, err := exec.LookPath(command); err == nil {
+		return p, nil
+	}
+	if p := "/usr/sbin/" + command; fileExists(p) {
+		return p, nil
+	}
+	return "", fmt.Errorf("apt-get installed %s but %s is not on PATH", pkg, command)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// goInstall installs module (path@version) into work/gobin once and returns the binary.
+func goInstall(work, module string) (string, error) {
+	gobin := filepath.Join(work, "gobin")
+	path, version, _ := strings.Cut(module, "@")
+	bin := filepath.Join(gobin, filepath.Base(path))
+	stamp := bin + "." + version
+	if fileExists(stamp) && fileExists(bin) {
+		return bin, nil
+	}
+	cmd := exec.Command("go", "install", module)
+	cmd.Dir = os.TempDir() // outside this module: its go.mod gains nothing
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go install %s: %w", module, err)
+	}
+	return bin, os.WriteFile(stamp, nil, 0o644)
+}
+
+// runWrk runs wrk with a thread per core and counts the responses it reports.
+func runWrk(o options, bin, url string) (sample, error) {
+	var out strings.Builder
+	cmd := exec.Command(bin, "-t", strconv.Itoa(runtime.NumCPU()), "-c", strconv.Itoa(o.workers), "-d", o.duration.String(), url+"/")
+	cmd.Stdout = &out
+	cpu, rss, err := runChild(cmd)
+	if err != nil {
+		return sample{}, err
+	}
+	// "  123456 requests in 5.00s, 17.89MB read" and, for errors, "Non-2xx or 3xx responses: N".
+	var n, failed int
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[1] == "requests" && f[2] == "in":
+			n, _ = strconv.Atoi(f[0])
+		case strings.HasPrefix(strings.TrimSpace(line), "Non-2xx or 3xx responses:") && len(f) > 0:
+			failed, _ = strconv.Atoi(f[len(f)-1])
+		}
+	}
+	return newSample(n, failed, o.duration, cpu, rss)
+}
+
+// runBombardier runs bombardier (fasthttp) for the duration and reads its JSON result.
+func runBombardier(o options, bin, url string) (sample, error) {
+	var out strings.Builder
+	cmd := exec.Command(bin, "-c", strconv.Itoa(o.workers), "-d", o.duration.String(), "-t", "10s", "-p", "r", "-o", "j", url+"/")
+	cmd.Stdout = &out
+	cpu, rss, err := runChild(cmd)
+	if err != nil {
+		return sample{}, err
+	}
+	var res struct {
+		Result struct {
+			Req1xx, Req2xx, Req3xx, Req4xx, Req5xx, Others int
+		} `json:"result"`
+	}
+	text := out.String()
+	if i := strings.Index(text, "{"); i >= 0 {
+		text = text[i:]
+	}
+	if err := json.NewDecoder(strings.NewReader(text)).Decode(&res); err != nil {
+		return sample{}, fmt.Errorf("reading bombardier's JSON: %w", err)
+	}
+	r := res.Result
+	n := r.Req1xx + r.Req2xx + r.Req3xx + r.Req4xx + r.Req5xx + r.Others
+	return newSample(n, n-r.Req2xx, o.duration, cpu, rss)
+}
+
+// runHey runs hey (net/http) for the duration and counts the responses by status.
+func runHey(o options, bin, url string) (sample, error) {
+	var out strings.Builder
+	cmd := exec.Command(bin, "-z", o.duration.String(), "-c", strconv.Itoa(o.workers), "-t", "10", url+"/")
+	cmd.Stdout = &out
+	cpu, rss, err := runChild(cmd)
+	if err != nil {
+		return sample{}, err
+	}
+	// "  [200]\t123456 responses"
+	var n, failed int
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && strings.HasPrefix(f[0], "[") && f[2] == "responses" {
+			k, _ := strconv.Atoi(f[1])
+			n += k
+			if f[0] != "[200]" {
+				failed += k
+			}
+		}
+	}
+	return newSample(n, failed, o.duration, cpu, rss)
 }
 
 type sample struct {
@@ -301,14 +521,14 @@ client:
 `, d)
 }
 
-func runStormtest(o options, bin, url string) (sample, error) {
+func runStormtest(o options, bin, url, engine string) (sample, error) {
 	prof := filepath.Join(o.work, "bench-max.yaml")
 	if err := os.WriteFile(prof, []byte(maxProfile(o.duration)), 0o644); err != nil {
 		return sample{}, err
 	}
 	out := filepath.Join(o.work, "stormtest.st")
-	cmd := exec.Command(bin, "attack", "--target", url, "--profile", prof, "--out", out, "--overwrite",
-		"--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections))
+	cmd := exec.Command(bin, "attack", "--target", url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
+		"--engine", engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections))
 	cpu, rss, err := runChild(cmd)
 	if err != nil {
 		return sample{}, err
@@ -356,9 +576,11 @@ type target struct {
 }
 
 // startTarget starts a target as a child process on a free loopback port.
-func startTarget(name, stormtest string) (target, error) {
+func startTarget(name, stormtest, work string) (target, error) {
 	var cmd *exec.Cmd
 	switch name {
+	case "nginx":
+		return startNginx(work)
 	case "minimal":
 		self, err := os.Executable()
 		if err != nil {
@@ -368,7 +590,7 @@ func startTarget(name, stormtest string) (target, error) {
 	case "serve":
 		cmd = exec.Command(stormtest, "serve", "--addr", "127.0.0.1:0", "--query-time", "0")
 	default:
-		return target{}, fmt.Errorf("unknown target %q (want minimal or serve)", name)
+		return target{}, fmt.Errorf("unknown target %q (want nginx, minimal or serve)", name)
 	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -411,6 +633,77 @@ func startTarget(name, stormtest string) (target, error) {
 	return target{url: url, stop: stop}, nil
 }
 
+// nginxConf is nginx as the issue measured the peers against: one worker returning "ok",
+// no access log, keep-alive without a request limit (so no generator pays for reconnects),
+// everything it writes in dir.
+const nginxConf = `worker_processes 1;
+daemon off;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s; uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;
+  keepalive_requests 100000000;
+  server { listen 127.0.0.1:%[2]d; location / { return 200 "ok"; } }
+}
+`
+
+// startNginx runs Debian's nginx (installed when missing) on a free loopback port with a
+// temporary configuration, and stops it when the target is stopped.
+func startNginx(work string) (target, error) {
+	bin, err := aptTool("nginx", "nginx-light")
+	if err != nil {
+		return target{}, err
+	}
+	dir, err := os.MkdirTemp(work, "nginx-")
+	if err != nil {
+		return target{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return target{}, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nginx binds it next; another process taking it in between fails the start below
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, dir, port)), 0o644); err != nil {
+		return target{}, err
+	}
+	cmd := exec.Command(bin, "-c", conf, "-p", dir)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return target{}, fmt.Errorf("starting nginx: %w", err)
+	}
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGQUIT) // graceful: the master waits for its worker
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		os.RemoveAll(dir)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if resp, err := http.Get(url + "/"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return target{url: url, stop: stop}, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			return target{}, fmt.Errorf("nginx did not answer on %s within 5 s: %s", url, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func goBuild(dir, out string, pkg string) error {
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = dir
@@ -449,13 +742,13 @@ func buildVegeta(work string) (string, error) {
 // pacing runs stormtest at fixed rates against the minimal target and reports how close the
 // first-attempt rate came to the intended one and how late first attempts were sent.
 func pacing(o options, stormtest string) error {
-	tgt, err := startTarget("minimal", stormtest)
+	tgt, err := startTarget("minimal", stormtest, o.work)
 	if err != nil {
 		return err
 	}
 	defer tgt.stop()
-	fmt.Printf("pacing, minimal target, %s per rate, max-workers %d, connections %d (medians of %d runs)\n\n",
-		o.pacingDur, o.workers, o.connections, o.runs)
+	fmt.Printf("pacing, minimal target, engine %s, %s per rate, max-workers %d, connections %d (medians of %d runs), load average %s\n\n",
+		o.engine, o.pacingDur, o.workers, o.connections, o.runs, loadAverage())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "intended/s\tachieved first/s\terror %\tlag p50 µs\tlag p99 µs\tlag max µs\tCPU µs/req\t≤1 % and p99<1ms\t")
 	for _, rs := range strings.Split(o.rates, ",") {
@@ -472,8 +765,8 @@ func pacing(o options, stormtest string) error {
 				return err
 			}
 			out := filepath.Join(o.work, "pacing.st")
-			cmd := exec.Command(stormtest, "attack", "--target", tgt.url, "--profile", prof, "--out", out, "--overwrite",
-				"--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections))
+			cmd := exec.Command(stormtest, "attack", "--target", tgt.url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
+				"--engine", o.engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections))
 			cpu, _, err := runChild(cmd)
 			if err != nil {
 				return err
@@ -510,13 +803,19 @@ func quantile(sorted []time.Duration, q float64) time.Duration {
 // profileRun runs one max-rate attack in this process, with CPU and allocation profiles, so
 // that pprof sees the generator's hot path (the target is a separate process).
 func profileRun(o options, stormtest string) error {
-	tgt, err := startTarget("minimal", stormtest)
-	if err != nil {
-		return err
+	tgt := target{url: o.profileURL, stop: func() {}}
+	if tgt.url == "" {
+		var err error
+		if tgt, err = startTarget("minimal", stormtest, o.work); err != nil {
+			return err
+		}
 	}
 	defer tgt.stop()
 	p, err := profiles.Parse([]byte(maxProfile(o.duration)), "bench-max.yaml")
 	if err != nil {
+		return err
+	}
+	if p, err = p.WithTransport(profiles.Transport{Engine: o.engine}); err != nil {
 		return err
 	}
 	cfg := attack.Config{Target: tgt.url, Profile: p, MaxWorkers: uint64(o.workers), Connections: o.connections}
@@ -541,7 +840,7 @@ func profileRun(o options, stormtest string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("profiled run: %d attempts in %s: %.0f/s\n", sum.Attempts, o.duration, float64(sum.Attempts)/o.duration.Seconds())
+	fmt.Printf("profiled run (engine %s): %d attempts in %s: %.0f/s\n", sum.Engine, sum.Attempts, o.duration, float64(sum.Attempts)/o.duration.Seconds())
 	if o.memprofile != "" {
 		f, err := os.Create(o.memprofile)
 		if err != nil {

@@ -129,6 +129,11 @@ func attackCommand() *cli.Command {
 			}
 			fmt.Fprintf(c.App.ErrWriter, "attacking %s with profile %s for %s, recording to %s (as %s until the run ends)\n",
 				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
+			if name, why, err := cfg.Engine(); err != nil {
+				return usageError("%s", scrub.String(err.Error()))
+			} else {
+				fmt.Fprintf(c.App.ErrWriter, "engine: %s (%s)\n", name, why)
+			}
 			announceShard(c, cfg, time.Now())
 			// Attempts in flight at a stop are each bounded by their group's client timeout.
 			wait := prof.LongestTimeout()

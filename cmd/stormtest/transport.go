@@ -24,6 +24,7 @@ func transportFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "connect-to", Usage: "HOST:PORT:ADDR:PORT: send connections for HOST:PORT to ADDR:PORT, keeping the Host header and TLS name, like curl (repeatable; profile: transport.connect_to)"},
 		&cli.StringFlag{Name: "proxy", Usage: "proxy URL (http://, https://, socks5://) instead of HTTPS_PROXY/HTTP_PROXY/NO_PROXY, or none to go direct (profile: transport.proxy)"},
 		&cli.StringFlag{Name: "unix-socket", Usage: "send every connection to this Unix socket; the target URL still gives the Host header (profile: transport.unix_socket)"},
+		&cli.StringFlag{Name: "engine", Usage: "HTTP engine: std (net/http, everything: the default), fast (fasthttp, HTTP/1.1 only, less CPU per attempt) or auto (fast when the run needs nothing only std does) (profile: transport.engine)"},
 	}
 }
 
@@ -35,6 +36,7 @@ func withTransportFlags(c *cli.Context, prof *profiles.Profile) (*profiles.Profi
 		ConnectTo:  c.StringSlice("connect-to"),
 		Proxy:      c.String("proxy"),
 		UnixSocket: c.String("unix-socket"),
+		Engine:     c.String("engine"),
 	}
 	if c.Bool("http1") {
 		no := false

@@ -175,3 +175,61 @@ func TestCapacityTransportFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackEngineFlag: --engine fast with a profile it cannot run, or an engine that does
+// not exist, is one line and exit 2 before anything is sent; --engine auto against the
+// HTTPS service with --http1 runs fast and says so at the start, in the header and in the
+// analysis, and without --http1 runs std because HTTP/2 may be negotiated.
+func TestAttackEngineFlag(t *testing.T) {
+	srv, caFile, hosts := stagingServer(t)
+	addr := strings.TrimPrefix(srv.URL, "https://")
+	prof := writeFile(t, "staging.yaml", "name: staging\nphases: [{name: only, duration: 1s, rate: 10}]\nclient: {timeout: 2s}\n")
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"fast where HTTP/2 may be negotiated", []string{"--engine", "fast", "--ca", caFile}, "--engine fast (transport.engine) cannot run this profile: HTTP/2 may be negotiated"},
+		{"no such engine", []string{"--engine", "turbo", "--ca", caFile}, `transport.engine: is "turbo" (expected std, fast or auto)`},
+	} {
+		out := filepath.Join(dir, "refused.st")
+		code, _, stderr := runCLI(t, context.Background(), append([]string{"attack", "--target", srv.URL, "--profile", prof, "--out", out, "--quiet"}, tc.args...)...)
+		if code != exitUsage || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 2 and one line saying %q", tc.name, code, stderr, tc.want)
+		}
+		if _, err := os.Stat(out); err == nil || hosts()[addr] != 0 {
+			t.Errorf("%s: a refused run left a results file or sent requests (%v)", tc.name, hosts())
+		}
+	}
+	if testing.Short() {
+		t.Skip("real-time runs")
+	}
+	for _, tc := range []struct {
+		name, engine, why string
+		args              []string
+	}{
+		{"auto with --http1", "fast", "auto: the profile needs only HTTP/1.1", []string{"--http1"}},
+		{"auto, HTTP/2 allowed", "std", "auto: HTTP/2 may be negotiated", nil},
+	} {
+		out := filepath.Join(dir, tc.engine+".st")
+		code, stdout, stderr := runCLI(t, context.Background(), append([]string{"attack", "--target", srv.URL, "--profile", prof,
+			"--out", out, "--quiet", "--ca", caFile, "--engine", "auto"}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.name, code, stderr)
+		}
+		line := "engine " + tc.engine + " (" + tc.why
+		if !strings.Contains(stderr, "engine: "+tc.engine+" ("+tc.why) || !strings.Contains(stdout, line) {
+			t.Errorf("%s: want %q at the start and %q in the summary:\n%s\n%s", tc.name, "engine: "+tc.engine, line, stderr, stdout)
+		}
+		r, err := results.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := r.Header()
+		r.Close()
+		if h.Engine != tc.engine || !strings.HasPrefix(h.EngineReason, tc.why) {
+			t.Errorf("%s: header engine %q (%q)", tc.name, h.Engine, h.EngineReason)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package attack
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/results"
+)
+
+// engine sends one client group's attempts: it is the seam between deciding (the group's
+// scheduler, which says when and what) and sending (an HTTP client). Two implement it:
+// vegetaEngine (vegeta's lib.Attacker over net/http: everything the transport section can
+// ask for) and fastEngine (a worker pool over fasthttp: plain HTTP/1.1 and TLS, several
+// times less CPU per attempt). chooseEngine picks one per run.
+//
+// Run's goroutine calls attack once per group, then reads the channel it returns until it is
+// closed. The engine's own goroutines take attempts from the group (the scheduler's Pace,
+// which blocks until one is due and claims it, called by one goroutine at a time; then
+// group.take) and send each one once, with no retry of their own; every attempt taken is
+// delivered as exactly one outcome, and the channel is closed once the scheduler said stop
+// and every attempt in flight has been delivered. stop may be called from any goroutine (the
+// context watcher, the consumer when the sink fails), after the scheduler was stopped: the
+// engine sends nothing new and lets what is in flight finish within the client timeout.
+type engine interface {
+	attack() <-chan outcome
+	stop()
+}
+
+// outcome is one attempt as an engine saw it, whatever the engine: the consumer records it
+// and asks package retry what follows.
+type outcome struct {
+	slot  uint32 // the scheduler's slot of the attempt
+	known bool   // slot is valid; false only for a result no claim explains (a bug)
+	code  uint16 // the response's status; 0 when none was read completely
+	kind  results.Kind
+	err   string        // the recorded error message: the root cause, no URL or address
+	sent  time.Time     // when the request started
+	lat   time.Duration // from sent until the body was read, or the attempt failed
+	// header holds the response headers the retry policy reads (Retry-After); nil when
+	// there were none.
+	header http.Header
+}
+
+// Engine names, as Summary and the results header report them.
+const (
+	engineStd  = profiles.EngineStd
+	engineFast = profiles.EngineFast
+)
+
+// engineChoice is which engine a run uses and why, for the results header and the analysis.
+type engineChoice struct {
+	name   string // engineStd or engineFast
+	reason string
+}
+
+// chooseEngine decides the run's engine from what was asked (the profile's transport.engine,
+// which --engine sets) and what the run needs. An explicit fast that the run needs more than
+// fast can do is bad input: an error naming the first such need and what to do.
+// urls are where the run sends: the target, or every endpoint of the request plan.
+func chooseEngine(p *profiles.Profile, tr *transport, urls []string) (engineChoice, error) {
+	asked := ""
+	if p.Transport != nil {
+		asked = p.Transport.Engine
+	}
+	switch asked {
+	case "", engineStd:
+		return engineChoice{engineStd, "the default (--engine std): net/http through vegeta, every transport option"}, nil
+	case engineFast, profiles.EngineAuto:
+	default:
+		return engineChoice{}, fmt.Errorf("--engine (transport.engine): %q is not an engine (expected std, fast or auto)", asked)
+	}
+	need := fastCannot(p, tr, urls)
+	switch {
+	case asked == engineFast && need != "":
+		return engineChoice{}, fmt.Errorf("--engine fast (transport.engine) cannot run this profile: %s; use --engine std or auto", need)
+	case asked == engineFast:
+		return engineChoice{engineFast, "asked for (--engine fast): fasthttp, HTTP/1.1"}, nil
+	case need != "":
+		return engineChoice{engineStd, "auto: " + need + ", which only std does"}, nil
+	}
+	return engineChoice{engineFast, "auto: the profile needs only HTTP/1.1, which fast does with less CPU per attempt"}, nil
+}
+
+// fastCannot names the first thing the run needs that fastEngine cannot do, or "".
+func fastCannot(p *profiles.Profile, tr *transport, urls []string) string {
+	t := tr.t
+	switch {
+	case t.H2C:
+		return "h2c (cleartext HTTP/2)"
+	case t.Proxy != "" && t.Proxy != profiles.ProxyNone:
+		return "a proxy (transport.proxy)"
+	}
+	for _, s := range urls {
+		u, err := url.Parse(s)
+		if err != nil {
+			return "a URL it cannot read"
+		}
+		if u.Scheme == "https" && tr.http2() {
+			return "HTTP/2 may be negotiated with an https:// target (--http1, transport.http2: false, asks for HTTP/1.1 only)"
+		}
+		if tr.proxy == nil {
+			continue
+		}
+		// The environment's HTTPS_PROXY/HTTP_PROXY applies unless NO_PROXY exempts the URL.
+		if pu, err := tr.proxy(&http.Request{URL: u}); err == nil && pu != nil {
+			return "a proxy from the environment (HTTPS_PROXY/HTTP_PROXY; --proxy none goes direct)"
+		}
+	}
+	for _, cl := range p.Groups() {
+		if cl.FollowRedirects > 0 {
+			return fmt.Sprintf("following redirects (client %q: follow_redirects %d)", cl.Name, cl.FollowRedirects)
+		}
+	}
+	return ""
+}
+
+// vegetaEngine is the net/http path: vegeta's Attacker with the group's scheduler as its
+// Pacer and group.targeter as its Targeter, over the transport's http.Client. It can do
+// everything the transport section asks (HTTP/2, h2c, proxies, redirects).
+type vegetaEngine struct {
+	g        *group
+	attacker *vegeta.Attacker
+}
+
+func newVegetaEngine(g *group, tr *transport, cl profiles.Client, conns int, workers uint64) *vegetaEngine {
+	return &vegetaEngine{g: g, attacker: vegeta.NewAttacker(
+		// First: vegeta.Client replaces the whole client (transport.go builds it whole:
+		// vegeta's transport options expect its own *http.Transport, which the
+		// protocol counting wraps), the options after it adjust the attacker.
+		vegeta.Client(tr.client(cl.FollowRedirects, cl.Reuses(), conns, &g.hops)),
+		vegeta.Timeout(time.Duration(cl.Timeout)),
+		vegeta.Workers(16),
+		vegeta.MaxWorkers(workers),
+		// Bodies are read to the end (so connections are reused) but never kept.
+		vegeta.MaxBody(0),
+	)}
+}
+
+func (e *vegetaEngine) stop() { e.attacker.Stop() }
+
+// attack turns vegeta's results into outcomes, on one goroutine of its own: the slot comes
+// back in the URL's fragment (slotURL), the kind from the status and vegeta's error text.
+func (e *vegetaEngine) attack() <-chan outcome {
+	out := make(chan outcome, 64)
+	in := e.attacker.Attack(e.g.targeter, e.g.sched, 0, "stormtest")
+	go func() {
+		defer close(out)
+		for res := range in {
+			o := outcome{code: res.Code, sent: res.Timestamp, lat: res.Latency, header: res.Headers}
+			o.slot, o.known = slotOf(res.URL)
+			if !o.known {
+				o.err = fmt.Sprintf("url %q, error %q", res.URL, res.Error)
+			} else if o.kind = classify(res.Code, res.Error); o.kind != results.KindOK {
+				o.err = errorMessage(res.Error)
+			}
+			out <- o
+		}
+	}()
+	return out
+}
+
+// take hands the attempt the scheduler claimed to an engine's worker: its slot and endpoint,
+// the URL with the slot in its fragment, and whether it is a request's first attempt. It
+// counts the attempt as sent. Workers of either engine call it, concurrently, right after a
+// claim.
+func (g *group) take() (slot uint32, ep *endpoint, url string, ok bool) {
+	slot, ep, url, first, ok := g.sched.next()
+	if !ok {
+		return 0, nil, "", false
+	}
+	g.progress.Sent.Add(1)
+	if first {
+		g.progress.Requests.Add(1)
+	}
+	return slot, ep, url, true
+}
+
+// statusError is the error text vegeta gives a response with a status below 200 or from 400
+// on ("503 Service Unavailable"), so that both engines record the same message.
+func statusError(code int, reason string) string {
+	if reason == "" {
+		reason = http.StatusText(code)
+	}
+	return strings.TrimSpace(fmt.Sprintf("%d %s", code, reason))
+}
+
+// countProto counts a response by protocol version, as countingTransport does for net/http.
+func (s *transportStats) countProto(major, minor int) {
+	var c *atomic.Uint64
+	switch {
+	case major == 2:
+		c = &s.http2
+	case major == 1 && minor == 1:
+		c = &s.http11
+	case major == 1 && minor == 0:
+		c = &s.http10
+	default:
+		c = &s.others
+	}
+	c.Add(1)
+}

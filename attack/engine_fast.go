@@ -1,0 +1,291 @@
+package attack
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/results"
+)
+
+// fastEngine sends a group's attempts with fasthttp's HostClient, HTTP/1.1 only, from a pool
+// of worker goroutines that take turns at the scheduler. The profile of a max-rate run showed
+// net/http's two goroutines per connection (readLoop, writeLoop, and the select and wake-ups
+// between them and the caller) and its ~6 KB of allocations per request (header maps,
+// contexts, timers, vegeta's Result and body buffer) taking most of the generator's CPU; here
+// a worker writes the request and reads the response on its own goroutine, into a request and
+// response it reuses, and hands the outcome to the consumer by value: no allocation per
+// attempt when the target answers.
+//
+// Pacing is leader/follower: the worker holding pace is the only one in the scheduler's Pace
+// (which blocks until the next attempt is due and claims it); it takes the attempt, lets the
+// next idle worker have pace, and sends. So an attempt is claimed only when a worker is free
+// to send it, as with vegeta's unbuffered ticks, and no goroutine hand-off sits between the
+// claim and the send. Workers start at 16 and grow to the group's max-workers while a claim
+// finds no other worker idle, as vegeta's do.
+type fastEngine struct {
+	g       *group
+	hosts   []*fasthttp.HostClient // by endpoint; endpoints of one origin share one
+	protos  []fasthttp.Request     // by endpoint: the request to send, copied for each attempt
+	timeout time.Duration          // the client's timeout: the whole attempt, dial to body
+	max     int64                  // max workers
+	stats   *transportStats
+	out     chan outcome
+
+	pace    sync.Mutex // held by the worker in the scheduler's Pace
+	workers atomic.Int64
+	idle    atomic.Int64 // workers waiting for pace or in Pace
+	wg      sync.WaitGroup
+
+	// dateUntil is when the engine stops handing over the Date header: until then the
+	// consumer estimates the generator's clock against the target's from it.
+	dateUntil time.Time
+}
+
+// fastIdleConn is how long fastEngine keeps an idle connection. Shorter than the common
+// server keep-alive timeouts (Node's 5 s), so a connection is closed here before the server
+// closes it: fasthttp, told not to resend anything (every attempt is recorded as sent), would
+// report a request on a connection the server had just closed as a reset.
+const fastIdleConn = 4 * time.Second
+
+// fastUserAgent is what net/http sends, so that the target sees the same requests whatever
+// the engine.
+const fastUserAgent = "Go-http-client/1.1"
+
+func newFastEngine(g *group, tr *transport, plan *requestPlan, cl profiles.Client, workers uint64) (*fastEngine, error) {
+	e := &fastEngine{
+		g:       g,
+		timeout: time.Duration(cl.Timeout),
+		max:     int64(max(workers, 1)),
+		stats:   tr.stats,
+		protos:  make([]fasthttp.Request, len(plan.endpoints)),
+		hosts:   make([]*fasthttp.HostClient, len(plan.endpoints)),
+	}
+	e.out = make(chan outcome, min(e.max, 1024))
+	byOrigin := map[string]*fasthttp.HostClient{}
+	for i := range plan.endpoints {
+		ep := &plan.endpoints[i]
+		u, err := url.Parse(ep.url)
+		if err != nil {
+			return nil, err
+		}
+		origin := u.Scheme + "://" + hostPort(u)
+		hc := byOrigin[origin]
+		if hc == nil {
+			hc = tr.fastHostClient(u, int(e.max))
+			byOrigin[origin] = hc
+		}
+		e.hosts[i] = hc
+		req := &e.protos[i]
+		req.SetRequestURI(ep.url)
+		req.Header.SetMethod(ep.method)
+		req.Header.SetUserAgent(fastUserAgent)
+		for name, values := range ep.header {
+			if http.CanonicalHeaderKey(name) == "Host" {
+				if len(values) > 0 {
+					req.Header.SetHost(values[0])
+				}
+				continue
+			}
+			// Set, then Add: a profile's User-Agent replaces the default one.
+			for j, v := range values {
+				if j == 0 {
+					req.Header.Set(name, v)
+				} else {
+					req.Header.Add(name, v)
+				}
+			}
+		}
+		if len(ep.body) > 0 {
+			req.SetBodyRaw(ep.body)
+		}
+		if !cl.Reuses() {
+			req.SetConnectionClose()
+		}
+	}
+	return e, nil
+}
+
+// fastHostClient is a fasthttp client for the origin of u, with the run's TLS configuration
+// and routing (connect_to, Unix socket), and with fasthttp's own resending turned off.
+func (tr *transport) fastHostClient(u *url.URL, maxConns int) *fasthttp.HostClient {
+	tls := u.Scheme == "https"
+	hc := &fasthttp.HostClient{
+		Addr:                     hostPort(u),
+		IsTLS:                    tls,
+		NoDefaultUserAgentHeader: true,
+		MaxConns:                 maxConns,
+		MaxIdleConnDuration:      fastIdleConn,
+		// fasthttp resends a failed idempotent request on another connection; every
+		// attempt is recorded as sent, so it may resend only a request that never left:
+		// one refused by a connection the framing check had broken (errBrokenConn).
+		MaxIdemponentCallAttempts: 2,
+		RetryIfErr: func(_ *fasthttp.Request, _ int, err error) (bool, bool) {
+			return false, errors.Is(err, errBrokenConn)
+		},
+		// Send paths as written (fasthttp would clean them), and read heads as large as the
+		// framing check keeps.
+		DisablePathNormalizing: true,
+		ReadBufferSize:         maxHead,
+		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			c, err := tr.dial(ctx, "tcp", addr)
+			if err != nil || tls {
+				return c, err
+			}
+			// Plain HTTP/1: the same framing check as net/http's connections get.
+			return &framedConn{Conn: c}, nil
+		},
+	}
+	if tls {
+		hc.TLSConfig = tr.tls.Clone()
+		// Only HTTP/1.1: fast is chosen only when HTTP/2 is off.
+		hc.TLSConfig.NextProtos = nil
+	}
+	return hc
+}
+
+func (e *fastEngine) stop() {} // the scheduler's stop ends every worker's next Pace
+
+func (e *fastEngine) attack() <-chan outcome {
+	n := min(e.max, 16)
+	e.workers.Store(n)
+	e.wg.Add(int(n))
+	for range n {
+		go e.work()
+	}
+	go func() {
+		e.wg.Wait()
+		close(e.out)
+	}()
+	return e.out
+}
+
+// work is one worker: claim, send, deliver, until the scheduler says stop.
+func (e *fastEngine) work() {
+	defer e.wg.Done()
+	var req fasthttp.Request
+	var resp fasthttp.Response
+	for {
+		e.idle.Add(1)
+		e.pace.Lock()
+		_, stop := e.g.sched.Pace(0, 0)
+		var slot uint32
+		var ep *endpoint
+		ok := false
+		if !stop {
+			slot, ep, _, ok = e.g.take()
+		}
+		e.pace.Unlock()
+		if e.idle.Add(-1) == 0 && !stop {
+			e.grow()
+		}
+		switch {
+		case stop:
+			return
+		case !ok:
+			// Cannot happen while every claim is taken by the worker that made it.
+			e.out <- outcome{err: errTickWithoutClaim.Error()}
+			e.g.sched.stop()
+			return
+		}
+		e.out <- e.send(slot, ep, &req, &resp)
+	}
+}
+
+// grow starts another worker, unless max-workers are running.
+func (e *fastEngine) grow() {
+	if e.workers.Add(1) > e.max {
+		e.workers.Add(-1)
+		return
+	}
+	e.wg.Add(1) // the caller is a running worker, so the count cannot have reached zero
+	go e.work()
+}
+
+// send makes one attempt: the endpoint's request, once, within the client's timeout.
+func (e *fastEngine) send(slot uint32, ep *endpoint, req *fasthttp.Request, resp *fasthttp.Response) outcome {
+	i := ep.index
+	e.protos[i].CopyTo(req)
+	hc := e.hosts[i]
+	o := outcome{slot: slot, known: true, sent: time.Now()}
+	var err error
+	if e.timeout > 0 {
+		err = hc.DoTimeout(req, resp, e.timeout)
+	} else {
+		err = hc.Do(req, resp)
+	}
+	o.lat = time.Since(o.sent)
+	if err != nil {
+		o.kind, o.err = fastError(err)
+		return o
+	}
+	code := resp.StatusCode()
+	o.code = uint16(code)
+	if resp.Header.IsHTTP11() {
+		e.stats.countProto(1, 1)
+	} else {
+		e.stats.countProto(1, 0)
+	}
+	text := ""
+	if code < 200 || code >= 400 {
+		text = statusError(code, string(resp.Header.StatusMessage()))
+	}
+	if o.kind = classify(o.code, text); o.kind != results.KindOK {
+		o.err = text
+	}
+	if ra := resp.Header.Peek("Retry-After"); len(ra) > 0 {
+		o.header = http.Header{"Retry-After": {string(ra)}}
+	}
+	if o.sent.Before(e.dateUntil) {
+		if d := resp.Header.Peek("Date"); len(d) > 0 {
+			if o.header == nil {
+				o.header = http.Header{}
+			}
+			o.header["Date"] = []string{string(d)}
+		}
+	}
+	return o
+}
+
+// fastError classifies a failed fasthttp attempt by the error's type where it has one (the
+// kinds the net/http engine reads from its error text), and gives the recorded message.
+func fastError(err error) (results.Kind, string) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
+		errors.As(err, &ne) && ne.Timeout():
+		return results.KindTimeout, "timeout (no complete response within the client timeout)"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return results.KindRefused, "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return results.KindReset, "connection reset by peer"
+	case errors.Is(err, syscall.EPIPE):
+		return results.KindReset, "broken pipe"
+	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return results.KindReset, "server closed the connection before the response was complete"
+	case errors.Is(err, errBodyOverrun):
+		return results.KindOther, errBodyOverrun.Error()
+	}
+	msg := err.Error()
+	if k := classifyError(msg); k != results.KindOther {
+		return k, errorMessage(msg)
+	}
+	// fasthttp's messages carry a buffer dump after ". Buffer size="; keep the cause.
+	if i := strings.Index(msg, ". Buffer size="); i >= 0 {
+		msg = msg[:i]
+	}
+	return results.KindOther, errorMessage(msg)
+}

@@ -1,0 +1,212 @@
+package attack
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stormtest/stormtest/internal/testfix"
+	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/results"
+)
+
+// engines are the engines the behavioural tests run against: every test of an attack's
+// behaviour (timeouts, retries and budgets, Retry-After, the client mix, closed-loop users,
+// error kinds, redirects, latency from the intended start, every attempt recorded) runs once
+// per engine, as a subtest named after it.
+var engines = []string{engineStd, engineFast}
+
+func forEachEngine(t *testing.T, test func(t *testing.T, eng string)) {
+	for _, eng := range engines {
+		t.Run(eng, func(t *testing.T) { test(t, eng) })
+	}
+}
+
+// parseOn parses a test profile and has it sent by eng (transport.engine).
+func parseOn(t testing.TB, eng, yaml string) *profiles.Profile {
+	t.Helper()
+	return onEngine(t, testfix.MustParse(t, yaml), eng)
+}
+
+// onEngine is p sent by eng.
+func onEngine(t testing.TB, p *profiles.Profile, eng string) *profiles.Profile {
+	t.Helper()
+	q, err := p.WithTransport(profiles.Transport{Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// runAttackOn is runAttack with the profile sent by eng; it also checks that eng is the
+// engine that ran, in the summary and in the results header.
+func runAttackOn(t *testing.T, eng string, ctx context.Context, targetURL, yaml string) (Summary, []results.Record) {
+	t.Helper()
+	rec := &memRecorder{}
+	sum, err := Run(ctx, Config{Target: targetURL, Profile: parseOn(t, eng, yaml)}, rec)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if rec.begins != 1 || rec.ends != 1 || rec.trailer.Attempts != uint64(len(rec.recs)) || rec.header.Profile.Seed == 0 {
+		t.Fatalf("Begin %d times, End %d times, trailer %+v for %d records, seed %d",
+			rec.begins, rec.ends, rec.trailer, len(rec.recs), rec.header.Profile.Seed)
+	}
+	if sum.Engine != eng || rec.header.Engine != eng || rec.header.EngineReason == "" {
+		t.Fatalf("engine %q (header %q, %q), want %q", sum.Engine, rec.header.Engine, rec.header.EngineReason, eng)
+	}
+	return sum, rec.recs
+}
+
+// TestFastEngineTransports: the transports fast can do, in real runs against servers that
+// check what they receive: TLS (a CA of the test's own, a client certificate, insecure),
+// connect_to, a Unix socket, a connection per attempt. Each must give what std gives.
+func TestFastEngineTransports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time runs")
+	}
+	certs := newTestCerts(t)
+	ca := &profiles.TLS{CA: []string{certs.caFile}}
+	no := false
+	fast := func(tr profiles.Transport) *profiles.Transport {
+		tr.Engine = engineFast
+		return &tr
+	}
+	check := func(t *testing.T, rec *memRecorder, conns func(uint64) bool) {
+		t.Helper()
+		if rec.header.Engine != engineFast {
+			t.Fatalf("engine %q (%s), want fast", rec.header.Engine, rec.header.EngineReason)
+		}
+		if got := rec.trailer.Protocols; !reflect.DeepEqual(got, map[string]uint64{"HTTP/1.1": 20}) {
+			t.Errorf("protocols %v", got)
+		}
+		if c := rec.trailer.Connections; !conns(c) {
+			t.Errorf("%d connections for 20 attempts", c)
+		}
+	}
+	reused := func(c uint64) bool { return c >= 1 && c <= 5 }
+	t.Run("https with the CA, http2 false, on a server offering both", func(t *testing.T) {
+		o := &observer{}
+		srv := httptest.NewUnstartedServer(o.handler())
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{certs.server}, NextProtos: []string{"h2", "http/1.1"}}
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		check(t, runWith(t, srv.URL, transportProfile(t, fast(profiles.Transport{TLS: ca, HTTP2: &no}), "")), reused)
+		if o.only(o.protos) != "HTTP/1.1" {
+			t.Errorf("server saw %v", o.protos)
+		}
+	})
+	t.Run("mutual TLS", func(t *testing.T) {
+		o := &observer{}
+		srv := tlsServer(t, certs, false, requireClientCert(certs), o)
+		check(t, runWith(t, srv.URL, transportProfile(t, fast(profiles.Transport{HTTP2: &no,
+			TLS: &profiles.TLS{CA: ca.CA, Cert: certs.certFile, Key: certs.keyFile}}), "")), reused)
+		if got := o.only(o.peers); got != certs.clientName {
+			t.Errorf("server saw client certificates %v", o.peers)
+		}
+	})
+	t.Run("an unknown CA fails every attempt as other", func(t *testing.T) {
+		srv := tlsServer(t, certs, false, nil, &observer{})
+		rec := &memRecorder{}
+		if _, err := Run(context.Background(), Config{Target: srv.URL,
+			Profile: transportProfile(t, fast(profiles.Transport{HTTP2: &no, Proxy: profiles.ProxyNone}), "")}, rec); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rec.recs {
+			if r.Kind != results.KindOther || !strings.Contains(r.Error, "certificate") {
+				t.Fatalf("attempt recorded as %v %q, want other, naming the certificate", r.Kind, r.Error)
+			}
+		}
+	})
+	t.Run("connect_to keeps Host and SNI", func(t *testing.T) {
+		o := &observer{}
+		srv := tlsServer(t, certs, false, nil, o)
+		addr := strings.TrimPrefix(srv.URL, "https://")
+		check(t, runWith(t, "https://staging.invalid", transportProfile(t, fast(profiles.Transport{TLS: ca, HTTP2: &no,
+			ConnectTo: []string{"staging.invalid:443:" + addr}}), "")), reused)
+		if h, sni := o.only(o.hosts), o.only(o.snis); h != "staging.invalid" || sni != "staging.invalid" {
+			t.Errorf("server saw Host %v, SNI %v", o.hosts, o.snis)
+		}
+	})
+	t.Run("keepalive false: a connection per attempt", func(t *testing.T) {
+		srv := serve(t, (&observer{}).handler())
+		check(t, runWith(t, srv.URL, transportProfile(t, fast(profiles.Transport{}), ", keepalive: false")),
+			func(c uint64) bool { return c == 20 })
+	})
+	t.Run("unix socket", func(t *testing.T) {
+		sock := filepath.Join(t.TempDir(), "app.sock")
+		ln, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := &observer{}
+		srv := &http.Server{Handler: o.handler()}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		check(t, runWith(t, "http://svc.invalid", transportProfile(t, fast(profiles.Transport{UnixSocket: sock}), "")), reused)
+		if o.only(o.hosts) != "svc.invalid" {
+			t.Errorf("server saw Host %v", o.hosts)
+		}
+	})
+}
+
+// TestChooseEngine: auto picks fast only when the run needs nothing only std does, and says
+// why; fast asked for such a run is refused in one line naming the need and the way out.
+func TestChooseEngine(t *testing.T) {
+	no := false
+	cases := []struct {
+		name   string
+		target string
+		tr     profiles.Transport
+		client string
+		env    map[string]string
+		want   string // engine auto picks
+		why    string // in auto's reason, and in fast's refusal when want is std
+	}{
+		{"plain http", "http://127.0.0.1:8080", profiles.Transport{}, "", nil, engineFast, "HTTP/1.1"},
+		{"https may negotiate HTTP/2", "https://127.0.0.1:8443", profiles.Transport{}, "", nil, engineStd, "HTTP/2"},
+		{"https, http2 false", "https://127.0.0.1:8443", profiles.Transport{HTTP2: &no}, "", nil, engineFast, "HTTP/1.1"},
+		{"h2c", "http://127.0.0.1:8080", profiles.Transport{H2C: true}, "", nil, engineStd, "h2c"},
+		{"explicit proxy", "http://svc.invalid", profiles.Transport{Proxy: "http://127.0.0.1:3128"}, "", nil, engineStd, "proxy"},
+		{"proxy from the environment", "http://svc.invalid", profiles.Transport{}, "", map[string]string{"HTTP_PROXY": "http://127.0.0.1:3128"}, engineStd, "environment"},
+		{"environment proxy, proxy none", "http://svc.invalid", profiles.Transport{Proxy: profiles.ProxyNone}, "", map[string]string{"HTTP_PROXY": "http://127.0.0.1:3128"}, engineFast, "HTTP/1.1"},
+		{"NO_PROXY exempts the target", "http://svc.invalid", profiles.Transport{}, "", map[string]string{"HTTP_PROXY": "http://127.0.0.1:3128", "NO_PROXY": "svc.invalid"}, engineFast, "HTTP/1.1"},
+		{"follow_redirects", "http://127.0.0.1:8080", profiles.Transport{}, ", follow_redirects: 2", nil, engineStd, "follow_redirects 2"},
+		{"unix socket", "http://svc.invalid", profiles.Transport{UnixSocket: "/tmp/x.sock"}, "", nil, engineFast, "HTTP/1.1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"} {
+				t.Setenv(k, tc.env[k])
+			}
+			cfg := func(eng string) Config {
+				tr := tc.tr
+				tr.Engine = eng
+				return Config{Target: tc.target, Profile: transportProfile(t, &tr, tc.client)}
+			}
+			name, why, err := cfg(profiles.EngineAuto).Engine()
+			if err != nil || name != tc.want || !strings.Contains(why, "auto") || !strings.Contains(why, tc.why) {
+				t.Fatalf("auto: %q (%q), %v; want %s because of %q", name, why, err, tc.want, tc.why)
+			}
+			if name, _, err := cfg("").Engine(); name != engineStd || err != nil {
+				t.Errorf("default: %q, %v; want std", name, err)
+			}
+			err = cfg(engineFast).Validate()
+			switch {
+			case tc.want == engineFast && err != nil:
+				t.Errorf("fast: %v", err)
+			case tc.want == engineStd && (err == nil || !strings.Contains(err.Error(), tc.why) || !strings.Contains(err.Error(), "use --engine std or auto")):
+				t.Errorf("fast: error %v, want one naming %q and the way out", err, tc.why)
+			}
+		})
+	}
+	if _, err := profiles.Parse([]byte("phases: [{duration: 1s, rate: 1}]\ntransport: {engine: turbo}\n"), "p.yaml"); err == nil || !strings.Contains(err.Error(), "transport.engine") {
+		t.Errorf("engine: turbo: %v", err)
+	}
+}
