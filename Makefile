@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/stormtest
 PKGS    := ./...
 
-.PHONY: all build demo test test-scenarios test-short vet fmt-check bench bench-memory clean
+.PHONY: all build demo test test-scenarios test-short vet fmt-check bench bench-memory fuzz soak clean
 
 all: build
 
@@ -64,6 +64,20 @@ bench-memory: build
 	  GOMAXPROCS=1 /usr/bin/time -f "export  $$n: %e s, peak RSS %M KB" sh -c "./$(BIN) export --format vegeta-csv --out $(BENCH_TMP)/$$n.csv $(BENCH_TMP)/$$n.st 2>/dev/null"; \
 	done
 	rm -rf $(BENCH_TMP)
+
+## fuzz: every fuzz target, one after another, each for FUZZTIME (e.g. make fuzz FUZZTIME=30s).
+## A finding is written under the package's testdata/fuzz/FuzzX/ and fails the run: commit
+## it with the fix, and it is a regression test of every plain `go test` from then on.
+## FUZZ_PARALLEL bounds the workers of each (default: one per core).
+FUZZTIME ?= 30s
+FUZZ_PARALLEL ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_TARGETS := ./profiles:FuzzParse ./gate:FuzzParse ./results:FuzzReader ./hlog:FuzzRoundTrip \
+	./attack:FuzzTargetsFile ./internal/envvar:FuzzExpand
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZ_PARALLEL) $$pkg; \
+	done
 
 clean:
 	rm -rf bin out

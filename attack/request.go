@@ -3,13 +3,16 @@ package attack
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -170,12 +173,20 @@ func targetsFilePlan(path string) (*requestPlan, error) {
 		return nil, fmt.Errorf("targets file: %w", err)
 	}
 	defer f.Close()
-	tgts, err := vegeta.ReadAllTargets(vegeta.NewHTTPTargeter(f, nil, nil))
+	return readTargets(f, path)
+}
+
+// readTargets parses a targets file's content; path names it in errors.
+func readTargets(r io.Reader, path string) (*requestPlan, error) {
+	tgts, err := vegeta.ReadAllTargets(vegeta.NewHTTPTargeter(r, nil, nil))
 	if errors.Is(err, vegeta.ErrNoTargets) {
 		return nil, fmt.Errorf("targets file %s: no targets in it", path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("targets file %s: %w", path, err)
+		// vegeta quotes the offending line as it is, and a line may end in \r (a file
+		// written on Windows) or hold other control characters: escape them so that the
+		// error stays one line.
+		return nil, &oneLineError{msg: fmt.Sprintf("targets file %s: %s", path, escapeControls(err.Error())), err: err}
 	}
 	if len(tgts) > maxEndpoints {
 		return nil, fmt.Errorf("targets file %s: %d targets, at most %d", path, len(tgts), maxEndpoints)
@@ -205,3 +216,29 @@ func (rp *requestPlan) choose(n uint64, rng *rand.Rand) uint16 {
 
 // baseURL is the URL the preflight check and the results header name.
 func (rp *requestPlan) baseURL() string { return rp.endpoints[0].url }
+
+// oneLineError is an error whose message was made one line, still wrapping the original.
+type oneLineError struct {
+	msg string
+	err error
+}
+
+func (e *oneLineError) Error() string { return e.msg }
+func (e *oneLineError) Unwrap() error { return e.err }
+
+// escapeControls writes the control characters of s as Go escapes (\r, \x00).
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,89 @@
+package hlog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"testing"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/stormtest/stormtest/results"
+)
+
+// FuzzRoundTrip writes attempts decoded from arbitrary bytes (end times anywhere around the
+// run's start, in any order, latencies from 0 to past the range, any phase) as an interval
+// log, parses the log back with hdrhistogram-go's decoder and checks that nothing was lost or
+// invented: per tag, the logged histograms sum to exactly the histogram of the attempts, and
+// every line's Interval_Max is its histogram's maximum.
+func FuzzRoundTrip(f *testing.F) {
+	f.Add([]byte{}, uint16(1000))
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 1, 0}, uint16(1))
+	f.Add(bytes.Repeat([]byte{0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 1}, 20), uint16(250))
+	// Out of order by far more than the lateness: a record for an interval already written.
+	f.Add([]byte{0x7f, 0xff, 0xff, 0xff, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2}, uint16(1))
+	// Latencies past an hour, clamped.
+	f.Add([]byte{0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 2}, uint16(60000))
+	f.Fuzz(func(t *testing.T, in []byte, intervalMs uint16) {
+		interval := time.Duration(max(intervalMs, 1)) * time.Millisecond
+		h := testHeader()
+		const size = 9
+		recs := make([]results.Record, 0, len(in)/size)
+		for ; len(in) >= size; in = in[size:] {
+			// End offset: a signed 32-bit count of 100 µs steps (about ±2.5 days); latency:
+			// a 32-bit count of µs scaled by 4 (up to ~4.8 h, past the histogram's hour).
+			end := time.Duration(int32(binary.BigEndian.Uint32(in))) * 100 * time.Microsecond
+			lat := time.Duration(binary.BigEndian.Uint32(in[4:])) * 4 * time.Microsecond
+			recs = append(recs, results.Record{
+				RequestID: uint64(len(recs)), Attempt: 1, Phase: in[8] % 4, Kind: results.KindOK, Code: 200,
+				Intended: h.Start.UnixNano() + int64(end-lat), ServiceTime: lat,
+			})
+		}
+		var buf bytes.Buffer
+		s, err := NewSink(&buf, interval)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Begin(h); err != nil {
+			t.Fatal(err)
+		}
+		for i := range recs {
+			if err := s.Write(&recs[i]); err != nil {
+				t.Fatalf("Write: %v", err)
+			}
+		}
+		if err := s.End(results.Trailer{}); err != nil {
+			t.Fatalf("End: %v", err)
+		}
+		_, lines := parseLog(t, buf.Bytes())
+		want := expected(h, recs)
+		got := map[string]*hdr.Histogram{}
+		for _, p := range lines {
+			if got[p.tag] == nil {
+				got[p.tag] = NewHistogram()
+			}
+			got[p.tag].Merge(p.hist)
+			if math.Abs(p.max-float64(p.hist.Max())/1000) > 0.0005 {
+				t.Errorf("Interval_Max %v for a histogram max of %d µs", p.max, p.hist.Max())
+			}
+			if math.Abs(p.length-interval.Seconds()) > 0.0005 {
+				t.Errorf("interval length %v, want %v", p.length, interval.Seconds())
+			}
+		}
+		if len(recs) == 0 {
+			if len(lines) != 0 {
+				t.Fatalf("%d interval lines for no attempts", len(lines))
+			}
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d tags logged, want %d", len(got), len(want))
+		}
+		for tag, w := range want {
+			if got[tag] == nil || !got[tag].Equals(w) {
+				t.Fatalf("tag %q: logged histograms do not sum to the attempts' (%d attempts)", tag, w.TotalCount())
+			}
+		}
+	})
+}
