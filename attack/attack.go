@@ -82,7 +82,15 @@ type Config struct {
 	MaxWorkers uint64
 	// Connections is the number of idle keep-alive connections kept per host.
 	Connections int
+	// MaxBody caps the bytes read of each response body; 0 means DefaultMaxBody. Bodies are
+	// counted and dropped, never kept; one past the cap fails its attempt as
+	// results.KindTooLarge and closes its connection.
+	MaxBody int64
 }
+
+// DefaultMaxBody is the body cap when Config.MaxBody is 0: far above any page or API
+// response a load test measures, far below the 1 GiB or endless body of a broken target.
+const DefaultMaxBody = 16 << 20
 
 // Summary says how an attack went.
 type Summary struct {
@@ -350,6 +358,10 @@ func run(ctx context.Context, cfg Config, rec Recorder, scr *scrape.Scraper) (Su
 	tr, err := newTransport(p.Transport, plan.baseURL())
 	if err != nil {
 		return Summary{}, err
+	}
+	tr.maxBody = cfg.MaxBody
+	if tr.maxBody <= 0 {
+		tr.maxBody = DefaultMaxBody
 	}
 	progress := cfg.Progress
 	if progress == nil {
