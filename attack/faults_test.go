@@ -31,11 +31,11 @@ func TestFaultsSurvived(t *testing.T) {
 	}
 	const profile = "phases: [{name: load, duration: 2s, rate: 40}]\nclient: {timeout: 1s}\n"
 	cases := []struct {
-		fault   simservice.Fault
-		extra   string // profile lines
-		want    results.Kind
-		label   string  // the analysis names it so
-		share   float64 // of requests (of connections for goaway); 0 means 0.5
+		fault simservice.Fault
+		extra string // profile lines
+		want  results.Kind
+		label string  // the analysis names it so
+		share float64 // of requests (of connections for goaway); 0 means 0.5
 	}{
 		{simservice.FaultReset, "", results.KindReset, "connection reset", 0},
 		{simservice.FaultHang, "", results.KindTimeout, "timeout", 0},

@@ -39,17 +39,17 @@ type Fault string
 
 // Faults.
 const (
-	FaultReset         Fault = "reset"          // headers and part of the body, then a TCP reset
-	FaultHang          Fault = "hang"           // accept the request and never answer
-	FaultSlowloris     Fault = "slowloris"      // the response one byte per second
-	FaultHugeBody      Fault = "huge-body"      // a 1 GiB body, as fast as the client reads
-	FaultEndlessBody   Fault = "endless-body"   // a chunked body that never ends
-	FaultGarbage       Fault = "garbage"        // random bytes instead of an HTTP response
-	FaultCloseEarly    Fault = "close"          // close the connection before any header
-	FaultLyingLength   Fault = "lying-length"   // Content-Length 1 MiB, 1 KiB sent, then close
-	FaultRedirectLoop  Fault = "redirect-loop"  // 302 to the same URL, forever
-	FaultNoContinue    Fault = "no-continue"    // 100 Continue, then never a final response
-	FaultGoAway        Fault = "goaway"         // h2c: GOAWAY on the connection's first request
+	FaultReset         Fault = "reset"         // headers and part of the body, then a TCP reset
+	FaultHang          Fault = "hang"          // accept the request and never answer
+	FaultSlowloris     Fault = "slowloris"     // the response one byte per second
+	FaultHugeBody      Fault = "huge-body"     // a 1 GiB body, as fast as the client reads
+	FaultEndlessBody   Fault = "endless-body"  // a chunked body that never ends
+	FaultGarbage       Fault = "garbage"       // random bytes instead of an HTTP response
+	FaultCloseEarly    Fault = "close"         // close the connection before any header
+	FaultLyingLength   Fault = "lying-length"  // Content-Length 1 MiB, 1 KiB sent, then close
+	FaultRedirectLoop  Fault = "redirect-loop" // 302 to the same URL, forever
+	FaultNoContinue    Fault = "no-continue"   // 100 Continue, then never a final response
+	FaultGoAway        Fault = "goaway"        // h2c: GOAWAY on the connection's first request
 	hugeBodyBytes            = 1 << 30
 	lyingLengthClaimed       = 1 << 20
 	lyingLengthSent          = 1 << 10
