@@ -121,6 +121,16 @@ func (s *FileSink) Begin(h results.Header) error {
 // Write records one attempt.
 func (s *FileSink) Write(r *results.Record) error { return s.file.Write(r) }
 
+// Written is how many attempts are in the file: after a write error (a full disk), the true
+// number kept, which is what a message about the failure must report, not the attempts
+// completed.
+func (s *FileSink) Written() uint64 {
+	if s.file == nil {
+		return 0
+	}
+	return s.file.Written()
+}
+
 // Scrape records one scrape of the target's metrics (results.ScrapeSink).
 func (s *FileSink) Scrape(sc *results.Scrape) error { return s.file.Scrape(sc) }
 

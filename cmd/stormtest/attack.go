@@ -128,14 +128,17 @@ func attackCommand() *cli.Command {
 					return fmt.Sprintf("what was recorded up to the last second is in %s", out+attack.PartialSuffix)
 				})
 			display := live.Start(c.App.ErrWriter, mode, prof, time.Now(), progress, live.Options{})
-			sum, err := attack.Run(c.Context, cfg, attack.NewFileSink(output))
+			sink := attack.NewFileSink(output)
+			sum, err := attack.Run(c.Context, cfg, sink)
 			display.Stop()
 			if metrics != nil {
 				finishMetrics(c, metrics)
 			}
 			if err != nil {
-				if sum.Attempts > 0 {
-					return cli.Exit(fmt.Sprintf("%s (the %d attempts recorded so far are in %s)", scrub.String(err.Error()), sum.Attempts, attack.RecordedPath(output)), exitFail)
+				// The count is what the file holds (blocks written whole), not the attempts
+				// completed: after a full disk the two differ by the blocks lost.
+				if kept := sink.Written(); kept > 0 {
+					return cli.Exit(fmt.Sprintf("%s (the %d attempts recorded so far are in %s; %d completed)", scrub.String(err.Error()), kept, attack.RecordedPath(output), sum.Attempts), exitFail)
 				}
 				return cli.Exit(scrub.String(err.Error()), exitFail)
 			}
