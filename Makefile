@@ -79,5 +79,15 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZ_PARALLEL) $$pkg; \
 	done
 
+## soak: one long attack at 2 k attempts/s with retries against the built-in service (in a
+## child process, resets in 2 % of requests so retries fire), printing RSS, goroutines, open
+## files and generator lag every minute, then "verdict: flat" (within 10 % after warm-up) or
+## "growing" (exit 1). SOAK sets the length: make soak SOAK=5m. SOAK_ARGS passes more flags
+## to bench/soak (-rate, -every, -warmup, -keep).
+SOAK ?= 60m
+SOAK_ARGS ?=
+soak:
+	$(GO) run ./bench/soak -duration $(SOAK) $(SOAK_ARGS)
+
 clean:
 	rm -rf bin out
