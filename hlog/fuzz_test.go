@@ -12,8 +12,8 @@ import (
 	"github.com/stormtest/stormtest/results"
 )
 
-// FuzzRoundTrip writes attempts decoded from arbitrary bytes (end times anywhere around the
-// run's start, in any order, latencies from 0 to past the range, any phase) as an interval
+// FuzzRoundTrip writes attempts decoded from arbitrary bytes (end times up to half a million
+// intervals either side of the run's start, in any order, latencies from 0 to past the range, any phase) as an interval
 // log, parses the log back with hdrhistogram-go's decoder and checks that nothing was lost or
 // invented: per tag, the logged histograms sum to exactly the histogram of the attempts, and
 // every line's Interval_Max is its histogram's maximum.
@@ -31,9 +31,11 @@ func FuzzRoundTrip(f *testing.F) {
 		const size = 9
 		recs := make([]results.Record, 0, len(in)/size)
 		for ; len(in) >= size; in = in[size:] {
-			// End offset: a signed 32-bit count of 100 µs steps (about ±2.5 days); latency:
-			// a 32-bit count of µs scaled by 4 (up to ~4.8 h, past the histogram's hour).
-			end := time.Duration(int32(binary.BigEndian.Uint32(in))) * 100 * time.Microsecond
+			// End offset: a signed 32-bit count of 1/4096 intervals (±2^19 intervals, so gaps
+			// of every length up to and past maxGapLines, while a run of 100 records cannot
+			// make millions of lines); latency: a 32-bit count of µs scaled by 4 (up to ~4.8 h,
+			// past the histogram's hour).
+			end := time.Duration(int64(int32(binary.BigEndian.Uint32(in))) * int64(interval) / 4096)
 			lat := time.Duration(binary.BigEndian.Uint32(in[4:])) * 4 * time.Microsecond
 			recs = append(recs, results.Record{
 				RequestID: uint64(len(recs)), Attempt: 1, Phase: in[8] % 4, Kind: results.KindOK, Code: 200,
@@ -86,4 +88,39 @@ func FuzzRoundTrip(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLongGapIsBounded: records days apart (FuzzRoundTrip's slow input: ~200 000 lines and
+// two minutes) get at most maxGapLines empty lines per gap, and still count exactly.
+func TestLongGapIsBounded(t *testing.T) {
+	h := testHeader()
+	var buf bytes.Buffer
+	s, err := NewSink(&buf, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Begin(h); err != nil {
+		t.Fatal(err)
+	}
+	for i, at := range []time.Duration{-48 * time.Hour, 0, 72 * time.Hour} {
+		rec := results.Record{RequestID: uint64(i), Attempt: 1, Kind: results.KindOK, Code: 200,
+			Intended: h.Start.Add(at).UnixNano(), ServiceTime: time.Millisecond}
+		if err := s.Write(&rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.End(results.Trailer{}); err != nil {
+		t.Fatal(err)
+	}
+	_, lines := parseLog(t, buf.Bytes())
+	var total int64
+	for _, p := range lines {
+		if p.tag == "" {
+			total += p.hist.TotalCount()
+		}
+	}
+	// Two gaps of at most maxGapLines each, the three intervals and their three tagged lines.
+	if len(lines) > 2*maxGapLines+6 || total != 3 {
+		t.Errorf("%d lines holding %d attempts; want at most %d lines and 3 attempts", len(lines), total, 2*maxGapLines+6)
+	}
 }

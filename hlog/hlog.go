@@ -215,7 +215,9 @@ type logWriter struct {
 	started bool  // whether newest and written mean anything yet
 
 	free []*hdr.Histogram // reset histograms, reused instead of allocating ~190 KB each
-	tags map[uint8]string // phase → tag, computed once
+	// emptyPayload is the encoding of an empty histogram, computed once for the gaps.
+	emptyPayload []byte
+	tags         map[uint8]string // phase → tag, computed once
 }
 
 func (lw *logWriter) header() error {
@@ -326,9 +328,14 @@ func (lw *logWriter) closeUpTo(end int64) error {
 
 // line writes one interval line.
 func (lw *logWriter) line(i int64, tag string, hist *hdr.Histogram) error {
-	payload, err := hist.Encode(hdr.V2CompressedEncodingCookieBase)
-	if err != nil {
+	var payload []byte
+	var err error
+	if hist.TotalCount() == 0 && lw.emptyPayload != nil {
+		payload = lw.emptyPayload // a gap: every empty histogram encodes the same
+	} else if payload, err = hist.Encode(hdr.V2CompressedEncodingCookieBase); err != nil {
 		return fmt.Errorf("hlog: encoding a histogram: %w", err)
+	} else if hist.TotalCount() == 0 {
+		lw.emptyPayload = payload
 	}
 	if tag != "" {
 		lw.out.WriteString("Tag=")
