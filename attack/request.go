@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/stormtest/stormtest/internal/envvar"
 	"github.com/stormtest/stormtest/profiles"
@@ -192,7 +193,19 @@ func readTargets(r io.Reader, path string) (*requestPlan, error) {
 		return nil, fmt.Errorf("targets file %s: %d targets, at most %d", path, len(tgts), maxEndpoints)
 	}
 	plan := &requestPlan{roundRobin: true}
-	for _, t := range tgts {
+	for i, t := range tgts {
+		// vegeta takes any "name: value" line as a header; net/http would refuse to send a
+		// line break or a bad name on every attempt, so such a file is refused up front.
+		for name, values := range t.Header {
+			if !httpguts.ValidHeaderFieldName(name) {
+				return nil, fmt.Errorf("targets file %s: target %d: header name %q is not a valid HTTP header name", path, i+1, name)
+			}
+			for _, v := range values {
+				if !httpguts.ValidHeaderFieldValue(v) {
+					return nil, fmt.Errorf("targets file %s: target %d: header %s: the value has a control character (a line break?)", path, i+1, name)
+				}
+			}
+		}
 		u, err := requestURL(t.URL, "")
 		if err != nil {
 			return nil, fmt.Errorf("targets file %s: %w", path, err)
