@@ -194,6 +194,11 @@ func readTargets(r io.Reader, path string) (*requestPlan, error) {
 	}
 	plan := &requestPlan{roundRobin: true}
 	for i, t := range tgts {
+		// vegeta's method check is a prefix match: "A\r" passed it (found by
+		// FuzzTargetsFile). A method is an HTTP token.
+		if !httpguts.ValidHeaderFieldName(t.Method) {
+			return nil, fmt.Errorf("targets file %s: target %d: method %q is not an HTTP method (expected GET, POST, …)", path, i+1, t.Method)
+		}
 		// vegeta takes any "name: value" line as a header; net/http would refuse to send a
 		// line break or a bad name on every attempt, so such a file is refused up front.
 		for name, values := range t.Header {
