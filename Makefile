@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/stormtest
 PKGS    := ./...
 
-.PHONY: all build demo test test-scenarios test-short vet fmt-check bench bench-memory clean
+.PHONY: all build demo test test-scenarios test-short vet fmt-check bench bench-memory fuzz soak clean
 
 all: build
 
@@ -75,6 +75,30 @@ bench-memory: build
 	GOMAXPROCS=1 /usr/bin/time -f "analyze 5m, one file:    %e s, peak RSS %M KB" ./$(BIN) analyze $(BENCH_TMP)/5m.st > /dev/null
 	GOMAXPROCS=1 /usr/bin/time -f "analyze 8 shards x 5m:   %e s, peak RSS %M KB" ./$(BIN) analyze $(BENCH_TMP)/shards > /dev/null
 	rm -rf $(BENCH_TMP)
+
+## fuzz: every fuzz target, one after another, each for FUZZTIME (e.g. make fuzz FUZZTIME=30s).
+## A finding is written under the package's testdata/fuzz/FuzzX/ and fails the run: commit
+## it with the fix, and it is a regression test of every plain `go test` from then on.
+## FUZZ_PARALLEL bounds the workers of each (default: one per core).
+FUZZTIME ?= 30s
+FUZZ_PARALLEL ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_TARGETS := ./profiles:FuzzParse ./gate:FuzzParse ./results:FuzzReader ./hlog:FuzzRoundTrip \
+	./attack:FuzzTargetsFile ./internal/envvar:FuzzExpand
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$fn in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZ_PARALLEL) $$pkg; \
+	done
+
+## soak: one long attack at 2 k attempts/s with retries against the built-in service (in a
+## child process, resets in 2 % of requests so retries fire), printing RSS, goroutines, open
+## files and generator lag every minute, then "verdict: flat" (within 10 % after warm-up) or
+## "growing" (exit 1). SOAK sets the length: make soak SOAK=5m. SOAK_ARGS passes more flags
+## to bench/soak (-rate, -every, -warmup, -keep).
+SOAK ?= 60m
+SOAK_ARGS ?=
+soak:
+	$(GO) run ./bench/soak -duration $(SOAK) $(SOAK_ARGS)
 
 clean:
 	rm -rf bin out

@@ -15,7 +15,7 @@ import (
 
 // numKinds sizes the per-kind counters; kinds beyond it (a newer file format) count as
 // KindOther.
-const numKinds = int(results.Kind3xx) + 1
+const numKinds = int(results.KindMalformed) + 1
 
 // Bounds on the sliding set of per-window latency histograms. Records arrive in End order
 // give or take a few seconds (several generator goroutines, merged files), so histograms are
@@ -418,14 +418,16 @@ func codeKind(code uint16) results.Kind {
 
 // kindLabels name the failure kinds for people; HTTP kinds are named by status when known.
 var kindLabels = map[results.Kind]string{
-	results.KindTimeout: "timeout",
-	results.KindRefused: "connection refused",
-	results.KindReset:   "connection reset",
-	results.Kind5xx:     "HTTP 5xx",
-	results.Kind429:     "HTTP 429",
-	results.Kind4xx:     "HTTP 4xx",
-	results.KindOther:   "other error",
-	results.Kind3xx:     "redirect not followed",
+	results.KindTimeout:   "timeout",
+	results.KindRefused:   "connection refused",
+	results.KindReset:     "connection reset",
+	results.Kind5xx:       "HTTP 5xx",
+	results.Kind429:       "HTTP 429",
+	results.Kind4xx:       "HTTP 4xx",
+	results.KindOther:     "other error",
+	results.Kind3xx:       "redirect not followed",
+	results.KindTooLarge:  "body over the size cap",
+	results.KindMalformed: "malformed response",
 }
 
 // failures lists the run's failed attempts by kind, and HTTP failures by status, most

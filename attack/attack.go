@@ -88,7 +88,15 @@ type Config struct {
 	// Connections is the number of idle keep-alive connections kept per host (the std
 	// engine; the fast one keeps one per busy worker).
 	Connections int
+	// MaxBody caps the bytes read of each response body; 0 means DefaultMaxBody. Bodies are
+	// counted and dropped, never kept; one past the cap fails its attempt as
+	// results.KindTooLarge and closes its connection.
+	MaxBody int64
 }
+
+// DefaultMaxBody is the body cap when Config.MaxBody is 0: far above any page or API
+// response a load test measures, far below the 1 GiB or endless body of a broken target.
+const DefaultMaxBody = 16 << 20
 
 // Summary says how an attack went.
 type Summary struct {
@@ -231,6 +239,12 @@ func prepare(cfg Config) (sender, error) {
 	tr, err := newTransport(p.Transport, plan.baseURL())
 	if err != nil {
 		return sender{}, err
+	}
+	// Response bodies are read up to a cap and counted, never kept: a 1 GiB or endless body
+	// must not hold a worker until the timeout.
+	tr.maxBody = cfg.MaxBody
+	if tr.maxBody <= 0 {
+		tr.maxBody = DefaultMaxBody
 	}
 	urls := make([]string, len(plan.endpoints))
 	for i, ep := range plan.endpoints {

@@ -34,6 +34,20 @@ func classify(code uint16, errText string) results.Kind {
 
 func classifyError(errText string) results.Kind {
 	switch {
+	case strings.Contains(errText, errBodyTooLarge.Error()):
+		return results.KindTooLarge
+	case strings.Contains(errText, "malformed HTTP"),
+		strings.Contains(errText, "malformed MIME"),
+		strings.Contains(errText, "bogus"),
+		strings.Contains(errText, "invalid header"),
+		strings.Contains(errText, "http2: invalid"),
+		strings.Contains(errText, "PROTOCOL_ERROR"):
+		// Not HTTP at all: garbage where a status line belongs, a header that does not
+		// parse, a broken HTTP/2 frame.
+		return results.KindMalformed
+	case strings.Contains(errText, "GOAWAY"):
+		// HTTP/2: the server told the connection to go away before it served the request.
+		return results.KindReset
 	case strings.Contains(errText, "Client.Timeout"),
 		strings.Contains(errText, "deadline exceeded"),
 		strings.Contains(errText, "timeout"):
@@ -58,7 +72,13 @@ func errorMessage(errText string) string {
 		return ""
 	}
 	if i := strings.LastIndex(errText, ": "); i >= 0 {
-		return errText[i+2:]
+		errText = errText[i+2:]
+	}
+	// `malformed HTTP response "<the bytes>"` quotes what the target sent: random garbage
+	// would make every message distinct (and fill the file's message table), so the bytes
+	// are dropped.
+	if i := strings.Index(errText, ` "`); i >= 0 && strings.HasPrefix(errText, "malformed ") {
+		errText = errText[:i]
 	}
 	return errText
 }

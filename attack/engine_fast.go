@@ -138,6 +138,9 @@ func (tr *transport) fastHostClient(u *url.URL, maxConns int) *fasthttp.HostClie
 		// framing check keeps.
 		DisablePathNormalizing: true,
 		ReadBufferSize:         maxHead,
+		// Bodies are read up to the run's cap (attack --max-body-mib) and dropped, as the
+		// net/http engine does: a huge or endless body fails as too-large, never kept.
+		MaxResponseBodySize: int(tr.maxBody),
 		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
@@ -278,8 +281,18 @@ func fastError(err error) (results.Kind, string) {
 		return results.KindReset, "server closed the connection before the response was complete"
 	case errors.Is(err, errBodyOverrun):
 		return results.KindOther, errBodyOverrun.Error()
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return results.KindTooLarge, errBodyTooLarge.Error()
 	}
 	msg := err.Error()
+	if strings.Contains(msg, "cannot parse response status line") || strings.Contains(msg, "unexpected protocol") ||
+		strings.Contains(msg, "cannot find http request method") || strings.Contains(msg, "error when reading response headers") && !strings.Contains(msg, "timeout") && !strings.Contains(msg, "EOF") {
+		// Not HTTP at all: garbage where a status line belongs, or headers that do not parse.
+		if i := strings.Index(msg, ". Buffer size="); i >= 0 {
+			msg = msg[:i]
+		}
+		return results.KindMalformed, "malformed HTTP response: " + firstClause(msg)
+	}
 	if k := classifyError(msg); k != results.KindOther {
 		return k, errorMessage(msg)
 	}
@@ -288,4 +301,13 @@ func fastError(err error) (results.Kind, string) {
 		msg = msg[:i]
 	}
 	return results.KindOther, errorMessage(msg)
+}
+
+// firstClause is a fasthttp message up to its first quoted dump of the bytes received
+// (garbage from a hostile target does not belong in a results file).
+func firstClause(msg string) string {
+	if i := strings.IndexAny(msg, "\"'"); i > 0 {
+		msg = msg[:i]
+	}
+	return strings.TrimRight(strings.TrimSpace(msg), ":")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/stormtest/stormtest/results"
@@ -23,11 +24,15 @@ type Output struct {
 // which analyze reads like any results file.
 const PartialSuffix = ".partial"
 
-// CheckOutput refuses an output path that a FileSink cannot write without harming something:
+// CheckOutput refuses an output path that a FileSink cannot create (its directory is missing,
+// not a directory, read-only or not writable: checkDir) or cannot write without harming something:
 // an existing file without Overwrite, anything but a regular file (a FIFO would block the open
 // forever, a device such as /dev/full would fail and must not be deleted, a symlink would be
 // replaced rather than followed), or a partial file left by an earlier run that was killed.
 func CheckOutput(out Output) error {
+	if err := checkDir(out.Path); err != nil {
+		return err
+	}
 	fi, err := os.Lstat(out.Path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -43,6 +48,38 @@ func CheckOutput(out Output) error {
 		return fmt.Errorf("%s exists, left by a run that did not finish; analyze it, move it or remove it", partial)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("results file %s: %w", partial, err)
+	}
+	return nil
+}
+
+// checkDir makes sure the results file can be created where path says, before anything is
+// sent: a run whose results cannot be written measured nothing, and its traffic was load on
+// someone's service for nothing. The directory must exist and take a new file: a probe file
+// is created and removed, which also catches a read-only mount and permissions that mode
+// bits alone do not show (root ignores them, a read-only file system does not).
+func checkDir(path string) error {
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("results file %s: directory %s does not exist (create it, or give --out another path)", path, dir)
+	case err != nil:
+		return fmt.Errorf("results file %s: %w", path, err)
+	case !fi.IsDir():
+		return fmt.Errorf("results file %s: %s is not a directory (give --out a path in a directory)", path, dir)
+	}
+	probe, err := os.CreateTemp(dir, ".stormtest-probe-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the probe's name means nothing to the user
+		}
+		return fmt.Errorf("results file %s: cannot create a file in %s: %v (give --out a writable directory)", path, dir, err)
+	}
+	name := probe.Name()
+	probe.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("results file %s: removing the probe file %s: %w", path, name, err)
 	}
 	return nil
 }
@@ -120,6 +157,16 @@ func (s *FileSink) Begin(h results.Header) error {
 
 // Write records one attempt.
 func (s *FileSink) Write(r *results.Record) error { return s.file.Write(r) }
+
+// Written is how many attempts are in the file: after a write error (a full disk), the true
+// number kept, which is what a message about the failure must report, not the attempts
+// completed.
+func (s *FileSink) Written() uint64 {
+	if s.file == nil {
+		return 0
+	}
+	return s.file.Written()
+}
 
 // Scrape records one scrape of the target's metrics (results.ScrapeSink).
 func (s *FileSink) Scrape(sc *results.Scrape) error { return s.file.Scrape(sc) }

@@ -3,15 +3,19 @@ package attack
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/stormtest/stormtest/internal/envvar"
 	"github.com/stormtest/stormtest/profiles"
@@ -171,18 +175,43 @@ func targetsFilePlan(path string) (*requestPlan, error) {
 		return nil, fmt.Errorf("targets file: %w", err)
 	}
 	defer f.Close()
-	tgts, err := vegeta.ReadAllTargets(vegeta.NewHTTPTargeter(f, nil, nil))
+	return readTargets(f, path)
+}
+
+// readTargets parses a targets file's content; path names it in errors.
+func readTargets(r io.Reader, path string) (*requestPlan, error) {
+	tgts, err := vegeta.ReadAllTargets(vegeta.NewHTTPTargeter(r, nil, nil))
 	if errors.Is(err, vegeta.ErrNoTargets) {
 		return nil, fmt.Errorf("targets file %s: no targets in it", path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("targets file %s: %w", path, err)
+		// vegeta quotes the offending line as it is, and a line may end in \r (a file
+		// written on Windows) or hold other control characters: escape them so that the
+		// error stays one line.
+		return nil, &oneLineError{msg: fmt.Sprintf("targets file %s: %s", path, escapeControls(err.Error())), err: err}
 	}
 	if len(tgts) > maxEndpoints {
 		return nil, fmt.Errorf("targets file %s: %d targets, at most %d", path, len(tgts), maxEndpoints)
 	}
 	plan := &requestPlan{roundRobin: true}
-	for _, t := range tgts {
+	for i, t := range tgts {
+		// vegeta's method check is a prefix match: "A\r" passed it (found by
+		// FuzzTargetsFile). A method is an HTTP token.
+		if !httpguts.ValidHeaderFieldName(t.Method) {
+			return nil, fmt.Errorf("targets file %s: target %d: method %q is not an HTTP method (expected GET, POST, …)", path, i+1, t.Method)
+		}
+		// vegeta takes any "name: value" line as a header; net/http would refuse to send a
+		// line break or a bad name on every attempt, so such a file is refused up front.
+		for name, values := range t.Header {
+			if !httpguts.ValidHeaderFieldName(name) {
+				return nil, fmt.Errorf("targets file %s: target %d: header name %q is not a valid HTTP header name", path, i+1, name)
+			}
+			for _, v := range values {
+				if !httpguts.ValidHeaderFieldValue(v) {
+					return nil, fmt.Errorf("targets file %s: target %d: header %s: the value has a control character (a line break?)", path, i+1, name)
+				}
+			}
+		}
 		u, err := requestURL(t.URL, "")
 		if err != nil {
 			return nil, fmt.Errorf("targets file %s: %w", path, err)
@@ -206,3 +235,29 @@ func (rp *requestPlan) choose(n uint64, rng *rand.Rand) uint16 {
 
 // baseURL is the URL the preflight check and the results header name.
 func (rp *requestPlan) baseURL() string { return rp.endpoints[0].url }
+
+// oneLineError is an error whose message was made one line, still wrapping the original.
+type oneLineError struct {
+	msg string
+	err error
+}
+
+func (e *oneLineError) Error() string { return e.msg }
+func (e *oneLineError) Unwrap() error { return e.err }
+
+// escapeControls writes the control characters of s as Go escapes (\r, \x00).
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

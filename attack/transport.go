@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -31,6 +32,9 @@ type transport struct {
 	proxy func(*http.Request) (*url.URL, error) // nil: direct
 	rules []profiles.ConnectRule
 	stats *transportStats
+	// maxBody caps the bytes of a response body the clients read (0: no cap); Run sets it
+	// from Config.MaxBody.
+	maxBody int64
 }
 
 // transportStats counts what the trailer reports about connections. vegeta's workers update
@@ -214,7 +218,7 @@ func (tr *transport) client(follow int, keepAlive bool, conns int, hops *atomic.
 		rt = t
 	}
 	return &http.Client{
-		Transport:     &countingTransport{rt: rt, stats: tr.stats, closeEach: tr.t.H2C && !keepAlive},
+		Transport:     &countingTransport{rt: rt, stats: tr.stats, closeEach: tr.t.H2C && !keepAlive, maxBody: tr.maxBody},
 		CheckRedirect: checkRedirect(follow, hops),
 	}
 }
@@ -227,6 +231,8 @@ type countingTransport struct {
 	// closeEach asks for the connection to be closed after each request, for the h2c
 	// transport, which has no DisableKeepAlives of its own.
 	closeEach bool
+	// maxBody, when > 0, fails a body past that many bytes with errBodyTooLarge.
+	maxBody int64
 }
 
 func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -250,7 +256,39 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	default:
 		s.others.Add(1)
 	}
+	if c.maxBody > 0 && resp.Body != nil && resp.Body != http.NoBody {
+		resp.Body = &cappedBody{ReadCloser: resp.Body, left: c.maxBody}
+	}
 	return resp, nil
+}
+
+// errBodyTooLarge fails a response body past the cap. vegeta reads bodies to the end (to
+// reuse the connection) into io.Discard, so without a cap a 1 GiB or endless body holds a
+// worker until the client's timeout. It has no ": ", so errorMessage keeps it whole, and it
+// classifies as KindTooLarge.
+var errBodyTooLarge = errors.New("response body past the size cap (attack --max-body-mib), read up to the cap and dropped, connection closed")
+
+// cappedBody counts a body as it is read and fails it once it passes the cap. It is read by
+// the one vegeta worker that made the request.
+type cappedBody struct {
+	io.ReadCloser
+	left int64 // bytes still allowed
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, errBodyTooLarge
+	}
+	// Read one byte past the cap, to tell a body of exactly the cap from a longer one.
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, errBodyTooLarge
+	}
+	return n, err
 }
 
 // HTTPClient is a plain client with t's TLS, proxy and routing, for what is not part of the

@@ -257,11 +257,33 @@ func (t Threshold) String() string {
 	case t.Metric == Verdict:
 		b.WriteString(t.Verdict)
 	case t.Metric.latency():
-		b.WriteString(strconv.FormatFloat(t.Value, 'f', -1, 64) + "ms")
+		b.WriteString(latencyString(t.Value))
 	default:
 		b.WriteString(strconv.FormatFloat(t.Value, 'f', -1, 64))
 	}
 	return b.String()
+}
+
+// latencyString writes a latency bound (milliseconds, as parseLatency computes them from a
+// duration) as an exact decimal number of milliseconds that parseLatency reads back to the
+// same float. Printing the float itself is not enough: past 2^53 ns (about 104 days) the
+// shortest decimal of the float denotes a different duration, whose float differs (found
+// by FuzzParse). So the duration behind the float is recovered and printed to the ns.
+func latencyString(ms float64) string {
+	back := func(d int64) bool { return float64(d)/float64(time.Millisecond) == ms }
+	if guess := ms * float64(time.Millisecond); guess >= 0 && guess < math.MaxInt64 {
+		d0 := int64(math.Round(guess))
+		// The float of a duration near MaxInt64 has an ulp of 2048 ns, and the division
+		// rounds once more: the duration is within a few ulps of the guess.
+		for k := int64(0); k <= 1<<14; k++ {
+			for _, d := range []int64{d0 - k, d0 + k} {
+				if d >= 0 && d <= math.MaxInt64-k && back(d) {
+					return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%d.%06d", d/1e6, d%1e6), "0"), ".") + "ms"
+				}
+			}
+		}
+	}
+	return strconv.FormatFloat(ms, 'f', -1, 64) + "ms" // not from a duration: print it as it is
 }
 
 // Result is one threshold checked against one report.

@@ -43,6 +43,11 @@ const (
 // for the whole run) whatever the run's length or the interval.
 const maxOpenIntervals = 64
 
+// maxGapLines bounds the empty lines written for one gap between intervals with attempts.
+// FuzzRoundTrip found that three records days apart made Write emit ~200 000 lines (two
+// minutes of work); a run's own gaps are seconds long.
+const maxGapLines = 3600
+
 // lateness is how far out of completion order a record may arrive and still land in an
 // interval that has not been written yet. Records reach a results file as attempts
 // complete, so they are out of order only by scheduling jitter between completing and
@@ -87,7 +92,10 @@ func Tag(h results.Header, phase uint8) string {
 // (BaseTime 0).
 //
 // Intervals between the first and the last with attempts get an untagged line even when
-// empty, so that a reader plotting counts over time sees the gaps as zeros.
+// empty, so that a reader plotting counts over time sees the gaps as zeros, up to
+// maxGapLines of them per gap: a longer gap (a record stamped days away, in a damaged or
+// merged file) is left as a jump in the timestamps rather than filled with one line per
+// interval.
 //
 // Only intervals near the latest completion are kept open; an attempt that arrives after
 // its interval was written (more than ~10 s out of completion order, which a results file
@@ -207,7 +215,9 @@ type logWriter struct {
 	started bool  // whether newest and written mean anything yet
 
 	free []*hdr.Histogram // reset histograms, reused instead of allocating ~190 KB each
-	tags map[uint8]string // phase → tag, computed once
+	// emptyPayload is the encoding of an empty histogram, computed once for the gaps.
+	emptyPayload []byte
+	tags         map[uint8]string // phase → tag, computed once
 }
 
 func (lw *logWriter) header() error {
@@ -289,7 +299,7 @@ func (lw *logWriter) closeUpTo(end int64) error {
 	}
 	slices.Sort(idx)
 	for _, i := range idx {
-		for gap := lw.written + 1; gap < i; gap++ {
+		for gap := max(lw.written+1, i-maxGapLines); gap < i; gap++ {
 			if err := lw.line(gap, "", lw.empty()); err != nil {
 				return err
 			}
@@ -318,9 +328,14 @@ func (lw *logWriter) closeUpTo(end int64) error {
 
 // line writes one interval line.
 func (lw *logWriter) line(i int64, tag string, hist *hdr.Histogram) error {
-	payload, err := hist.Encode(hdr.V2CompressedEncodingCookieBase)
-	if err != nil {
+	var payload []byte
+	var err error
+	if hist.TotalCount() == 0 && lw.emptyPayload != nil {
+		payload = lw.emptyPayload // a gap: every empty histogram encodes the same
+	} else if payload, err = hist.Encode(hdr.V2CompressedEncodingCookieBase); err != nil {
 		return fmt.Errorf("hlog: encoding a histogram: %w", err)
+	} else if hist.TotalCount() == 0 {
+		lw.emptyPayload = payload
 	}
 	if tag != "" {
 		lw.out.WriteString("Tag=")

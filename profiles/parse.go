@@ -718,8 +718,13 @@ type plainProfile Profile
 // MarshalYAML makes yaml.Marshal(p) write the same document as Marshal. With a client mix,
 // the single client (which is then unused, and at its defaults) is left out, so that the
 // file shows only the behaviour in force.
+//
+// A description that starts with a blank or a line break is written double-quoted: yaml.v3
+// writes it as a block scalar that reads back without its first line break ("\n0\n" came
+// back as "0\n"; found by FuzzParse).
 func (p *Profile) MarshalYAML() (any, error) {
-	if len(p.Clients) == 0 || !p.Client.isDefault() {
+	quote := p.Description != "" && strings.ContainsAny(p.Description[:1], " \t\n")
+	if !quote && (len(p.Clients) == 0 || !p.Client.isDefault()) {
 		return (*plainProfile)(p), nil
 	}
 	var n yaml.Node
@@ -727,9 +732,15 @@ func (p *Profile) MarshalYAML() (any, error) {
 		return nil, err
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "client" {
-			n.Content = slices.Delete(n.Content, i, i+2)
-			break
+		switch n.Content[i].Value {
+		case "client":
+			if len(p.Clients) > 0 && p.Client.isDefault() {
+				n.Content = slices.Delete(n.Content, i, i+2)
+				i -= 2
+			}
+		case "description":
+			v := n.Content[i+1]
+			v.Value, v.Style = p.Description, yaml.DoubleQuotedStyle
 		}
 	}
 	return &n, nil

@@ -39,10 +39,18 @@ const (
 	// follow_redirects is 0, or the attempt used up its hops. Nothing was served, so it is
 	// not a success; files written before it existed recorded such responses as ok.
 	Kind3xx
+	// KindTooLarge is a response whose body ran past the generator's cap (attack
+	// --max-body-mib): the body was counted up to the cap, never kept, and the connection
+	// closed. A 1 GiB or endless body would otherwise hold the client until its timeout.
+	KindTooLarge
+	// KindMalformed is a response that was not HTTP: garbage where a status line belongs,
+	// a broken header, an HTTP/2 protocol error. Files written before it existed recorded
+	// these as other.
+	KindMalformed
 	kindCount
 )
 
-var kindNames = [...]string{"ok", "timeout", "refused", "reset", "5xx", "429", "4xx", "other", "3xx"}
+var kindNames = [...]string{"ok", "timeout", "refused", "reset", "5xx", "429", "4xx", "other", "3xx", "too-large", "malformed"}
 
 // String is the kind's name as used in reports and JSON.
 func (k Kind) String() string {

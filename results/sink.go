@@ -206,3 +206,12 @@ func (s *FileSink) Records() uint64 {
 	}
 	return s.w.Records()
 }
+
+// Written is how many records are in the file (see Writer.Written): after a write error,
+// the number kept.
+func (s *FileSink) Written() uint64 {
+	if s.w == nil {
+		return 0
+	}
+	return s.w.Written()
+}

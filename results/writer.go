@@ -62,9 +62,14 @@ type Writer struct {
 	closed  bool
 	err     error // first IO error; once set, nothing more is written
 	records atomic.Uint64
+	curRecs uint64 // records in cur
+	// written counts the records of the blocks written out whole: what a reader finds in
+	// the file. After an IO error it is the true count of what was kept, where records
+	// counts what was accepted (the two differ by the blocks that were lost).
+	written atomic.Uint64
 
 	free chan []byte // empty buffers
-	full chan []byte // sealed blocks, oldest first, for the flusher to write
+	full chan sealed // sealed blocks, oldest first, for the flusher to write
 
 	flushReq chan chan error
 	stop     chan struct{}
@@ -73,7 +78,13 @@ type Writer struct {
 	// Owned by the flusher goroutine (and by Close once the flusher has stopped).
 	off     int64 // bytes written so far
 	dirty   bool  // written since the last sync
-	pending [numBuffers][]byte
+	pending [numBuffers]sealed
+}
+
+// sealed is a block handed to the flusher, with the number of records in it.
+type sealed struct {
+	buf     []byte
+	records uint64
 }
 
 // Create creates the results file at path and writes its header. The file is created
@@ -135,7 +146,7 @@ func newWriter(name string, out io.Writer, h Header, opt CreateOptions, closer i
 		table:    make(map[string]uint32),
 		series:   make(map[Series]uint32),
 		free:     make(chan []byte, numBuffers),
-		full:     make(chan []byte, numBuffers),
+		full:     make(chan sealed, numBuffers),
 		flushReq: make(chan chan error),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -208,6 +219,7 @@ func (w *Writer) Write(r *Record) error {
 	}
 	w.cur = w.appendRecord(w.cur, r)
 	w.records.Add(1)
+	w.curRecs++
 	if len(w.cur)-frameLen >= blockTarget {
 		w.sealLocked()
 	}
@@ -234,6 +246,7 @@ func (w *Writer) acquireLocked() error {
 		}
 	}
 	w.cur = append(b[:0], blockRecords, 0, 0, 0, 0, 0, 0, 0, 0)
+	w.curRecs = 0
 	w.state.reset(w.base)
 	return nil
 }
@@ -241,8 +254,8 @@ func (w *Writer) acquireLocked() error {
 // sealLocked hands the current block to the flusher. It never blocks: full has room for
 // every buffer there is.
 func (w *Writer) sealLocked() {
-	w.full <- w.cur
-	w.cur = nil
+	w.full <- sealed{w.cur, w.curRecs}
+	w.cur, w.curRecs = nil, 0
 }
 
 // appendRecord encodes r at the end of b; the layout is in docs/results-format.md.
@@ -314,6 +327,11 @@ func (w *Writer) appendErrorRef(b []byte, msg string) []byte {
 
 // Records is how many records Write has accepted.
 func (w *Writer) Records() uint64 { return w.records.Load() }
+
+// Written is how many records are in the file: those of every block written out whole. It
+// lags Records by up to a flush interval while all is well; after an IO error it is the
+// number of records kept, the one to report. Safe to call from any goroutine.
+func (w *Writer) Written() uint64 { return w.written.Load() }
 
 // Flush writes out every record accepted so far, and fsyncs if opt.Sync is set.
 func (w *Writer) Flush() error {
@@ -403,14 +421,14 @@ func (w *Writer) flushPending(sync bool) error {
 		blocks = append(blocks, <-w.full)
 	}
 	if w.cur != nil && len(w.cur) > frameLen {
-		blocks = append(blocks, w.cur)
-		w.cur = nil // the next Write starts a new block (and a new delta context)
+		blocks = append(blocks, sealed{w.cur, w.curRecs})
+		w.cur, w.curRecs = nil, 0 // the next Write starts a new block (and a new delta context)
 	}
 	w.mu.Unlock()
 
 	for i, b := range blocks {
 		w.writeBlock(b)
-		blocks[i] = nil
+		blocks[i] = sealed{}
 	}
 	if sync && w.dirty {
 		if err := w.sync(); err != nil {
@@ -421,14 +439,16 @@ func (w *Writer) flushPending(sync bool) error {
 }
 
 // writeBlock writes one sealed record block and returns its buffer to the free list.
-func (w *Writer) writeBlock(b []byte) {
+func (w *Writer) writeBlock(b sealed) {
 	if w.ioErr() == nil {
-		sealFrame(b)
-		if err := w.writeOut(b); err != nil {
+		sealFrame(b.buf)
+		if err := w.writeOut(b.buf); err != nil {
 			w.setErr(err)
+		} else {
+			w.written.Add(b.records)
 		}
 	}
-	w.free <- b[:0]
+	w.free <- b.buf[:0]
 }
 
 func (w *Writer) writeOut(b []byte) error {

@@ -57,7 +57,7 @@ func Start(ctx context.Context, addr string, cfg Config) (*Running, error) {
 		URL:    "http://" + hostPort(ln.Addr()),
 		Server: srv,
 		http: &http.Server{
-			Handler:           srv,
+			Handler:           srv.handler(), // h2c and the goaway fault in front (fault.go)
 			ReadHeaderTimeout: readHeaderTimeout,
 			IdleTimeout:       idleTimeout,
 			MaxHeaderBytes:    maxHeaderBytes,

@@ -43,6 +43,7 @@ type Server struct {
 	refused     atomic.Uint64
 
 	metrics *metrics // /metrics (metrics.go)
+	faults  *faults  // injected faults and /control/fault (fault.go)
 }
 
 // Stats is a snapshot of the target, served as JSON on /stats.
@@ -112,6 +113,7 @@ func New(cfg Config) (*Server, error) {
 	db := newDatabase(cfg.PoolSize(), cfg.QueueLimit, newService(cfg))
 	s := &Server{cfg: cfg, db: db, work: db}
 	s.metrics = newMetrics(s)
+	s.faults = newFaults(cfg.Seed)
 	db.onWait = s.metrics.observeWait
 	s.stop, s.cancelStop = context.WithCancel(context.Background())
 	if cfg.CacheCapacity() > 0 {
@@ -132,8 +134,8 @@ func (s *Server) Config() Config { return s.cfg }
 
 var okBody = []byte("ok\n")
 
-// ServeHTTP routes /healthz, /stats and /metrics (Prometheus); everything else is the
-// workload.
+// ServeHTTP routes /healthz, /stats, /metrics (Prometheus) and /control/fault (fault.go);
+// everything else is the workload, or an injected fault.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":
@@ -146,7 +148,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Stats())
 	case "/metrics":
 		s.metrics.handler.ServeHTTP(w, r)
+	case "/control/fault":
+		s.controlFault(w, r)
 	default:
+		if k := s.faults.pick(r); k != "" {
+			s.serveFault(k, w, r)
+			return
+		}
 		s.serveWork(w, r)
 	}
 }

@@ -49,6 +49,7 @@ func attackCommand() *cli.Command {
 			&cli.Float64Flag{Name: "time-scale", Value: 1, Usage: "multiply every phase's duration (and think time) of the profile"},
 			&cli.Uint64Flag{Name: "max-workers", Usage: "bound on concurrent attempts (0: sized from the profile)"},
 			&cli.IntFlag{Name: "connections", Usage: "idle keep-alive connections per host (0: vegeta's default)"},
+			&cli.IntFlag{Name: "max-body-mib", Value: attack.DefaultMaxBody >> 20, Usage: "read at most this many MiB of each response body (counted, never kept); a longer one fails its attempt as too-large"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no live progress (the analysis is still printed at the end)"},
 			&cli.StringFlag{Name: "metrics-addr", Usage: "serve the run's live metrics on http://`HOST:PORT`/metrics for Prometheus to scrape"},
 			&cli.DurationFlag{Name: "metrics-linger", Value: 15 * time.Second, Usage: "after the run, keep /metrics up until scraped once more, for at most this long (0: stop at once)"},
@@ -76,12 +77,16 @@ func attackCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if c.Int("max-body-mib") < 1 {
+				return usageError("--max-body-mib %d: must be at least 1 (MiB of each response body read before the attempt fails as too-large)", c.Int("max-body-mib"))
+			}
 			out := c.String("out")
 			cfg := attack.Config{
 				Target:        c.String("target"),
 				Profile:       prof,
 				MaxWorkers:    c.Uint64("max-workers"),
 				Connections:   c.Int("connections"),
+				MaxBody:       int64(c.Int("max-body-mib")) << 20,
 				RedactQuery:   rules.Query,
 				RedactHeaders: rules.Headers,
 				// ${NAME} in the target, paths and headers is expanded only as requests are
@@ -149,14 +154,17 @@ func attackCommand() *cli.Command {
 				shownStart = cfg.Start
 			}
 			display := live.Start(c.App.ErrWriter, mode, prof, shownStart, progress, live.Options{})
-			sum, err := attack.Run(c.Context, cfg, attack.NewFileSink(output))
+			sink := attack.NewFileSink(output)
+			sum, err := attack.Run(c.Context, cfg, sink)
 			display.Stop()
 			if metrics != nil {
 				finishMetrics(c, metrics)
 			}
 			if err != nil {
-				if sum.Attempts > 0 {
-					return cli.Exit(fmt.Sprintf("%s (the %d attempts recorded so far are in %s)", scrub.String(err.Error()), sum.Attempts, attack.RecordedPath(output)), exitFail)
+				// The count is what the file holds (blocks written whole), not the attempts
+				// completed: after a full disk the two differ by the blocks lost.
+				if kept := sink.Written(); kept > 0 {
+					return cli.Exit(fmt.Sprintf("%s (the %d attempts recorded so far are in %s; %d completed)", scrub.String(err.Error()), kept, attack.RecordedPath(output), sum.Attempts), exitFail)
 				}
 				return cli.Exit(scrub.String(err.Error()), exitFail)
 			}

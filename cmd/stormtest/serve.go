@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -30,6 +32,9 @@ func serveCommand() *cli.Command {
 			"                        (unless --cache-warm) and after every restart\n" +
 			"  --max-client-conns    connections beyond this many open ones are closed on accept, as a\n" +
 			"                        database at max_connections turns new connections away\n" +
+			"  --fault             misbehave on purpose in --fault-share of requests: reset, hang, slowloris,\n" +
+			"                        huge-body (1 GiB), endless-body, garbage, close, lying-length, redirect-loop,\n" +
+			"                        no-continue, goaway (h2c connections); GET/PUT /control/fault at run time\n" +
 			"/healthz answers 503 while restarting or failing checks; /stats has every counter, /metrics the\n" +
 			"same in the Prometheus format (simservice_*), for attack --scrape /metrics.\n\n" +
 			"Example (the first outage: half the database pool applied):\n" +
@@ -64,6 +69,9 @@ func serveCommand() *cli.Command {
 			&cli.BoolFlag{Name: "cache-warm", Usage: "start with the cache full instead of cold"},
 
 			&cli.IntFlag{Name: "max-client-conns", Value: def.MaxClientConns, Usage: "close new client connections on accept beyond this many open ones (0: unlimited)"},
+
+			&cli.StringFlag{Name: "fault", Usage: "misbehave on purpose: a comma-separated list of " + faultList() + ", or all (see --fault-share; change at run time with PUT /control/fault)"},
+			&cli.Float64Flag{Name: "fault-share", Value: 0.1, Usage: "fraction of requests, in [0,1], answered by one of the --fault faults (for goaway: of h2c connections)"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := simservice.Config{
@@ -90,9 +98,20 @@ func serveCommand() *cli.Command {
 			if err := cfg.Validate(); err != nil {
 				return usageError("%v", err)
 			}
+			faults, err := faultSpec(c)
+			if err != nil {
+				return usageError("%v", err)
+			}
 			running, err := simservice.Start(c.Context, c.String("addr"), cfg)
 			if err != nil {
 				return cli.Exit(err.Error(), exitFail)
+			}
+			if err := running.Server.SetFaults(faults); err != nil { // validated above
+				_ = running.Stop()
+				return cli.Exit(err.Error(), exitFail)
+			}
+			if len(faults.Kinds) > 0 {
+				fmt.Fprintf(c.App.Writer, "injecting faults into %.3g of requests: %s\n", faults.Share, c.String("fault"))
 			}
 			fmt.Fprintf(c.App.Writer, "serving on %s: pool %d of %d connections, query %s, capacity %.0f req/s (stats at %s/stats); Ctrl-C stops\n",
 				running.URL, cfg.PoolSize(), cfg.DBConns, cfg.QueryTime, cfg.Capacity(), running.URL)
@@ -100,4 +119,32 @@ func serveCommand() *cli.Command {
 			return running.Stop()
 		},
 	}
+}
+
+// faultSpec reads --fault and --fault-share. Without --fault no fault is injected, whatever
+// the share.
+func faultSpec(c *cli.Context) (simservice.FaultSpec, error) {
+	kinds, err := simservice.ParseFaults(c.String("fault"))
+	if err != nil {
+		return simservice.FaultSpec{}, fmt.Errorf("--fault: %w", err)
+	}
+	spec := simservice.FaultSpec{Kinds: kinds, Share: c.Float64("fault-share")}
+	if len(kinds) == 0 {
+		if c.IsSet("fault-share") {
+			return spec, errors.New("--fault-share without --fault (name the faults, e.g. --fault reset,hang)")
+		}
+		spec.Share = 0
+	}
+	if err := spec.Validate(); err != nil {
+		return spec, fmt.Errorf("--fault-share: %w", err)
+	}
+	return spec, nil
+}
+
+func faultList() string {
+	var names []string
+	for _, f := range simservice.AllFaults() {
+		names = append(names, string(f))
+	}
+	return strings.Join(names, ", ")
 }
