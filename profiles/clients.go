@@ -55,7 +55,8 @@ func (p *Profile) PeakUsers() int {
 const RedactedValue = "[redacted]"
 
 // Redacted returns a deep copy of p in which the values of the Authorization,
-// Proxy-Authorization and Cookie request headers (in any case) read "[redacted]". Results
+// Proxy-Authorization and Cookie headers (in any case) of the request and of every trigger
+// call read "[redacted]", and a trigger URL's user:password@ reads xxxxx@. Results
 // files record the profile they ran, and credentials must not travel with them. p is not
 // modified, and the copy shares no memory with it.
 func (p *Profile) Redacted() Profile {
@@ -63,6 +64,14 @@ func (p *Profile) Redacted() Profile {
 	for name := range q.Request.Headers {
 		if slices.Contains(sensitiveHeaders, strings.ToLower(name)) {
 			q.Request.Headers[name] = RedactedValue
+		}
+	}
+	for i := range q.Triggers {
+		t := &q.Triggers[i]
+		t.Start = t.Start.redacted()
+		if t.Stop != nil {
+			s := t.Stop.redacted()
+			t.Stop = &s
 		}
 	}
 	return q
@@ -87,6 +96,10 @@ func (p *Profile) clone() Profile {
 	}
 	q.Request.Paths = slices.Clone(p.Request.Paths)
 	q.Request.Headers = maps.Clone(p.Request.Headers)
+	q.Triggers = slices.Clone(p.Triggers)
+	for i := range q.Triggers {
+		q.Triggers[i] = q.Triggers[i].clone()
+	}
 	return q
 }
 

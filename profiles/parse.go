@@ -34,7 +34,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // ("max_attempt") is an error instead of a silently ignored setting. A phase's keys,
 // phaseKeys, are Phase's yaml tags (phase.go).
 var (
-	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate"}
+	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate", "triggers"}
 	// The single client has no name or share: it is the whole traffic, group "default".
 	clientKeys  = []string{"timeout", "deadline", "think", "retry", "follow_redirects"}
 	groupKeys   = []string{"name", "share", "timeout", "deadline", "think", "retry", "follow_redirects"}
@@ -383,6 +383,8 @@ func (w *walker) profile(root *yaml.Node) (*Profile, *fieldError) {
 			err = w.request(v, &p.Request)
 		case "gate":
 			p.Gate, err = w.gate(v)
+		case "triggers":
+			p.Triggers, err = w.triggers(v)
 		}
 		if err != nil {
 			return nil, err

@@ -35,6 +35,9 @@ type Profile struct {
 	// Gate lists the thresholds `stormtest gate` checks a run of this profile against, in
 	// the spirit of k6 thresholds ("p99<300ms", "verdict!=metastable"); see package gate.
 	Gate []string `yaml:"gate,omitempty" json:"gate,omitempty"`
+	// Triggers are changes to the target that are not load (a capacity cut, a database
+	// refusing connections), made by HTTP calls on the run's clock; see Trigger.
+	Triggers []Trigger `yaml:"triggers,omitempty" json:"triggers,omitempty"`
 }
 
 // Phase is a stretch of time with one rate curve of *first attempts* per second (retries come
