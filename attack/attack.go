@@ -25,6 +25,7 @@ import (
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 	"github.com/stormtest/stormtest/retry"
+	"github.com/stormtest/stormtest/trigger"
 )
 
 // Recorder is the part of a results.Sink the consumer uses once the stream has begun: Write,
@@ -58,6 +59,10 @@ type Config struct {
 	MaxWorkers uint64
 	// Connections is the number of idle keep-alive connections kept per host.
 	Connections int
+	// OnTrigger, when set, gets every trigger call of the profile as it completes, from
+	// that call's goroutine (package trigger): the CLI prints a failed one at once. Every
+	// call is also recorded in the trailer.
+	OnTrigger func(results.TriggerCall)
 }
 
 // Summary says how an attack went.
@@ -136,6 +141,9 @@ func (c Config) Validate() error {
 	if err := c.Profile.Validate(); err != nil {
 		return err
 	}
+	if err := trigger.Validate(c.Target, c.Profile.Triggers); err != nil {
+		return err
+	}
 	if c.Profile.Request.TargetsFile != "" {
 		return nil // its URLs are checked when it is read
 	}
@@ -177,8 +185,18 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	}
 
 	sampler := cpustat.Start(cfg.Start, time.Second)
+	// Triggers run beside the attack, never in its way. With several generators only the
+	// first makes the calls: each call is one change to the target, not one per shard.
+	var triggers *trigger.Runner
+	if len(prof.Triggers) > 0 && cfg.Shard == 0 {
+		triggers = trigger.Start(trigger.Config{
+			Start: cfg.Start, Target: cfg.Target, Triggers: prof.Triggers, OnCall: cfg.OnTrigger,
+			Redact: func(u string) string { return RedactURL(u, cfg.RedactQuery) },
+		})
+	}
 	sum, runErr := run(ctx, cfg, sink)
 	trailer := results.Trailer{
+		Triggers:        triggers.Stop(),
 		CPU:             sampler.Stop(),
 		End:             sum.End,
 		Interrupted:     sum.Interrupted || runErr != nil,

@@ -9,6 +9,8 @@ import (
 	"github.com/stormtest/stormtest/analyze"
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/live"
+	"github.com/stormtest/stormtest/results"
+	"github.com/stormtest/stormtest/trigger"
 )
 
 func attackCommand() *cli.Command {
@@ -63,6 +65,13 @@ func attackCommand() *cli.Command {
 				shown, prof.Name, prof.Schedule().Duration(), out, out+attack.PartialSuffix)
 			progress := new(attack.Progress)
 			cfg.Progress = progress
+			// A failed trigger call is an error shown at once; the run goes on, and the
+			// trailer records every call.
+			cfg.OnTrigger = func(call results.TriggerCall) {
+				if !call.OK {
+					fmt.Fprintf(c.App.ErrWriter, "stormtest: trigger %s; the run goes on\n", trigger.Describe(call))
+				}
+			}
 			// Attempts in flight at a stop are each bounded by their group's client timeout.
 			wait := prof.LongestTimeout()
 			stopperFrom(c.Context).describe(
