@@ -169,8 +169,8 @@ func (js judgedSeries) triggerSentence(onset, end int, level float64, phase stri
 
 // triggerWindowSentence names the recorded trigger that explains the collapse.
 func (js judgedSeries) triggerWindowSentence(tw triggerWindow, end int) string {
-	s := fmt.Sprintf("the trigger was %s (t=%s–%s s), a change the generator made to the target (the profile's triggers), not a guess from the rate curve",
-		tw.name, secs(tw.start), secs(tw.end))
+	s := fmt.Sprintf("the trigger was %s (t=%.1f–%.1f s), a change the generator made to the target (the profile's triggers), not a guess from the rate curve",
+		tw.name, tw.start.Seconds(), tw.end.Seconds())
 	if js.at(end) > js.windowStart(tw.end) {
 		s += fmt.Sprintf("; the first-attempt rate stayed above the level served well before it until t=%s s", secs(js.at(end)))
 	}

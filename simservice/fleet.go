@@ -42,6 +42,7 @@ type instance struct {
 	incarnation int
 	pool        *connPool
 	up          bool // in service: the balancer routes to it
+	passed      bool // its last health check passed (a new instance has had none)
 	failStreak  int
 }
 
@@ -51,7 +52,7 @@ func newFleet(cfg Config, exec *database, stop context.Context, bg *sync.WaitGro
 	// The fleet has been running for a while when the target starts: every pool is full,
 	// opened at no cost, as far as the connection limit allows.
 	for i := range f.slots {
-		inst := &instance{slot: i, pool: newConnPool(cfg.InstancePoolSize(), f.db), up: true}
+		inst := &instance{slot: i, pool: newConnPool(cfg.InstancePoolSize(), f.db), up: true, passed: true}
 		inst.pool.fill(f.db.preopen(inst.pool.size))
 		inst.pool.maintain(stop, bg)
 		f.slots[i] = inst
@@ -136,6 +137,7 @@ func (f *fleet) checkUntilFailed(inst *instance) bool {
 			f.healthFailed.Add(1)
 		}
 		f.mu.Lock()
+		inst.passed = ok
 		if ok {
 			inst.failStreak = 0
 		} else {
@@ -212,7 +214,8 @@ type InstanceStats struct {
 	// Incarnation counts the instances this slot has had before the current one.
 	Incarnation int `json:"incarnation"`
 	// State is "up" (in service, last check passed), "failing" (in service, last check
-	// failed) or "starting" (removed, its replacement not started yet).
+	// failed), "new" (in service, not checked yet) or "starting" (removed, its replacement
+	// not started yet).
 	State string `json:"state"`
 	// PoolOpen counts the connections the instance holds or is opening; PoolIdle those idle;
 	// PoolWaiting the requests waiting for one.
@@ -224,7 +227,7 @@ type InstanceStats struct {
 // FleetStats is the fleet's part of /stats (Config.Instances ≥ 2).
 type FleetStats struct {
 	// Instances is the configured number; InService how many are in the balancer; Healthy
-	// how many of those passed their last check.
+	// how many of those passed their last check (a replacement not checked yet is not).
 	Instances int `json:"instances"`
 	InService int `json:"in_service"`
 	Healthy   int `json:"healthy"`
@@ -263,19 +266,21 @@ func (f *fleet) stats() FleetStats {
 	}
 	f.mu.Lock()
 	type member struct {
-		inst       *instance
-		state      string
-		failStreak int
+		inst  *instance
+		state string
 	}
 	members := make([]member, len(f.slots))
 	for i, inst := range f.slots {
 		members[i] = member{inst: inst, state: "starting"}
 		if inst != nil && inst.up {
 			fs.InService++
-			members[i].state = "up"
-			if inst.failStreak > 0 {
+			switch {
+			case inst.failStreak > 0:
 				members[i].state = "failing"
-			} else {
+			case !inst.passed:
+				members[i].state = "new"
+			default:
+				members[i].state = "up"
 				fs.Healthy++
 			}
 		}
