@@ -209,7 +209,7 @@ func TestCapacityDropPage(t *testing.T) {
 		res.Maps = append(res.Maps, capacity.Map{Policy: "immediate", BaselineRPS: base, BaselineFraction: base / 400,
 			Boundaries: []capacity.Boundary{{DurationSeconds: 4, RecoversAt: 0.5, TipsAt: 0.55, Complete: true,
 				Sentence: "a 55 % capacity cut for 4 s does not recover",
-				Probes: []capacity.SurgePoint{{Size: 0.5, Verdict: "overloaded", RecoverySeconds: &rec}, {Size: 0.55, Verdict: "metastable", Tipped: true}}}}})
+				Probes:   []capacity.SurgePoint{{Size: 0.5, Verdict: "overloaded", RecoverySeconds: &rec}, {Size: 0.55, Verdict: "metastable", Tipped: true}}}}})
 	}
 	var b strings.Builder
 	if err := WriteCapacity(&b, res); err != nil {
