@@ -667,7 +667,7 @@ func (r *run) describe(p Probe, o Outcome) string {
 	case KindSurge, KindCut:
 		s = o.Verdict
 		if o.RecoverySeconds != nil {
-			s += fmt.Sprintf(", recovered %.0f s after the surge", *o.RecoverySeconds)
+			s += fmt.Sprintf(", recovered %.0f s after the %s", *o.RecoverySeconds, map[bool]string{true: "cut", false: "surge"}[p.Kind == KindCut])
 		}
 		if o.Tipped() {
 			s += ": tipped"
