@@ -98,7 +98,8 @@ func (r *run) cutBoundary(ctx context.Context, policy string, base float64, d ti
 // computes the same cuts.
 func roundCut(x float64) float64 { return math.Round(x*200) / 200 }
 
-func cutPct(c float64) string { return strconv.FormatFloat(100*c, 'f', -1, 64) + " %" }
+// cutPct writes a cut as a percentage to 0.1 % (0.575 is 57.5 %, not 57.49999999999999 %).
+func cutPct(c float64) string { return strconv.FormatFloat(math.Round(1000*c)/10, 'f', -1, 64) + " %" }
 
 // cutSentence says one capacity-drop boundary in words, e.g. "at 60 % load (240 req/s), an
 // 80 % capacity cut for 10 s does not recover with immediate retries (a 75 % cut does)".

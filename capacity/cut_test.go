@@ -97,3 +97,11 @@ func TestCutConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCutPct(t *testing.T) {
+	for in, want := range map[float64]string{0.575: "57.5 %", 0.57499999999999: "57.5 %", 0.8: "80 %", 0.815: "81.5 %"} {
+		if got := cutPct(in); got != want {
+			t.Errorf("cutPct(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

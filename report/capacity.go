@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"math"
 	"html/template"
 	"io"
 	"strconv"
@@ -186,7 +187,7 @@ func mapLabel(m capacity.Map) string {
 // (%), with the word for one.
 func sizeUnit(res *capacity.Result) (func(float64) string, string) {
 	if res.Trigger == capacity.TriggerCapacityDrop {
-		return fmtPercent, "cut"
+		return fmtCut, "cut"
 	}
 	return fmtSize, "surge"
 }
@@ -209,6 +210,7 @@ func fmtRate(r float64) string    { return strconv.FormatFloat(r, 'f', -1, 64) }
 func fmtSize(x float64) string    { return strconv.FormatFloat(x, 'f', -1, 64) + "×" }
 func fmtDur(s float64) string     { return strconv.FormatFloat(s, 'f', -1, 64) + " s" }
 func fmtPercent(f float64) string { return strconv.FormatFloat(100*f, 'f', -1, 64) + " %" }
+func fmtCut(c float64) string     { return strconv.FormatFloat(math.Round(1000*c)/10, 'f', -1, 64) + " %" }
 func glyph(i int) string          { return shapeGlyphs[i%len(shapeGlyphs)] }
 func policyColor(i int) string    { return policyCols[i%len(policyCols)] }
 
