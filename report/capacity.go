@@ -3,9 +3,9 @@ package report
 import (
 	"errors"
 	"fmt"
-	"math"
 	"html/template"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
