@@ -10,9 +10,11 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/stormtest
 
-## demo: reproduce a Monday-morning metastable outage on the built-in target (~35 s)
+## demo: reproduce both outages on the built-in target: the Monday-morning retry storm (~35 s)
+## and the fleet's restart loop after a database outage (~45 s)
 demo: build
 	./$(BIN) demo --dir out/demo
+	./$(BIN) demo --incident tray --dir out/demo-tray
 
 ## test: formatting, vet, and the whole test suite: unit tests with the race detector, then the
 ## end-to-end runs on loopback (the demo, each labelled scenario with one seed, the capacity

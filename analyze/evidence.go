@@ -167,6 +167,19 @@ func (js judgedSeries) triggerSentence(onset, end int, level float64, phase stri
 		"the level served well before the collapse", secs(js.at(end)), rps(level), pct(js.p.tolerance))
 }
 
+// triggerWindowSentence names the recorded trigger that explains the collapse.
+func (js judgedSeries) triggerWindowSentence(tw triggerWindow, end int) string {
+	s := fmt.Sprintf("the trigger was %s (t=%.1f–%.1f s), a change the generator made to the target (the profile's triggers), not a guess from the rate curve",
+		tw.name, tw.start.Seconds(), tw.end.Seconds())
+	if js.at(end) > js.windowStart(tw.end) {
+		s += fmt.Sprintf("; the first-attempt rate stayed above the level served well before it until t=%s s", secs(js.at(end)))
+	}
+	return s + fmt.Sprintf("; persistence is counted from t=%s s", secs(js.at(end)))
+}
+
+// windowStart is where the window holding t starts once rounded up to a window boundary.
+func (js judgedSeries) windowStart(t time.Duration) time.Duration { return js.at(js.windowAt(t)) }
+
 // afterSentences describe windows [end, stop): what offered load, goodput and amplification
 // did after the trigger, and which sustaining effect the data supports.
 func (js judgedSeries) afterSentences(onset, end, stop int, after totals) []string {

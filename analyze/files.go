@@ -161,6 +161,8 @@ func (s *shards) Trailer() (results.Trailer, bool) {
 			}
 			t.Protocols[k] += v
 		}
+		// Only the first generator makes trigger calls; the union is the run's.
+		t.Triggers = append(t.Triggers, ti.Triggers...)
 	}
 	t.Reason = strings.Join(reasons, "; ")
 	return t, have > 0

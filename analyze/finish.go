@@ -26,6 +26,12 @@ const partialShare = 0.1
 func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 	a.closeAll()
 	s := a.series()
+	triggers, triggerWarnings := a.triggers(t)
+	for _, tr := range triggers {
+		if tr.used {
+			s.triggers = append(s.triggers, triggerWindow{name: tr.Name, start: seconds(tr.StartSeconds), end: seconds(tr.EndSeconds)})
+		}
+	}
 	p := judgeParams{
 		tolerance: a.opt.Tolerance,
 		minCount:  a.opt.MinCount,
@@ -100,6 +106,10 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 		r.Evidence = append(r.Evidence, sentence)
 	}
 	r.Windows = a.windowReport(j.state)
+	r.Triggers = make([]TriggerReport, len(triggers))
+	for i, tr := range triggers {
+		r.Triggers[i] = tr.TriggerReport
+	}
 	r.TargetMetrics, r.TargetScrapes = a.targetReport(s.target, s.phases)
 	r.Warnings = append(append([]string(nil), a.warnings...), a.finishWarnings(t, damage, j, r)...)
 	if r.TLSInsecure {
@@ -107,6 +117,7 @@ func (a *Analyzer) Finish(t *results.Trailer, damage error) *Report {
 			"the run measured whatever answered at the target's address")
 	}
 	r.Warnings = append(r.Warnings, a.targetWarnings(t)...)
+	r.Warnings = append(r.Warnings, triggerWarnings...)
 	if r.Warnings == nil {
 		r.Warnings = []string{}
 	}

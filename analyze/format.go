@@ -69,6 +69,12 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	for _, e := range r.Evidence {
 		fmt.Fprintf(&b, "- %s\n", e)
 	}
+	if len(r.Triggers) > 0 {
+		b.WriteString("\n")
+		for _, tr := range r.Triggers {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(tr.Line()))
+		}
+	}
 	if mix := r.ErrorMix(); mix != "" {
 		fmt.Fprintf(&b, "\nErrors (share of %d attempts): %s.\n", r.Attempts, mix)
 	}

@@ -99,6 +99,10 @@ type Report struct {
 	// Failures splits the failed attempts by kind and HTTP status, most frequent first.
 	Failures []Failure `json:"failures"`
 
+	// Triggers are the profile's triggers on the run's clock with their calls (empty when the
+	// profile has none); the verdict takes a trigger's window as the trigger.
+	Triggers []TriggerReport `json:"triggers"`
+
 	Phases  []PhaseStats `json:"phases"`
 	Groups  []GroupStats `json:"groups"`
 	Windows []Window     `json:"windows"`

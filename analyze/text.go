@@ -50,6 +50,9 @@ func (r *Report) writeText(w io.Writer, colour bool) error {
 	for _, e := range r.Evidence {
 		fmt.Fprintf(&b, "  - %s\n", e)
 	}
+	for _, tr := range r.Triggers {
+		fmt.Fprintf(&b, "%s\n", tr.Line())
+	}
 	if mix := r.ErrorMix(); mix != "" {
 		// Name the failures, not just their rate: "100 % HTTP 503" says what to fix.
 		fmt.Fprintf(&b, "errors (share of %d attempts): %s\n", r.Attempts, mix)

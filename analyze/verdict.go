@@ -29,6 +29,16 @@ type series struct {
 	// target is the target's own metrics scraped during the run (target.go), quoted as
 	// evidence where they line up with a collapse; they never change the verdict.
 	target []targetSeries
+	// triggers are the profile's trigger windows (capacity cuts, a database refusing
+	// connections…): changes the generator made and knows the times of, so that a collapse
+	// they explain is not credited to the rate curve.
+	triggers []triggerWindow
+}
+
+// triggerWindow is one trigger on the run's timeline.
+type triggerWindow struct {
+	name       string
+	start, end time.Duration
 }
 
 // span is one profile phase on the run's timeline.
@@ -172,6 +182,15 @@ func judgeLoad(s series, p judgeParams) judgement {
 	}
 
 	j.triggerEnd = js.triggerEnd(j.onset, j.level)
+	tw, haveTrigger := js.triggerAt(j.onset)
+	if haveTrigger {
+		// The trigger is known: it lasts to the end of its window (or of the load surge, if
+		// the rate curve also stayed up longer).
+		j.triggerPhase = tw.name
+		if j.triggerEnd >= 0 {
+			j.triggerEnd = max(j.triggerEnd, js.windowAt(tw.end))
+		}
+	}
 	if j.triggerEnd < 0 {
 		j.verdict = Overloaded
 		j.evidence = []string{collapse, js.neverDownSentence(j.onset, j.level)}
@@ -187,7 +206,11 @@ func judgeLoad(s series, p judgeParams) judgement {
 	if after.intended > 0 {
 		j.ampAfter, j.hasAmpAfter = after.offered/after.intended, true
 	}
-	j.evidence = []string{collapse, js.triggerSentence(j.onset, j.triggerEnd, j.level, j.triggerPhase)}
+	if haveTrigger {
+		j.evidence = []string{collapse, js.triggerWindowSentence(tw, j.triggerEnd)}
+	} else {
+		j.evidence = []string{collapse, js.triggerSentence(j.onset, j.triggerEnd, j.level, j.triggerPhase)}
+	}
 	j.evidence = append(j.evidence, js.afterSentences(j.onset, j.triggerEnd, stop, after)...)
 	if h, ok := js.hysteresis(j.onset, j.triggerEnd, stop); ok {
 		j.hysteresis = &h
@@ -325,6 +348,31 @@ func (js judgedSeries) triggerEnd(onset int, level float64) int {
 		return -1
 	}
 	return end
+}
+
+// triggerAt is the trigger window that explains a collapse at window onset: of the windows
+// that began before the collapse was confirmed (Sustain windows after onset), the one that
+// began last, unless it had ended more than the grace before the collapse (then it was not
+// the cause).
+func (js judgedSeries) triggerAt(onset int) (triggerWindow, bool) {
+	confirmed := js.at(onset + js.p.sustain)
+	var best triggerWindow
+	found := false
+	for _, tw := range js.s.triggers {
+		if tw.start > confirmed || tw.end+js.p.grace < js.at(onset) {
+			continue
+		}
+		if !found || tw.start >= best.start {
+			best, found = tw, true
+		}
+	}
+	return best, found
+}
+
+// windowAt is the first window that starts at or after t.
+func (js judgedSeries) windowAt(t time.Duration) int {
+	w := js.s.window
+	return int((t + w - 1) / w)
 }
 
 // lastJudged is the last judged window that still had first attempts of its own. Windows

@@ -30,6 +30,7 @@ import (
 	"github.com/stormtest/stormtest/retry"
 	"github.com/stormtest/stormtest/scrape"
 	"github.com/stormtest/stormtest/shard"
+	"github.com/stormtest/stormtest/trigger"
 )
 
 // Recorder is the part of a results.Sink the consumer uses once the stream has begun: Write,
@@ -92,6 +93,10 @@ type Config struct {
 	// counted and dropped, never kept; one past the cap fails its attempt as
 	// results.KindTooLarge and closes its connection.
 	MaxBody int64
+	// OnTrigger, when set, gets every trigger call of the profile as it completes, from
+	// that call's goroutine (package trigger): the CLI prints a failed one at once. Every
+	// call is also recorded in the trailer.
+	OnTrigger func(results.TriggerCall)
 }
 
 // DefaultMaxBody is the body cap when Config.MaxBody is 0: far above any page or API
@@ -185,6 +190,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if _, err := scrapeEndpoints(c); err != nil {
+		return err
+	}
+	if err := trigger.Validate(c.Target, c.Profile.Triggers); err != nil {
 		return err
 	}
 	target := c.Target
@@ -379,12 +387,22 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	}
 
 	sampler := cpustat.Start(cfg.Start, time.Second)
+	// Triggers run beside the attack, never in its way. With several generators only the
+	// first makes the calls: each call is one change to the target, not one per shard.
+	var triggers *trigger.Runner
+	if len(prof.Triggers) > 0 && cfg.Part.Index == 0 {
+		triggers = trigger.Start(trigger.Config{
+			Start: cfg.Start, Target: cfg.Target, Triggers: prof.Triggers, OnCall: cfg.OnTrigger,
+			Redact: cfg.Rules().URL,
+		})
+	}
 	scr, err := startScraper(cfg, eps)
 	if err != nil {
 		return Summary{}, err
 	}
 	sum, runErr := run(ctx, cfg, snd, sink, scr)
 	trailer := results.Trailer{
+		Triggers:        triggers.Stop(),
 		CPU:             sampler.Stop(),
 		End:             sum.End,
 		Interrupted:     sum.Interrupted || runErr != nil,

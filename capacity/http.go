@@ -41,6 +41,9 @@ type HTTPProber struct {
 	// names, and the environment that expands ${NAME} in the target, paths and headers.
 	RedactHeaders []string
 	Env           envvar.Lookup
+	// Cut is how capacity-drop probes cut the target's capacity (see CutTrigger); needed
+	// only for them.
+	Cut CutTrigger
 }
 
 // surgeTail is the baseline run past the grace, so that the last judged windows are whole
@@ -57,7 +60,7 @@ func (h *HTTPProber) Probe(ctx context.Context, p Probe) (Outcome, error) {
 		return Outcome{}, err
 	}
 	opt := h.Analyze
-	if p.Kind == KindSurge {
+	if p.Kind == KindSurge || p.Kind == KindCut {
 		opt.Grace = time.Duration(p.Grace)
 	}
 	// The attack streams straight into the analysis: it builds the header and trailer, the
@@ -70,7 +73,17 @@ func (h *HTTPProber) Probe(ctx context.Context, p Probe) (Outcome, error) {
 	if sum.Interrupted {
 		return Outcome{}, fmt.Errorf("probe interrupted: %w", context.Cause(ctx))
 	}
-	return outcome(p, an.Report(nil)), nil
+	rep := an.Report(nil)
+	// A cut whose calls failed measured nothing (the target may never have been cut, or
+	// may still be): that stops the search rather than reading as a recovery.
+	for _, tr := range rep.Triggers {
+		for _, c := range tr.Calls {
+			if !c.OK {
+				return Outcome{}, fmt.Errorf("trigger %s call %s %s failed: %s (check --trigger-start/--trigger-stop)", c.Action, c.Method, c.URL, c.Error)
+			}
+		}
+	}
+	return outcome(p, rep), nil
 }
 
 // outcome extracts what the search needs from a probe's analysis: a step's (or settle
@@ -84,7 +97,7 @@ func outcome(p Probe, rep *analyze.Report) Outcome {
 			o.ErrorRate = ph.ErrorRPS / ph.OfferedRPS
 		}
 	}
-	if p.Kind == KindSurge {
+	if p.Kind == KindSurge || p.Kind == KindCut {
 		o.Verdict = rep.Verdict
 		o.RecoverySeconds = rep.RecoverySeconds
 		if len(rep.Evidence) > 0 {
@@ -115,6 +128,17 @@ func (h *HTTPProber) profileFor(p Probe) (*profiles.Profile, error) {
 			{Name: "surge", Duration: p.Duration, Rate: rate(p.Rate * p.Size)},
 			{Name: "after", Duration: p.Grace + profiles.Duration(surgeTail), Rate: rate(p.Rate)},
 		}
+	case KindCut:
+		if h.Cut.Start == "" || h.Cut.Stop == "" {
+			return nil, errors.New("capacity: a capacity-drop probe needs trigger URLs to cut the capacity and restore it")
+		}
+		prof = retryFor(h.Profile, p.Policy)
+		prof.Phases = []profiles.Phase{
+			{Name: "baseline", Duration: p.Warm, Rate: rate(p.Rate)},
+			{Name: "cut", Duration: p.Duration, Rate: rate(p.Rate)},
+			{Name: "after", Duration: p.Grace + profiles.Duration(surgeTail), Rate: rate(p.Rate)},
+		}
+		prof.Triggers = []profiles.Trigger{h.Cut.trigger(p)}
 	default:
 		return nil, fmt.Errorf("capacity: unknown probe kind %q", p.Kind)
 	}

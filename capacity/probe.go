@@ -31,7 +31,13 @@ const (
 	// KindSettle checks that the target is healthy at a low load before the next probe. It is
 	// never stored: it describes the target's state now, not a property of the target.
 	KindSettle = "settle"
+	// KindCut is baseline load throughout, with the target's capacity cut by Size (a
+	// fraction) for Duration by trigger calls: one point of a capacity-drop map.
+	KindCut = "cut"
 )
+
+// TriggerCapacityDrop names the capacity-loss trigger of Config.Trigger.
+const TriggerCapacityDrop = "capacity-drop"
 
 // Probe is one measurement the search asks for.
 type Probe struct {
@@ -41,7 +47,8 @@ type Probe struct {
 	Rate float64 `json:"rate"`
 	// Duration is the step's, the surge's or the settle probe's length.
 	Duration profiles.Duration `json:"duration"`
-	// Size is the surge's rate as a multiple of Rate (surges only).
+	// Size is the surge's rate as a multiple of Rate (surges), or the share of the target's
+	// capacity cut (cuts).
 	Size float64 `json:"size,omitempty"`
 	// Policy names the client retry policy of a surge (see Policies).
 	Policy string `json:"policy,omitempty"`
@@ -56,6 +63,10 @@ type Probe struct {
 // Rates and sizes are rounded so that a float computed again on resume gives the same key.
 func (p Probe) Key() string {
 	k := p.Kind + " rate=" + strconv.FormatFloat(p.Rate, 'f', 2, 64) + " for=" + p.Duration.String()
+	if p.Kind == KindCut {
+		k += " cut=" + strconv.FormatFloat(p.Size, 'f', 3, 64) + " policy=" + p.Policy +
+			" warm=" + p.Warm.String() + " grace=" + p.Grace.String()
+	}
 	if p.Kind == KindSurge {
 		k += " size=" + strconv.FormatFloat(p.Size, 'f', 3, 64) + " policy=" + p.Policy +
 			" warm=" + p.Warm.String() + " grace=" + p.Grace.String()
@@ -73,7 +84,7 @@ const probeOverhead = 500 * time.Millisecond
 // Cost is how long the probe is expected to take, for the time budget.
 func (p Probe) Cost(clientTimeout time.Duration) time.Duration {
 	d := time.Duration(p.Duration)
-	if p.Kind == KindSurge {
+	if p.Kind == KindSurge || p.Kind == KindCut {
 		d += time.Duration(p.Warm) + time.Duration(p.Grace)
 	}
 	return d + probeOverhead + clientTimeout
@@ -81,6 +92,8 @@ func (p Probe) Cost(clientTimeout time.Duration) time.Duration {
 
 func (p Probe) String() string {
 	switch p.Kind {
+	case KindCut:
+		return fmt.Sprintf("cut %s of the capacity for %s at %s req/s (%s)", cutPct(p.Size), p.Duration, rate(p.Rate), p.Policy)
 	case KindSurge:
 		return fmt.Sprintf("surge %.3g× of %s req/s for %s (%s)", p.Size, rate(p.Rate), p.Duration, p.Policy)
 	case KindStep:

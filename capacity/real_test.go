@@ -189,3 +189,35 @@ func runComplete(t *testing.T, s *Search) *Result {
 	}
 	return res
 }
+
+// TestRealCutProbes runs two capacity-drop probes against the built-in target through its
+// control endpoints, with immediate retries at 60 % of its capacity: a 90 % cut for 2 s
+// tips it, a 30 % cut (still above the baseline's needs) does not. Each probe cuts the
+// capacity and restores it, as the target's own log shows.
+func TestRealCutProbes(t *testing.T) {
+	skipShort(t)
+	tc := testTargetConfig()
+	run := startTarget(t, "127.0.0.1:0", tc)
+	prof := mustProfile(t)
+	prober := &HTTPProber{Target: run.URL, Profile: prof, Analyze: analyze.DefaultOptions(), Cut: BuiltinCutTrigger()}
+	base := roundRate(0.6 * tc.Capacity())
+	for _, tt := range []struct {
+		cut    float64
+		tipped bool
+	}{{0.3, false}, {0.9, true}} { // the one that tips last: its queue takes long to drain
+		p := Probe{Kind: KindCut, Rate: base, Duration: dur(2 * time.Second), Size: tt.cut, Policy: PolicyImmediate,
+			Warm: dur(2 * time.Second), Grace: dur(5 * time.Second)}
+		before := run.Server.Stats().ControlChanges
+		o, err := prober.Probe(context.Background(), p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if o.Tipped() != tt.tipped {
+			t.Errorf("%s: %s (%s), tipped %v; want tipped %v", p, o.Verdict, o.Detail, o.Tipped(), tt.tipped)
+		}
+		st := run.Server.Stats()
+		if st.ControlChanges != before+2 || st.CapacityFraction != 1 || st.LastControl == nil || !strings.HasPrefix(st.LastControl.Change, "restored") {
+			t.Errorf("%s: the target saw %d control changes, capacity now %g (last %+v); want the cut and its restore", p, st.ControlChanges-before, st.CapacityFraction, st.LastControl)
+		}
+	}
+}

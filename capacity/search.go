@@ -60,6 +60,18 @@ type Config struct {
 	Budget time.Duration
 	// ClientTimeout is the clients' attempt timeout: what a probe may run over its schedule.
 	ClientTimeout time.Duration
+
+	// Trigger, when TriggerCapacityDrop, maps capacity losses instead of surges: for each
+	// baseline (BaselineFractions of the knee), policy and duration, the cut of the target's
+	// capacity (a fraction in (0, 1)) beyond which it does not recover, bisected between
+	// CutMin and CutMax to CutPrecision. The cut is made by the prober's trigger calls.
+	Trigger string
+	// BaselineFractions are the baselines of a capacity-drop map, as fractions of the knee;
+	// empty: BaselineFraction alone.
+	BaselineFractions []float64
+	// CutMin and CutMax bound the cuts tried; CutPrecision ends a bisection once the cut
+	// that tipped and the one that recovered are this close.
+	CutMin, CutMax, CutPrecision float64
 }
 
 // DefaultConfig is what `stormtest capacity` uses unless told otherwise.
@@ -86,6 +98,9 @@ func DefaultConfig() Config {
 		SettleTimeout:    60 * time.Second,
 		Budget:           10 * time.Minute,
 		ClientTimeout:    time.Second,
+		CutMin:           0.2,
+		CutMax:           0.95,
+		CutPrecision:     0.05,
 	}
 }
 
@@ -118,6 +133,12 @@ func (c Config) withDefaults() Config {
 	deff(&c.SizeMin, d.SizeMin)
 	deff(&c.SizeMax, d.SizeMax)
 	deff(&c.SizePrecision, d.SizePrecision)
+	deff(&c.CutMin, d.CutMin)
+	deff(&c.CutMax, d.CutMax)
+	deff(&c.CutPrecision, d.CutPrecision)
+	if len(c.BaselineFractions) == 0 {
+		c.BaselineFractions = []float64{c.BaselineFraction}
+	}
 	if c.Repeats < 1 {
 		c.Repeats = 1
 	}
@@ -142,6 +163,17 @@ func (c Config) Validate() error {
 		return fmt.Errorf("surge sizes must satisfy 1 < min < max, got %g and %g", c.SizeMin, c.SizeMax)
 	case c.StartRate > c.MaxRate:
 		return fmt.Errorf("start rate %g is above the max rate %g", c.StartRate, c.MaxRate)
+	case c.Trigger != "" && c.Trigger != TriggerCapacityDrop:
+		return fmt.Errorf("unknown trigger %q (expected %s)", c.Trigger, TriggerCapacityDrop)
+	case c.Trigger != "" && !(c.CutMin > 0 && c.CutMin < c.CutMax && c.CutMax < 1):
+		return fmt.Errorf("capacity cuts must satisfy 0 < min < max < 1, got %g and %g", c.CutMin, c.CutMax)
+	case c.Trigger != "" && c.CutPrecision >= c.CutMax-c.CutMin:
+		return fmt.Errorf("cut precision %g is not below the range %g–%g it bisects", c.CutPrecision, c.CutMin, c.CutMax)
+	}
+	for _, f := range c.BaselineFractions {
+		if !(f > 0 && f < 1) {
+			return fmt.Errorf("baseline fractions must be in (0, 1), got %g", f)
+		}
 	}
 	for _, d := range c.Durations {
 		if d <= 0 {
@@ -160,6 +192,8 @@ func (c Config) Validate() error {
 type Result struct {
 	Target  string `json:"target"`
 	Profile string `json:"profile"`
+	// Trigger is TriggerCapacityDrop when the maps are of capacity cuts, not surges.
+	Trigger string `json:"trigger,omitempty"`
 	Knee    *Knee  `json:"knee"`
 	// BaselineFraction and BaselineRPS are the tipping maps' baseline load.
 	BaselineFraction float64 `json:"baseline_fraction"`
@@ -215,16 +249,22 @@ type Step struct {
 
 // Map is one policy's tipping map.
 type Map struct {
-	Policy     string     `json:"policy"`
-	Boundaries []Boundary `json:"boundaries"`
+	Policy string `json:"policy"`
+	// BaselineFraction and BaselineRPS are this map's baseline when it has its own (the
+	// maps of a capacity-drop search, one per baseline); 0: the Result's.
+	BaselineFraction float64    `json:"baseline_fraction,omitempty"`
+	BaselineRPS      float64    `json:"baseline_rps,omitempty"`
+	Boundaries       []Boundary `json:"boundaries"`
 }
 
-// Boundary is the tipping size for one surge duration.
+// Boundary is the tipping size for one surge duration (or, in a capacity-drop map, the
+// tipping cut for one cut duration).
 type Boundary struct {
 	DurationSeconds float64 `json:"duration_s"`
-	// RecoversAt is the largest surge size that recovered; 0 when none did.
+	// RecoversAt is the largest surge size (or cut) that recovered; 0 when none did.
 	RecoversAt float64 `json:"recovers_at"`
-	// TipsAt is the smallest size that did not recover; 0 when none tipped within the range.
+	// TipsAt is the smallest size (or cut) that did not recover; 0 when none tipped within
+	// the range.
 	TipsAt float64 `json:"tips_at"`
 	// Complete is false when the search stopped before this boundary was bracketed.
 	Complete bool         `json:"complete"`
@@ -313,7 +353,11 @@ func (s *Search) Run(ctx context.Context) (*Result, error) {
 	}
 	err := r.all(ctx)
 	r.res.ElapsedSeconds = s.Now().Sub(start).Seconds()
-	r.res.Comparison = compare(r.res.Maps, cfg.Durations)
+	if cfg.Trigger == "" {
+		// Surge maps of several policies at one baseline line up; cut maps of several
+		// baselines do not, and each says its own boundary.
+		r.res.Comparison = compare(r.res.Maps, cfg.Durations)
+	}
 	switch {
 	case err == nil:
 		r.res.Complete = true
@@ -341,6 +385,10 @@ func (r *run) all(ctx context.Context) error {
 	}
 	if len(r.cfg.Policies) == 0 {
 		return nil
+	}
+	if r.cfg.Trigger == TriggerCapacityDrop {
+		r.res.Trigger = TriggerCapacityDrop
+		return r.cutMaps(ctx)
 	}
 	base := roundRate(r.res.Knee.RPS * r.cfg.BaselineFraction)
 	r.res.BaselineRPS = base
@@ -549,7 +597,7 @@ func (r *run) measure(ctx context.Context, p Probe) (Outcome, error) {
 	}
 	r.logf("%s: %s", p, r.describe(p, o))
 	// A failed step or a tipped surge leaves a queue behind; the next probe would measure it.
-	r.needSettle = (p.Kind == KindStep && !r.passes(o)) || (p.Kind == KindSurge && o.Tipped())
+	r.needSettle = (p.Kind == KindStep && !r.passes(o)) || ((p.Kind == KindSurge || p.Kind == KindCut) && o.Tipped())
 	return o, nil
 }
 
@@ -616,10 +664,10 @@ func (r *run) describe(p Probe, o Outcome) string {
 	s := fmt.Sprintf("goodput %.1f of %.1f req/s, p50 %.0f ms, p99 %.0f ms, errors %.1f%%",
 		o.GoodputRPS, o.IntendedRPS, o.P50, o.P99, 100*o.ErrorRate)
 	switch p.Kind {
-	case KindSurge:
+	case KindSurge, KindCut:
 		s = o.Verdict
 		if o.RecoverySeconds != nil {
-			s += fmt.Sprintf(", recovered %.0f s after the surge", *o.RecoverySeconds)
+			s += fmt.Sprintf(", recovered %.0f s after the %s", *o.RecoverySeconds, map[bool]string{true: "cut", false: "surge"}[p.Kind == KindCut])
 		}
 		if o.Tipped() {
 			s += ": tipped"

@@ -134,18 +134,28 @@ func (res *Result) WriteText(w io.Writer) error {
 		}
 	}
 	for _, m := range res.Maps {
-		fmt.Fprintf(&b, "\ntipping map, %s, baseline %s req/s (%s of the knee):\n", policyPhrase(m.Policy), rate(res.BaselineRPS), percent(res.BaselineFraction))
+		// A capacity-drop map measures cuts (shares of the capacity), a surge map sizes.
+		what, unit := "surge", size
+		baseRPS, baseFrac := res.BaselineRPS, res.BaselineFraction
+		if res.Trigger == TriggerCapacityDrop {
+			what, unit = "capacity cut", cutPct
+		}
+		if m.BaselineRPS > 0 {
+			baseRPS, baseFrac = m.BaselineRPS, m.BaselineFraction
+		}
+		fmt.Fprintf(&b, "\n%s map, %s, baseline %s req/s (%s of the knee):\n", map[bool]string{true: "capacity-drop", false: "tipping"}[res.Trigger == TriggerCapacityDrop],
+			policyPhrase(m.Policy), rate(baseRPS), percent(baseFrac))
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "surge for\trecovers up to\ttips from\tprobes (size: verdict)\t")
+		fmt.Fprintf(tw, "%s for\trecovers up to\ttips from\tprobes (%s: verdict)\t\n", what, map[bool]string{true: "cut", false: "size"}[res.Trigger == TriggerCapacityDrop])
 		for _, bd := range m.Boundaries {
 			rec, tip := "-", "-"
 			if bd.RecoversAt > 0 {
-				rec = size(bd.RecoversAt)
+				rec = unit(bd.RecoversAt)
 			}
 			if bd.TipsAt > 0 {
-				tip = size(bd.TipsAt)
+				tip = unit(bd.TipsAt)
 			} else if bd.Complete {
-				tip = "> " + size(bd.RecoversAt)
+				tip = "> " + unit(bd.RecoversAt)
 			}
 			var ps []string
 			for _, p := range bd.Probes {
@@ -153,7 +163,7 @@ func (res *Result) WriteText(w io.Writer) error {
 				if p.Tipped {
 					v = p.Verdict
 				}
-				ps = append(ps, size(p.Size)+": "+v)
+				ps = append(ps, unit(p.Size)+": "+v)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", seconds(time.Duration(bd.DurationSeconds*float64(time.Second))), rec, tip, strings.Join(ps, ", "))
 		}

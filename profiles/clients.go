@@ -79,6 +79,14 @@ func (p *Profile) RedactedBy(rules secret.Rules) Profile {
 	if q.Transport != nil && q.Transport.Proxy != "" {
 		q.Transport.Proxy = redactUserinfo(q.Transport.Proxy)
 	}
+	for i := range q.Triggers {
+		t := &q.Triggers[i]
+		t.Start = t.Start.redacted(rules)
+		if t.Stop != nil {
+			s := t.Stop.redacted(rules)
+			t.Stop = &s
+		}
+	}
 	return q
 }
 
@@ -109,6 +117,10 @@ func (p *Profile) clone() Profile {
 		e.JSON = slices.Clone(e.JSON)
 	}
 	q.Observe = p.Observe.clone()
+	q.Triggers = slices.Clone(p.Triggers)
+	for i := range q.Triggers {
+		q.Triggers[i] = q.Triggers[i].clone()
+	}
 	return q
 }
 

@@ -34,7 +34,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // ("max_attempt") is an error instead of a silently ignored setting. A phase's keys,
 // phaseKeys, are Phase's yaml tags (phase.go).
 var (
-	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate", "transport", "observe"}
+	profileKeys = []string{"name", "description", "seed", "phases", "client", "clients", "slo", "request", "gate", "transport", "observe", "triggers"}
 	// The single client has no name or share: it is the whole traffic, group "default".
 	clientKeys  = []string{"timeout", "deadline", "think", "retry", "follow_redirects", "keepalive"}
 	groupKeys   = []string{"name", "share", "timeout", "deadline", "think", "retry", "follow_redirects", "keepalive"}
@@ -387,6 +387,8 @@ func (w *walker) profile(root *yaml.Node) (*Profile, *fieldError) {
 			p.Transport, err = w.transport(v)
 		case "observe":
 			p.Observe, err = w.observe(v)
+		case "triggers":
+			p.Triggers, err = w.triggers(v)
 		}
 		if err != nil {
 			return nil, err

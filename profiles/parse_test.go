@@ -174,7 +174,7 @@ func TestBuiltinNumbers(t *testing.T) {
 		{"retry-storm", storm, Retry{Policy: PolicyImmediate, MaxAttempts: 4}},
 		{"steady", []phase{{"steady", 20 * time.Second, 100, 100}}, exp},
 	}
-	if got, want := BuiltinNames(), []string{"capacity-ramp", "diurnal", "flash-crowd", "monday-morning", "retry-storm", "steady"}; !reflect.DeepEqual(got, want) {
+	if got, want := BuiltinNames(), []string{"capacity-ramp", "db-outage", "diurnal", "flash-crowd", "monday-morning", "retry-storm", "steady"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("BuiltinNames() = %v, want %v", got, want)
 	}
 	for _, tt := range tests {
@@ -237,7 +237,7 @@ func TestLoad(t *testing.T) {
 		{"monday-morning", "monday-morning", nil},
 		{file, "t", nil},
 		{bad, "", []string{bad + ":1:", "no phases"}},
-		{"stedy", "", []string{`unknown profile "stedy"`, "not a built-in (capacity-ramp, diurnal, flash-crowd, monday-morning, retry-storm, steady)", "no such file"}},
+		{"stedy", "", []string{`unknown profile "stedy"`, "not a built-in (capacity-ramp, db-outage, diurnal, flash-crowd, monday-morning, retry-storm, steady)", "no such file"}},
 	}
 	for _, tt := range tests {
 		p, err := Load(tt.arg)

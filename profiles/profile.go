@@ -41,6 +41,9 @@ type Profile struct {
 	// Observe names the target's Prometheus metrics endpoints scraped during the run
 	// (observe.go); nil when none are.
 	Observe *Observe `yaml:"observe,omitempty" json:"observe,omitempty"`
+	// Triggers are changes to the target that are not load (a capacity cut, a database
+	// refusing connections), made by HTTP calls on the run's clock; see Trigger.
+	Triggers []Trigger `yaml:"triggers,omitempty" json:"triggers,omitempty"`
 }
 
 // Phase is a stretch of time with one rate curve of *first attempts* per second (retries come

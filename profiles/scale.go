@@ -68,6 +68,11 @@ func (p *Profile) Scaled(rate, length float64) *Profile {
 			ph.Users = &n
 		}
 	}
+	// Triggers happen at times of the traffic shape, so they move with it.
+	for i := range q.Triggers {
+		q.Triggers[i].At = stretch(q.Triggers[i].At)
+		q.Triggers[i].For = stretch(q.Triggers[i].For)
+	}
 	q.Client.Think = stretch(q.Client.Think)
 	for i := range q.Clients {
 		q.Clients[i].Think = stretch(q.Clients[i].Think)

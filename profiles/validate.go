@@ -253,6 +253,9 @@ func (p *Profile) validate() *fieldError {
 	if err := p.validateClients(closed); err != nil {
 		return err
 	}
+	if err := p.validateTriggers(total); err != nil {
+		return err
+	}
 	if p.SLO.Latency <= 0 {
 		return errAt("slo.latency", notPositive(p.SLO.Latency), "a duration > 0")
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -48,17 +49,18 @@ func WriteCapacity(w io.Writer, res *capacity.Result) error {
 		}
 	}
 	if len(res.Maps) > 0 {
-		data.MapChart = &chart{"Tipping map",
-			fmt.Sprintf("Surges of a size (× the baseline of %s req/s) for a duration, then the baseline again: "+
-				"green probes recovered, red ones did not (metastable, or overloaded without recovery). "+
-				"Per policy, the boundary lies between the largest surge that recovered (dashed) and the smallest that tipped (solid), shaded between them.",
-				fmtRate(res.BaselineRPS)),
+		title := "Tipping map"
+		if res.Trigger == capacity.TriggerCapacityDrop {
+			title = "Capacity-drop map"
+		}
+		data.MapChart = &chart{title,
+			mapDescription(res),
 			template.HTML(tippingChart(res))}
 		for i, m := range res.Maps {
-			pm := policyMap{Policy: m.Policy, Glyph: glyph(i), Color: policyColor(i)}
+			pm := policyMap{Policy: mapLabel(m), Glyph: glyph(i), Color: policyColor(i)}
 			for _, b := range m.Boundaries {
 				pm.Sentences = append(pm.Sentences, b.Sentence)
-				pm.Rows = append(pm.Rows, boundaryRow(b))
+				pm.Rows = append(pm.Rows, boundaryRow(b, res))
 			}
 			data.Maps = append(data.Maps, pm)
 		}
@@ -149,7 +151,8 @@ func capBanner(res *capacity.Result) capBannerData {
 }
 
 // boundaryRow is one line of a policy's table, as WriteText prints it.
-func boundaryRow(b capacity.Boundary) bRow {
+func boundaryRow(b capacity.Boundary, res *capacity.Result) bRow {
+	fmtSize, _ := sizeUnit(res)
 	r := bRow{Duration: fmtDur(b.DurationSeconds), Recovers: "–", Tips: "–"}
 	if b.RecoversAt > 0 {
 		r.Recovers = fmtSize(b.RecoversAt)
@@ -171,12 +174,43 @@ func boundaryRow(b capacity.Boundary) bRow {
 	return r
 }
 
+// mapLabel names a map: its policy, and its baseline when maps have their own (capacity-drop
+// maps at several base loads).
+func mapLabel(m capacity.Map) string {
+	if m.BaselineRPS > 0 {
+		return fmt.Sprintf("%s at %s req/s", m.Policy, fmtRate(m.BaselineRPS))
+	}
+	return m.Policy
+}
+
+// sizeUnit formats the map's y values: surge sizes (×), or the cuts of a capacity-drop map
+// (%), with the word for one.
+func sizeUnit(res *capacity.Result) (func(float64) string, string) {
+	if res.Trigger == capacity.TriggerCapacityDrop {
+		return fmtCut, "cut"
+	}
+	return fmtSize, "surge"
+}
+
+func mapDescription(res *capacity.Result) string {
+	if res.Trigger == capacity.TriggerCapacityDrop {
+		return "Constant baseline load while the target's capacity is cut by a share (trigger calls) for a duration: " +
+			"green probes recovered, red ones did not. Per policy and baseline, the boundary lies between the largest cut that recovered (dashed) " +
+			"and the smallest that tipped (solid), shaded between them."
+	}
+	return fmt.Sprintf("Surges of a size (× the baseline of %s req/s) for a duration, then the baseline again: "+
+		"green probes recovered, red ones did not (metastable, or overloaded without recovery). "+
+		"Per policy, the boundary lies between the largest surge that recovered (dashed) and the smallest that tipped (solid), shaded between them.",
+		fmtRate(res.BaselineRPS))
+}
+
 // Numbers are written as capacity's text output writes them, so the page and the text agree
 // to the digit.
 func fmtRate(r float64) string    { return strconv.FormatFloat(r, 'f', -1, 64) }
 func fmtSize(x float64) string    { return strconv.FormatFloat(x, 'f', -1, 64) + "×" }
 func fmtDur(s float64) string     { return strconv.FormatFloat(s, 'f', -1, 64) + " s" }
 func fmtPercent(f float64) string { return strconv.FormatFloat(100*f, 'f', -1, 64) + " %" }
+func fmtCut(c float64) string     { return strconv.FormatFloat(math.Round(1000*c)/10, 'f', -1, 64) + " %" }
 func glyph(i int) string          { return shapeGlyphs[i%len(shapeGlyphs)] }
 func policyColor(i int) string    { return policyCols[i%len(policyCols)] }
 

@@ -199,3 +199,29 @@ func TestCapacitySharesStyle(t *testing.T) {
 		t.Error("report.Write's stylesheet is no longer baseCSS: copy it into capacity.go")
 	}
 }
+
+// TestCapacityDropPage: a capacity-drop result reads in cuts (%), one map per baseline.
+func TestCapacityDropPage(t *testing.T) {
+	rec := 2.0
+	res := &capacity.Result{Target: "http://127.0.0.1:8080", Profile: "capacity-loss", Trigger: capacity.TriggerCapacityDrop,
+		Knee: &capacity.Knee{RPS: 400, Given: true}, Complete: true, Warnings: []string{}}
+	for _, base := range []float64{180, 240} {
+		res.Maps = append(res.Maps, capacity.Map{Policy: "immediate", BaselineRPS: base, BaselineFraction: base / 400,
+			Boundaries: []capacity.Boundary{{DurationSeconds: 4, RecoversAt: 0.5, TipsAt: 0.55, Complete: true,
+				Sentence: "a 55 % capacity cut for 4 s does not recover",
+				Probes:   []capacity.SurgePoint{{Size: 0.5, Verdict: "overloaded", RecoverySeconds: &rec}, {Size: 0.55, Verdict: "metastable", Tipped: true}}}}})
+	}
+	var b strings.Builder
+	if err := WriteCapacity(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{"Capacity-drop map", "55 %", "immediate at 180 req/s", "immediate at 240 req/s", "share of the capacity cut"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "0.55×") {
+		t.Errorf("a cut is shown as a surge size")
+	}
+}

@@ -200,12 +200,13 @@ func kneeLatencyChart(k *capacity.Knee) string {
 }
 
 // sizeTicks are round surge sizes within [lo, hi] for a log axis, thinned to at most nine.
-func sizeTicks(lo, hi float64) []tick {
+func sizeTicks(lo, hi float64, unit func(float64) string) []tick {
 	var ts []tick
-	for mag := 1.0; mag <= 1000; mag *= 10 {
+	// From 0.1: the cuts of a capacity-drop map are shares below 1.
+	for mag := 0.1; mag <= 1000; mag *= 10 {
 		for _, m := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8} {
 			if v := m * mag; v >= lo && v <= hi {
-				ts = append(ts, tick{v, fmtSize(v)})
+				ts = append(ts, tick{v, unit(v)})
 			}
 		}
 	}
@@ -225,6 +226,7 @@ func sizeTicks(lo, hi float64) []tick {
 // tipped size (solid), shaded between them; every probe is a point, green if it recovered and
 // red if it tipped, shaped by policy.
 func tippingChart(res *capacity.Result) string {
+	unit, what := sizeUnit(res)
 	minD, maxD := math.Inf(1), 0.0
 	lo, hi := math.Inf(1), 0.0
 	durs := map[float64]bool{}
@@ -260,7 +262,7 @@ func tippingChart(res *capacity.Result) string {
 	y0, y1 := lo/1.25, hi*1.25
 	p := newPlot("Tipping map", x0-pad, x1+pad, y0, y1, true)
 	p.height = 380
-	p.yticks = sizeTicks(y0, y1)
+	p.yticks = sizeTicks(y0, y1, unit)
 	for _, d := range slices.Sorted(maps.Keys(durs)) {
 		p.xticks = append(p.xticks, tick{math.Log10(d), fmtDur(d)})
 	}
@@ -293,7 +295,7 @@ func tippingChart(res *capacity.Result) string {
 		}
 		p.series(xs, rec, style{col, "5 3", 2}, "")
 		p.series(xs, tip, style{col, "", 2.5}, "")
-		p.key(glyph(i)+" "+m.Policy, style{col, "", 2.5})
+		p.key(glyph(i)+" "+mapLabel(m), style{col, "", 2.5})
 	}
 	// Markers last, over every policy's lines.
 	for i, m := range res.Maps {
@@ -309,7 +311,7 @@ func tippingChart(res *capacity.Result) string {
 				// label goes above the marker, where the policy's lines (heading to the next
 				// duration) are not.
 				fmt.Fprintf(&p.marks, `<text x="%s" y="%s" class="mark" fill="%s" text-anchor="middle">none tipped up to %s</text>`,
-					f1(p.px(x)+dx), f1(p.py(b.RecoversAt)-markerR-6), col, esc(fmtSize(b.RecoversAt)))
+					f1(p.px(x)+dx), f1(p.py(b.RecoversAt)-markerR-6), col, esc(unit(b.RecoversAt)))
 			}
 			for _, pt := range b.Probes {
 				fill, v := colPass, "recovered"
@@ -319,7 +321,7 @@ func tippingChart(res *capacity.Result) string {
 				if pt.RecoverySeconds != nil && !pt.Tipped {
 					v += fmt.Sprintf(" %.0f s after the surge", *pt.RecoverySeconds)
 				}
-				p.marker(x, pt.Size, dx, i, fill, col, fmt.Sprintf("%s, %s surge of %s: %s", m.Policy, fmtDur(b.DurationSeconds), fmtSize(pt.Size), v))
+				p.marker(x, pt.Size, dx, i, fill, col, fmt.Sprintf("%s, %s %s of %s: %s", mapLabel(m), fmtDur(b.DurationSeconds), what, unit(pt.Size), v))
 			}
 		}
 	}
@@ -327,6 +329,9 @@ func tippingChart(res *capacity.Result) string {
 	p.key("smallest that tipped (solid)", style{"#333333", "", 2.5})
 	p.key("probe recovered", style{colPass, "", 8})
 	p.key("probe tipped", style{colFail, "", 8})
+	if res.Trigger == capacity.TriggerCapacityDrop {
+		return p.svg("cut duration (log scale)", "share of the capacity cut (log)")
+	}
 	return p.svg("surge duration (log scale)", fmt.Sprintf("surge size × baseline %s req/s (log)", fmtRate(res.BaselineRPS)))
 }
 

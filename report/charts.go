@@ -24,7 +24,9 @@ const (
 	colGoodput  = "#2ca02c"
 	colOnset    = "#d62728"
 	colTrigger  = "#1f77b4"
-	colRecovery = "#2ca02c"
+	// colTriggerWindow shades a profile trigger's window (a capacity cut, a database outage).
+	colTriggerWindow = "#e6550d"
+	colRecovery      = "#2ca02c"
 )
 
 var (
@@ -110,6 +112,15 @@ func timePlotH(title string, runs []run, y0, y1 float64, ylog bool, height float
 			fill = "#e4e4e4"
 		}
 		p.band(ph.StartSeconds, ph.EndSeconds, fill, ph.Name)
+	}
+	// Triggers (capacity cuts, a database refusing connections) are shaded over the phases:
+	// the change that is not load, where it happened.
+	for _, tr := range runs[0].rep.Triggers {
+		label := "trigger " + tr.Name
+		if tr.Failed {
+			label += " (start call failed)"
+		}
+		p.shade(tr.StartSeconds, tr.EndSeconds, colTriggerWindow, label)
 	}
 	return p, end
 }

@@ -319,3 +319,21 @@ func TestBannerWithoutEvidence(t *testing.T) {
 		})
 	}
 }
+
+// TestTriggerWindowShaded: a run with a profile trigger shades its window on every chart over
+// time, labelled with its name.
+func TestTriggerWindowShaded(t *testing.T) {
+	rep := synthReport(t, true)
+	rep.Triggers = []analyze.TriggerReport{{Name: "db-outage", StartSeconds: 21, EndSeconds: 27}}
+	page := render(t, []*analyze.Report{rep}, nil)
+	if n := strings.Count(page, `class="trigger"`); n < 3 {
+		t.Errorf("%d shaded trigger windows, want one on each chart over time (at least 3)", n)
+	}
+	if !strings.Contains(page, "trigger db-outage") {
+		t.Errorf("the trigger window is not labelled")
+	}
+	rep.Triggers = nil
+	if page := render(t, []*analyze.Report{rep}, nil); strings.Contains(page, `class="trigger"`) {
+		t.Errorf("a run without triggers has a shaded trigger window")
+	}
+}

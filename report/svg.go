@@ -101,6 +101,23 @@ func (p *plot) band(x0, x1 float64, fill, label string) {
 	}
 }
 
+// shade marks [x0, x1) across the plot's height translucently over the phase bands, with a
+// label at its foot, so a trigger window reads as something that happened during a phase. A
+// window of no length is drawn 2 pixels wide.
+func (p *plot) shade(x0, x1 float64, fill, label string) {
+	a, b := p.px(max(x0, p.x0)), p.px(min(x1, p.x1))
+	if x1 < p.x0 || x0 > p.x1 {
+		return
+	}
+	b = max(b, a+2)
+	fmt.Fprintf(&p.bg, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s" fill-opacity="0.35" class="trigger"/>`,
+		f1(a), f1(marginTop), f1(b-a), f1(p.plotH()), fill)
+	if label != "" {
+		fmt.Fprintf(&p.bg, `<text x="%s" y="%s" class="band" fill="%s">%s</text>`,
+			f1(a+3), f1(marginTop+p.plotH()-5), fill, esc(clip(label, max(int((b-a)/6.5), 32))))
+	}
+}
+
 // vline marks x with a vertical line and a label; row staggers labels that would overlap.
 func (p *plot) vline(x float64, st style, label string, row int) {
 	if x < p.x0 || x > p.x1 {

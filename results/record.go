@@ -175,6 +175,11 @@ type Trailer struct {
 	// ScrapeWarnings say what the scraper of the target's metrics left out (series past its
 	// cap, series too long to store), one line each.
 	ScrapeWarnings []string `json:"scrape_warnings,omitempty"`
+
+	// Triggers are the profile's trigger calls as they were made (or skipped), in the order
+	// they were made: their times on the run's clock and the answers. Absent when the
+	// profile has no triggers (and in files written before triggers existed).
+	Triggers []TriggerCall `json:"triggers,omitempty"`
 }
 
 // ClockOffset is how far the target's clock was ahead of the generator's (negative: behind),
@@ -185,3 +190,39 @@ type ClockOffset struct {
 	Uncertainty time.Duration `json:"uncertainty_ns"`
 	Samples     uint64        `json:"samples"`
 }
+
+// Trigger call actions.
+const (
+	TriggerStart = "start"
+	TriggerStop  = "stop"
+)
+
+// TriggerCall is one HTTP call of a profile trigger, as made during the run.
+type TriggerCall struct {
+	// Trigger is the trigger's index in the profile's triggers; Name its label.
+	Trigger int    `json:"trigger"`
+	Name    string `json:"name"`
+	// Action is TriggerStart or TriggerStop.
+	Action string `json:"action"`
+	Method string `json:"method"`
+	// URL is the URL called, redacted as the target is.
+	URL string `json:"url"`
+	// AtSeconds is when the profile scheduled the call, FiredSeconds when it was sent, both
+	// from the run's start; DurationMS how long the answer took.
+	AtSeconds    float64 `json:"at_s"`
+	FiredSeconds float64 `json:"fired_s"`
+	DurationMS   float64 `json:"duration_ms"`
+	// Status is the HTTP status (0: no answer); OK is a 2xx answer.
+	Status int  `json:"status"`
+	OK     bool `json:"ok"`
+	// Error says why the call failed: no answer, or a status other than 2xx.
+	Error string `json:"error,omitempty"`
+	// Response is the start of the answer's body (at most MaxTriggerResponse bytes).
+	Response string `json:"response,omitempty"`
+	// Early: the run stopped before the call was due, and a stop call was made at once so
+	// that the target is not left changed.
+	Early bool `json:"early,omitempty"`
+}
+
+// MaxTriggerResponse bounds the answer kept per trigger call.
+const MaxTriggerResponse = 512

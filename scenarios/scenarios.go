@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/stormtest/stormtest/analyze"
@@ -23,6 +24,9 @@ type Outcome struct {
 	Target  simservice.Stats // the target's own view as the profile ended
 	Timeout time.Duration
 	SLO     time.Duration
+	// Samples are the target's views at the times RunSampled was asked for (from the
+	// profile's start), in order; empty for Run.
+	Samples []simservice.Stats
 }
 
 // statsLead is how long before the profile's end the target's view is taken.
@@ -33,11 +37,41 @@ const statsLead = 200 * time.Millisecond
 // clients are still there: once they stop, a queue of requests whose clients left may empty at
 // once and make a failed target look recovered.
 func Run(ctx context.Context, tcfg simservice.Config, prof *profiles.Profile, file string, progress *attack.Progress) (Outcome, error) {
+	return RunSampled(ctx, tcfg, prof, file, progress, nil)
+}
+
+// RunSampled is Run that also takes the target's view at each of the given times from the
+// profile's start (Outcome.Samples), e.g. as a trigger ends, to tell what the target did
+// after it.
+func RunSampled(ctx context.Context, tcfg simservice.Config, prof *profiles.Profile, file string, progress *attack.Progress, at []time.Duration) (Outcome, error) {
 	running, err := simservice.Start(ctx, "127.0.0.1:0", tcfg)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("starting the target: %w", err)
 	}
 	defer running.Stop()
+
+	// With samples the run's time zero is fixed here, a little ahead so that the first
+	// attempts are not late; without, the attack picks it as it always has.
+	var zero time.Time
+	if len(at) > 0 {
+		zero = time.Now().Add(100 * time.Millisecond)
+	}
+	samples := make([]simservice.Stats, len(at))
+	var sampling sync.WaitGroup
+	for i, d := range at {
+		sampling.Add(1)
+		go func() {
+			defer sampling.Done()
+			t := time.NewTimer(time.Until(zero.Add(d)))
+			defer t.Stop()
+			select {
+			case <-t.C:
+				samples[i] = running.Server.Stats()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	defer sampling.Wait()
 
 	end := time.Now().Add(prof.Schedule().Duration())
 	atEnd := make(chan simservice.Stats, 1)
@@ -53,10 +87,11 @@ func Run(ctx context.Context, tcfg simservice.Config, prof *profiles.Profile, fi
 		}
 	}()
 
-	_, err = attack.Run(ctx, attack.Config{Target: running.URL, Profile: prof, Progress: progress},
+	_, err = attack.Run(ctx, attack.Config{Target: running.URL, Profile: prof, Progress: progress, Start: zero},
 		attack.NewFileSink(attack.Output{Path: file, Overwrite: true}))
 	<-sampled
-	out := Outcome{File: file, Timeout: prof.LongestTimeout(), SLO: time.Duration(prof.SLO.Latency)}
+	sampling.Wait()
+	out := Outcome{File: file, Timeout: prof.LongestTimeout(), SLO: time.Duration(prof.SLO.Latency), Samples: samples}
 	select {
 	case out.Target = <-atEnd:
 	default:

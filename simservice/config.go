@@ -83,6 +83,61 @@ type Config struct {
 	// max_connections turns new connections away while the established ones keep working.
 	// Idle keep-alive connections count. 0 (the default) means no cap. Only Start applies it.
 	MaxClientConns int
+
+	// Instances, when 2 or more, turns the target into a fleet: that many app instances
+	// behind a built-in round-robin balancer, sharing one database. 0 or 1 is the single
+	// instance above, unchanged. In a fleet, PoolSize() is the database's capacity (the
+	// queries and connection set-ups it runs at once) and every instance keeps its own pool
+	// of InstancePool connections to it, opened against DBMaxConns; the health checker
+	// (HealthInterval and friends) runs per instance, and an orchestrator replaces an
+	// instance that fails HealthFailures checks in a row: the new one starts RestartDelay
+	// later and opens its own pool. QueueLimit, ReconnectWork and the cache are single-
+	// instance mechanisms and are refused with a fleet.
+	Instances int
+	// InstancePool is the number of database connections each fleet instance keeps; 0 means
+	// PoolSize() divided among the instances (rounded up).
+	InstancePool int
+	// DBMaxConns is the database's connection limit (max_connections), counted over every
+	// instance's connections, including those of removed instances not yet released and those
+	// being set up. A connection attempt beyond it is rejected after its set-up work, as
+	// PostgreSQL starts a backend before it says "too many clients". 0 means no limit.
+	DBMaxConns int
+	// ConnectTime is the database work one connection attempt costs (authentication, session
+	// set-up): it holds one of the database's PoolSize() execution slots that long, queued
+	// with the queries. 0 makes connections free.
+	ConnectTime time.Duration
+	// ConnReleaseDelay is how long the connections of a removed instance stay open at the
+	// database before it notices the peer is gone and releases them, as TCP keep-alive and
+	// server-side idle timeouts do. 0 releases them at once.
+	ConnReleaseDelay time.Duration
+	// HealthCheck is what an instance's health check tests: HealthCheckDB (the default, "")
+	// runs a query through the instance's pool like the traffic does; HealthCheckProcess only
+	// checks the process answers, so a database problem never fails it (the fix of the
+	// second outage). With a single instance, HealthCheckProcess means no restarts.
+	HealthCheck string
+}
+
+// Health check kinds for Config.HealthCheck.
+const (
+	HealthCheckDB      = "db"
+	HealthCheckProcess = "process"
+)
+
+// MaxInstances bounds Config.Instances: each instance is a few goroutines and a pool, and the
+// model is about a handful of them sharing one database, not about thousands.
+const MaxInstances = 64
+
+// Fleet reports whether the configuration describes a fleet of instances.
+func (c Config) Fleet() bool { return c.Instances >= 2 }
+
+// InstancePoolSize is each fleet instance's pool: InstancePool, or PoolSize() divided among
+// the instances, rounded up.
+func (c Config) InstancePoolSize() int {
+	if c.InstancePool > 0 {
+		return c.InstancePool
+	}
+	n := max(c.Instances, 1)
+	return (c.PoolSize() + n - 1) / n
 }
 
 // Defaults used by DefaultConfig.
@@ -144,6 +199,41 @@ func (c Config) Validate() error {
 		return fmt.Errorf("CacheFillDeadline must be >= 0 (0 = always fill), got %s", c.CacheFillDeadline)
 	case c.MaxClientConns < 0:
 		return fmt.Errorf("MaxClientConns must be >= 0 (0 = unlimited), got %d", c.MaxClientConns)
+	case c.Instances < 0 || c.Instances > MaxInstances:
+		return fmt.Errorf("Instances must be in [0, %d] (0 or 1 = a single instance), got %d", MaxInstances, c.Instances)
+	case c.InstancePool < 0:
+		return fmt.Errorf("InstancePool must be >= 0 (0 = the database's capacity divided among the instances), got %d", c.InstancePool)
+	case c.DBMaxConns < 0:
+		return fmt.Errorf("DBMaxConns must be >= 0 (0 = unlimited), got %d", c.DBMaxConns)
+	case c.ConnectTime < 0:
+		return fmt.Errorf("ConnectTime must be >= 0, got %s", c.ConnectTime)
+	case c.ConnReleaseDelay < 0:
+		return fmt.Errorf("ConnReleaseDelay must be >= 0, got %s", c.ConnReleaseDelay)
+	case c.HealthCheck != "" && c.HealthCheck != HealthCheckDB && c.HealthCheck != HealthCheckProcess:
+		return fmt.Errorf("HealthCheck must be %q or %q, got %q", HealthCheckDB, HealthCheckProcess, c.HealthCheck)
+	}
+	if !c.Fleet() {
+		// The fleet's knobs mean nothing to a single instance; set, they would be ignored
+		// silently.
+		switch {
+		case c.InstancePool > 0:
+			return fmt.Errorf("InstancePool needs a fleet (Instances >= 2), got Instances %d", c.Instances)
+		case c.DBMaxConns > 0:
+			return fmt.Errorf("DBMaxConns needs a fleet (Instances >= 2), got Instances %d", c.Instances)
+		case c.ConnectTime > 0:
+			return fmt.Errorf("ConnectTime needs a fleet (Instances >= 2), got Instances %d", c.Instances)
+		case c.ConnReleaseDelay > 0:
+			return fmt.Errorf("ConnReleaseDelay needs a fleet (Instances >= 2), got Instances %d", c.Instances)
+		}
+		return nil
+	}
+	switch {
+	case c.QueueLimit > 0:
+		return fmt.Errorf("QueueLimit is not modelled for a fleet (Instances %d); use a single instance or drop it", c.Instances)
+	case c.ReconnectWork > 0:
+		return fmt.Errorf("ReconnectWork is not used by a fleet (Instances %d): a replacement's reconnect work is opening its pool (ConnectTime); drop it", c.Instances)
+	case c.CacheHitRatio > 0:
+		return fmt.Errorf("the look-aside cache is not modelled for a fleet (Instances %d); use a single instance or drop CacheHitRatio", c.Instances)
 	}
 	return nil
 }

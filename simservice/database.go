@@ -48,6 +48,9 @@ type database struct {
 	// onWait, when set, is told every queue wait as a connection is granted, with mu held
 	// (the /metrics histogram). Set before the database is used.
 	onWait func(time.Duration)
+	// extra is latency added to every query by the control endpoint (/control/latency): it
+	// holds the connection like the query itself, as a slow network or disk would.
+	extra time.Duration
 }
 
 // waiter is one request queued for a connection. Its fields other than ready are guarded by
@@ -153,7 +156,9 @@ func (d *database) release() {
 }
 
 func (d *database) releaseLocked() {
-	if front := d.queue.Front(); front != nil && !d.isClosed {
+	// After a resize to fewer connections, a released connection is retired rather than
+	// handed on until the pool is back within its size.
+	if front := d.queue.Front(); front != nil && !d.isClosed && d.inUse <= d.size {
 		w := d.queue.Remove(front).(*waiter)
 		w.queued, w.granted = false, true
 		d.recordWaitLocked(time.Since(w.enqueued))
@@ -171,26 +176,32 @@ func (d *database) recordWaitLocked(wait time.Duration) {
 	}
 }
 
-// query holds the connection for one service time. The sleep ends early only if ctx is done
-// (the caller decides whether a departed client cancels it) or the database closes.
+// query holds the connection for one service time (plus any added latency). The sleep ends
+// early only if ctx is done (the caller decides whether a departed client cancels it) or the
+// database closes.
 func (d *database) query(ctx context.Context) error {
 	d.mu.Lock()
-	active := d.inUse
+	active, extra := d.inUse, d.extra
 	d.mu.Unlock()
-	dur := d.service.ServiceTime(active)
+	if err := d.hold(ctx, d.service.ServiceTime(active)+extra); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.queries++
+	d.mu.Unlock()
+	return nil
+}
+
+// hold keeps the connection (or execution slot) the caller acquired for dur. It ends early
+// only if ctx is done or the database closes.
+func (d *database) hold(ctx context.Context, dur time.Duration) error {
 	if dur <= 0 {
-		d.mu.Lock()
-		d.queries++
-		d.mu.Unlock()
 		return nil
 	}
 	t := time.NewTimer(dur)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		d.mu.Lock()
-		d.queries++
-		d.mu.Unlock()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -232,6 +243,33 @@ func (d *database) dropQueue() int {
 		e = next
 	}
 	return n
+}
+
+// resize changes the number of connections in effect, as a capacity cut or its repair does.
+// Growing hands the new connections to waiters at once; shrinking retires connections as
+// they are released, so running queries are not interrupted.
+func (d *database) resize(size int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.size = max(size, 1)
+	for d.inUse < d.size && !d.isClosed {
+		front := d.queue.Front()
+		if front == nil {
+			break
+		}
+		w := d.queue.Remove(front).(*waiter)
+		w.queued, w.granted = false, true
+		d.inUse++
+		d.recordWaitLocked(time.Since(w.enqueued))
+		close(w.ready)
+	}
+}
+
+// setExtra sets the latency added to every query from now on.
+func (d *database) setExtra(extra time.Duration) {
+	d.mu.Lock()
+	d.extra = extra
+	d.mu.Unlock()
 }
 
 // poolStats is a snapshot of the pool and its queue.

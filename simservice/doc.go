@@ -21,6 +21,18 @@
 //     cache only if the read was quick, entries expire, a restart empties it. Under overload
 //     reads are slow, the cache stops refilling and more load reaches the database.
 //   - A connection cap (MaxClientConns): connections beyond it are closed on accept.
+//   - A fleet (Instances ≥ 2): app instances behind a round-robin balancer over one shared
+//     database (dbServer) with a connection limit. Each instance keeps its own pool (connPool);
+//     opening a connection costs the database set-up work on the slots queries use; health
+//     checks go through the pool; an orchestrator replaces an instance that fails them, and the
+//     old instance's connections linger at the database for a while. After a database outage,
+//     lingering connections fill the limit, replacements short of connections keep attempting
+//     them, that work saturates the database and every check fails: the restart loop of the
+//     second outage, from those mechanisms alone.
+//
+// The control endpoints (/control/capacity, /control/db, /control/latency, /control/restore)
+// change the target while it runs, as chaos tooling does; every change is logged with its time
+// and shown in /stats. They are how profile triggers reach the built-in target.
 //
 // The layers are kept apart so that models can slot in: the HTTP layer (Server) admits a
 // request (or not, while restarting), consults the cache and otherwise calls a backend; the

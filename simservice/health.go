@@ -36,6 +36,16 @@ func (s *Server) generation() uint64 {
 }
 
 func (s *Server) healthState() string {
+	if s.fleet != nil {
+		fs := s.fleet.stats()
+		switch {
+		case fs.InService < fs.Instances:
+			return stateRestarting
+		case fs.Healthy < fs.Instances:
+			return stateFailing
+		}
+		return stateOK
+	}
 	s.lifeMu.Lock()
 	defer s.lifeMu.Unlock()
 	switch {
@@ -88,6 +98,9 @@ func (s *Server) checkHealth() {
 // still queued or running at the threshold is abandoned, as a health check with a timeout
 // cancels its query, so probes add little load of their own.
 func (s *Server) probe() bool {
+	if s.cfg.HealthCheck == HealthCheckProcess {
+		return true // the process answers: a database problem does not fail this check
+	}
 	ctx, cancel := context.WithTimeout(s.stop, s.cfg.HealthThreshold)
 	defer cancel()
 	start := time.Now()

@@ -77,6 +77,21 @@ var statDescs = []statDesc{
 	gauge("simservice_cache_entries", "Cache entries still valid.", func(s Stats) float64 { return float64(s.CacheSize) }),
 	gauge("simservice_client_connections", "Client connections open.", func(s Stats) float64 { return float64(s.ClientConns) }),
 	counter("simservice_refused_connections_total", "Client connections closed on accept at --max-client-conns.", func(s Stats) float64 { return float64(s.Refused) }),
+	// What the control endpoints changed (/control/...), so a dashboard shows the trigger
+	// beside its effect.
+	gauge("simservice_capacity_fraction", "Share of the database's connections applied (--capacity-fraction, or /control/capacity).", func(s Stats) float64 { return s.CapacityFraction }),
+	gauge("simservice_db_refusing_connections", "1 while the database refuses new connections (/control/db).", func(s Stats) float64 { return bool01(s.DBRefusing) }),
+	gauge("simservice_added_latency_seconds", "Latency added to every query by /control/latency.", func(s Stats) float64 { return s.AddedLatencyMS / 1000 }),
+	counter("simservice_control_changes_total", "Changes made through the control endpoints.", func(s Stats) float64 { return float64(s.ControlChanges) }),
+	// The fleet (--instances N ≥ 2); 0 for a single instance.
+	gauge("simservice_fleet_instances_in_service", "Fleet instances in the balancer.", fleetStat(func(f *FleetStats) float64 { return float64(f.InService) })),
+	gauge("simservice_fleet_instances_healthy", "Fleet instances whose last health check passed.", fleetStat(func(f *FleetStats) float64 { return float64(f.Healthy) })),
+	counter("simservice_fleet_replacements_total", "Fleet instances the orchestrator replaced.", fleetStat(func(f *FleetStats) float64 { return float64(f.Replacements) })),
+	gauge("simservice_db_connections", "Connections the shared database holds, lingering ones of removed instances included.", fleetStat(func(f *FleetStats) float64 { return float64(f.DBConns) })),
+	gauge("simservice_db_connections_lingering", "Connections of removed instances not yet released.", fleetStat(func(f *FleetStats) float64 { return float64(f.DBConnsLingering) })),
+	counter("simservice_db_connects_total", "Connections the database established.", fleetStat(func(f *FleetStats) float64 { return float64(f.DBConnects) })),
+	counter("simservice_db_connects_refused_total", "Connection attempts refused while the database took no new connections.", fleetStat(func(f *FleetStats) float64 { return float64(f.DBConnectsRefused) })),
+	counter("simservice_db_connects_rejected_total", "Connection attempts rejected at the connection limit, after their set-up work.", fleetStat(func(f *FleetStats) float64 { return float64(f.DBConnectsRejected) })),
 }
 
 // healthStateDesc is the health state as a one-hot gauge per state, the usual way to export
@@ -116,5 +131,15 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	state := c.s.healthState()
 	for _, name := range []string{stateOK, stateFailing, stateRestarting} {
 		ch <- prometheus.MustNewConstMetric(healthStateDesc, prometheus.GaugeValue, bool01(state == name), name)
+	}
+}
+
+// fleetStat reads a fleet figure from a Stats snapshot, 0 for a single instance.
+func fleetStat(v func(*FleetStats) float64) func(Stats) float64 {
+	return func(s Stats) float64 {
+		if s.Fleet == nil {
+			return 0
+		}
+		return v(s.Fleet)
 	}
 }

@@ -147,3 +147,53 @@ func TestMetricsPerServer(t *testing.T) {
 		t.Errorf("pool sizes %g and %g, want 1 and 3", value(t, fa, "simservice_pool_size"), value(t, fb, "simservice_pool_size"))
 	}
 }
+
+// TestMetricsShowControlsAndFleet: what the control endpoints changed and the fleet's state
+// are exported too, equal to /stats, so that a scrape shows the trigger beside its effect.
+func TestMetricsShowControlsAndFleet(t *testing.T) {
+	cfg := fleetConfig()
+	r := startTarget(t, cfg)
+	c := newClient(t, 5*time.Second)
+	for _, call := range []struct{ path, body string }{
+		{"/control/latency", `{"add": "150ms"}`},
+		{"/control/db", `{"refuse_connections": true}`},
+	} {
+		resp, err := c.Post(r.URL+call.path, "application/json", strings.NewReader(call.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", call.path, resp.Status)
+		}
+	}
+	fams := scrapeMetrics(t, c, r.URL)
+	resp, err := c.Get(r.URL + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st Stats
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Fleet == nil || !st.DBRefusing || st.ControlChanges != 2 {
+		t.Fatalf("/stats after two control calls: %+v", st)
+	}
+	for _, tc := range []struct {
+		name string
+		want float64
+	}{
+		{"simservice_db_refusing_connections", 1},
+		{"simservice_added_latency_seconds", 0.15},
+		{"simservice_control_changes_total", 2},
+		{"simservice_capacity_fraction", st.CapacityFraction},
+		{"simservice_fleet_instances_in_service", float64(st.Fleet.InService)},
+		{"simservice_db_connects_total", float64(st.Fleet.DBConnects)},
+	} {
+		if got := value(t, fams, tc.name); got != tc.want {
+			t.Errorf("%s = %g, want %g (/stats)", tc.name, got, tc.want)
+		}
+	}
+}

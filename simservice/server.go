@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,15 @@ type Server struct {
 	db    *database
 	work  backend // what the workload path calls on a cache miss: the database
 	cache *cache  // nil without Config.CacheHitRatio
+	// fleet is the fleet of Config.Instances ≥ 2; nil for a single instance. With a fleet,
+	// db is the shared database's execution slots and the single-instance health checker
+	// does not run.
+	fleet *fleet
+
+	// ctl is the state the control endpoints set; ctlMu serialises changes so that the
+	// state recorded is the state applied.
+	ctl   controls
+	ctlMu sync.Mutex
 
 	// stop ends the background work (health checker, reconnect work) when the server closes.
 	stop       context.Context
@@ -101,6 +111,19 @@ type Stats struct {
 	// not run by Start.
 	ClientConns int64  `json:"client_conns"`
 	Refused     uint64 `json:"refused"`
+
+	// The control endpoints' state (see /control): the capacity fraction in effect, whether
+	// the database refuses new connections, the latency added to every query; ControlChanges
+	// counts the changes made and LastControl is the latest (the whole log, each change with
+	// its time, is /stats' "controls" and Server.Controls).
+	CapacityFraction float64        `json:"capacity_fraction"`
+	DBRefusing       bool           `json:"db_refusing"`
+	AddedLatencyMS   float64        `json:"added_latency_ms"`
+	ControlChanges   uint64         `json:"control_changes"`
+	LastControl      *ControlChange `json:"last_control"`
+
+	// Fleet is the fleet's view (Config.Instances ≥ 2); absent for a single instance.
+	Fleet *FleetStats `json:"fleet,omitempty"`
 }
 
 // New validates cfg and builds a Server. It does not fill in zero fields; start from
@@ -115,7 +138,12 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newMetrics(s)
 	s.faults = newFaults(cfg.Seed)
 	db.onWait = s.metrics.observeWait
+	s.ctl = controls{started: time.Now(), state: ControlState{CapacityFraction: cfg.CapacityFraction}}
 	s.stop, s.cancelStop = context.WithCancel(context.Background())
+	if cfg.Fleet() {
+		s.fleet = newFleet(cfg, db, s.stop, &s.bg)
+		return s, nil
+	}
 	if cfg.CacheCapacity() > 0 {
 		s.cache = newCache(cfg)
 		if cfg.CacheWarm {
@@ -127,6 +155,12 @@ func New(cfg Config) (*Server, error) {
 		go s.checkHealth()
 	}
 	return s, nil
+}
+
+// Controls returns the changes made through /control, oldest first (the latest 100).
+func (s *Server) Controls() []ControlChange {
+	_, log, _ := s.ctl.snapshot()
+	return log
 }
 
 // Config returns the configuration the server was built with.
@@ -145,17 +179,73 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, code, map[string]string{"status": state})
 	case "/stats":
-		writeJSON(w, http.StatusOK, s.Stats())
+		// The control log rides beside the counters: Stats stays a comparable value.
+		_, log, _ := s.ctl.snapshot()
+		writeJSON(w, http.StatusOK, struct {
+			Stats
+			Controls []ControlChange `json:"controls"`
+		}{s.Stats(), log})
 	case "/metrics":
 		s.metrics.handler.ServeHTTP(w, r)
 	case "/control/fault":
 		s.controlFault(w, r)
 	default:
+		if r.URL.Path == "/control" || strings.HasPrefix(r.URL.Path, "/control/") {
+			s.serveControl(w, r)
+			return
+		}
 		if k := s.faults.pick(r); k != "" {
 			s.serveFault(k, w, r)
 			return
 		}
+		if s.fleet != nil {
+			s.serveFleet(w, r)
+			return
+		}
 		s.serveWork(w, r)
+	}
+}
+
+// serveFleet is the workload of a fleet: the balancer picks an instance in service, which
+// takes a connection from its pool (opening one if it has room) and runs one query.
+func (s *Server) serveFleet(w http.ResponseWriter, r *http.Request) {
+	f := s.fleet
+	inst := f.pick()
+	if inst == nil {
+		f.noInstance.Add(1)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "no instance in service", http.StatusServiceUnavailable)
+		return
+	}
+	ctx := r.Context()
+	if !s.cfg.CancelAbandoned {
+		ctx = context.WithoutCancel(ctx) // as in serveWork: a departed client does not stop the work
+	}
+	c, err := inst.pool.get(ctx)
+	if err == nil {
+		err = f.db.query(ctx, c)
+		inst.pool.put(c)
+	}
+	if err == nil && f.removed(inst) {
+		err = errDropped // the instance was removed under this request; its answer is lost
+	}
+	switch {
+	case err == nil:
+		s.answer(w, r)
+	case errors.Is(err, errDropped):
+		s.restartDropped.Add(1)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "instance removed", http.StatusServiceUnavailable)
+	case errors.Is(err, errDBRefusing), errors.Is(err, errTooManyConns), errors.Is(err, errConnLost):
+		f.dbErrors.Add(1)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	case errors.Is(err, errClosed):
+		w.Header().Set("Connection", "close")
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+	case ctx.Err() != nil:
+		s.canceled.Add(1)
+	default:
+		http.Error(w, "internal error", http.StatusInternalServerError)
 	}
 }
 
@@ -244,7 +334,8 @@ func (s *Server) Stats() Stats {
 	if s.cache != nil {
 		cs = s.cache.stats(time.Now())
 	}
-	return Stats{
+	ctl, log, changes := s.ctl.snapshot()
+	st := Stats{
 		PoolSize:     ps.size,
 		InUse:        ps.inUse,
 		QueueDepth:   ps.queueDepth,
@@ -273,6 +364,22 @@ func (s *Server) Stats() Stats {
 		ClientConns: s.clientConns.Load(),
 		Refused:     s.refused.Load(),
 	}
+	st.CapacityFraction, st.DBRefusing, st.AddedLatencyMS = ctl.CapacityFraction, ctl.DBRefusing, ctl.AddedLatencyMS
+	st.ControlChanges = changes
+	if len(log) > 0 {
+		st.LastControl = &log[len(log)-1]
+	}
+	if s.fleet != nil {
+		fs := s.fleet.stats()
+		st.Fleet = &fs
+		st.Healthy = fs.Healthy == fs.Instances
+		st.HealthChecks, st.HealthFailed = s.fleet.healthChecks.Load(), s.fleet.healthFailed.Load()
+		st.Restarts = fs.Replacements
+		// A request waiting in a pool waits as surely as one queued at the database.
+		st.OldestWaitMS = max(st.OldestWaitMS, fs.OldestPoolWaitMS)
+		st.QueueDepth += fs.PoolWaiting
+	}
+	return st
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -283,6 +390,9 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.cancelStop()
+		if s.fleet != nil {
+			s.fleet.close()
+		}
 		s.db.close()
 		s.bg.Wait()
 	})

@@ -149,13 +149,15 @@ func TestHealthzAndStatsJSON(t *testing.T) {
 		"shed", "oldest_wait_ms", "last_wait_ms", "wait_p50_ms", "wait_p99_ms",
 		"db_queries", "healthy", "health_checks", "health_failed", "restarts", "restart_dropped",
 		"reconnect_queries", "cache_hits", "cache_misses", "cache_fills", "cache_size",
-		"client_conns", "refused"} {
+		"client_conns", "refused", "capacity_fraction", "db_refusing", "added_latency_ms",
+		"control_changes", "last_control", "controls"} {
 		if _, ok := raw[key]; !ok {
 			t.Errorf("/stats lacks %q: %s", key, body)
 		}
 	}
-	if len(raw) != 24 {
-		t.Errorf("/stats has %d fields, want 24: %s", len(raw), body)
+	// A single instance has no "fleet" object.
+	if len(raw) != 30 {
+		t.Errorf("/stats has %d fields, want 30: %s", len(raw), body)
 	}
 	var st Stats
 	if err := json.Unmarshal(body, &st); err != nil {
@@ -163,7 +165,7 @@ func TestHealthzAndStatsJSON(t *testing.T) {
 	}
 	// One keep-alive connection (this client's) is open; the knobs of the other mechanisms
 	// are off, so their counters stay at zero and the instance is healthy.
-	want := Stats{PoolSize: 2, Served: 3, DBQueries: 3, Healthy: true, ClientConns: 1}
+	want := Stats{PoolSize: 2, Served: 3, DBQueries: 3, Healthy: true, ClientConns: 1, CapacityFraction: 0.5}
 	if st != want {
 		t.Errorf("/stats = %+v, want %+v", st, want)
 	}

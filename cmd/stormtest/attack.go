@@ -12,7 +12,9 @@ import (
 	"github.com/stormtest/stormtest/attack"
 	"github.com/stormtest/stormtest/live"
 	"github.com/stormtest/stormtest/profiles"
+	"github.com/stormtest/stormtest/results"
 	"github.com/stormtest/stormtest/shard"
+	"github.com/stormtest/stormtest/trigger"
 )
 
 func attackCommand() *cli.Command {
@@ -140,6 +142,13 @@ func attackCommand() *cli.Command {
 				fmt.Fprintf(c.App.ErrWriter, "engine: %s (%s)\n", name, why)
 			}
 			announceShard(c, cfg, time.Now())
+			// A failed trigger call is an error shown at once; the run goes on, and the
+			// trailer records every call.
+			cfg.OnTrigger = func(call results.TriggerCall) {
+				if !call.OK {
+					fmt.Fprintf(c.App.ErrWriter, "stormtest: trigger %s; the run goes on\n", trigger.Describe(call))
+				}
+			}
 			// Attempts in flight at a stop are each bounded by their group's client timeout.
 			wait := prof.LongestTimeout()
 			stopperFrom(c.Context).describe(

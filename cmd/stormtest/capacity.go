@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,13 +34,20 @@ func capacityCommand() *cli.Command {
 			"   The size is bisected between --min-size and --max-size, once per --policies entry.\n" +
 			"Between probes the target must be healthy again at the baseline (or --ready-url must answer\n" +
 			"200); a target still unhealthy after --settle-timeout stops the search (exit 1).\n" +
+			"With --trigger capacity-drop the map is of capacity losses instead (Huang et al.'s experiment):\n" +
+			"   constant baseline load, the target's capacity cut by a share for each of --durations by\n" +
+			"   trigger calls (--trigger-start, --trigger-stop; default the built-in target's /control\n" +
+			"   endpoints), the cut bisected between --min-cut and --max-cut, at each --baseline-fractions.\n" +
 			"Every probe is saved to --state; rerunning with the same file resumes without repeating\n" +
 			"probes. --budget bounds the time spent; the search stops early with what it found.\n" +
 			"Reference: docs/capacity.md\n\n" +
 			"Example:\n" +
 			"  stormtest capacity --target http://127.0.0.1:8080 --profile retry-storm \\\n" +
 			"    --policies immediate,expo-jitter,budget --budget 15m --json --out capacity.json \\\n" +
-			"    --report capacity.html",
+			"    --report capacity.html\n\n" +
+			"Example (capacity-loss map of the built-in target, as in docs/capacity.md):\n" +
+			"  stormtest capacity --target http://127.0.0.1:8080 --profile retry-storm --knee 400 \\\n" +
+			"    --trigger capacity-drop --policies immediate --baseline-fractions 0.45,0.6 --durations 2s,5s,10s",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "target", Usage: "base URL of the service under test (required)", Required: true},
 			&cli.StringSliceFlag{Name: "redact-query", Usage: "query parameter of --target whose value is a secret, written as REDACTED (repeatable; user:password@ is always redacted)"},
@@ -74,6 +82,14 @@ func capacityCommand() *cli.Command {
 			&cli.DurationFlag{Name: "settle-probe", Value: def.SettleProbe, Usage: "length of one settle probe at the baseline"},
 			&cli.DurationFlag{Name: "settle-timeout", Value: def.SettleTimeout, Usage: "how long the target may take to be healthy again between probes"},
 			&cli.StringFlag{Name: "ready-url", Usage: "settle by polling this URL for a 200 instead of sending baseline load"},
+
+			&cli.StringFlag{Name: "trigger", Usage: "map capacity losses instead of surges: " + capacity.TriggerCapacityDrop + " (cuts made by trigger calls; see --trigger-start)"},
+			&cli.StringFlag{Name: "trigger-start", Usage: "with --trigger: URL POSTed to cut the capacity, {cut} {percent} {fraction} {duration_s} replaced (default: the built-in target's /control/capacity)"},
+			&cli.StringFlag{Name: "trigger-stop", Usage: "with --trigger: URL POSTed to restore the capacity, same placeholders (default: the built-in target's /control/restore)"},
+			&cli.StringFlag{Name: "baseline-fractions", Usage: "with --trigger: baselines to map, fractions of the knee, comma-separated (default: --baseline-fraction)"},
+			&cli.Float64Flag{Name: "min-cut", Value: def.CutMin, Usage: "with --trigger: smallest capacity cut tried, a share in (0,1)"},
+			&cli.Float64Flag{Name: "max-cut", Value: def.CutMax, Usage: "with --trigger: largest capacity cut tried, a share in (0,1)"},
+			&cli.Float64Flag{Name: "cut-precision", Value: def.CutPrecision, Usage: "with --trigger: stop bisecting a cut once the one that tipped and the one that recovered are this close"},
 		}, append(transportFlags(), requestFlags()...)...),
 		Action: runCapacity,
 	}
@@ -149,6 +165,7 @@ func runCapacity(c *cli.Context) error {
 			Target: tgt, Profile: prof, ReadyURL: c.String("ready-url"), Analyze: analyze.DefaultOptions(),
 			Client:        readyClient,
 			RedactHeaders: rules.Headers, Env: os.LookupEnv,
+			Cut: cutTrigger(c),
 		},
 		Config:      cfg,
 		ProfileName: prof.Name,
@@ -235,8 +252,55 @@ func capacityConfig(c *cli.Context, prof *profiles.Profile) (capacity.Config, er
 			cfg.Durations = append(cfg.Durations, d)
 		}
 	}
+	if err := cutConfig(c, &cfg); err != nil {
+		return cfg, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("capacity: %v", err)
 	}
 	return cfg, nil
+}
+
+// cutConfig reads the capacity-drop flags into cfg.
+func cutConfig(c *cli.Context, cfg *capacity.Config) error {
+	trig := c.String("trigger")
+	custom := c.String("trigger-start") != "" || c.String("trigger-stop") != ""
+	switch {
+	case trig == "" && (custom || c.String("baseline-fractions") != ""):
+		return usageError("capacity: --trigger-start, --trigger-stop and --baseline-fractions need --trigger %s", capacity.TriggerCapacityDrop)
+	case trig == "":
+		return nil
+	case trig != capacity.TriggerCapacityDrop:
+		return usageError("capacity: --trigger: unknown trigger %q (expected %s)", trig, capacity.TriggerCapacityDrop)
+	case custom && (c.String("trigger-start") == "" || c.String("trigger-stop") == ""):
+		return usageError("capacity: --trigger-start and --trigger-stop go together: one cuts the capacity, the other restores it")
+	case len(cfg.Policies) == 0:
+		return usageError("capacity: --trigger %s maps recovery per client policy; give --policies", trig)
+	}
+	for _, u := range []string{c.String("trigger-start"), c.String("trigger-stop")} {
+		if u != "" && !strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return usageError("capacity: trigger URL %q is neither an http(s) URL nor a path on the target", u)
+		}
+	}
+	cfg.Trigger = trig
+	cfg.CutMin, cfg.CutMax, cfg.CutPrecision = c.Float64("min-cut"), c.Float64("max-cut"), c.Float64("cut-precision")
+	if s := strings.TrimSpace(c.String("baseline-fractions")); s != "" {
+		for _, f := range strings.Split(s, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || !(v > 0 && v < 1) {
+				return usageError("capacity: --baseline-fractions: %q is not a fraction in (0, 1) (expected e.g. 0.45,0.6)", f)
+			}
+			cfg.BaselineFractions = append(cfg.BaselineFractions, v)
+		}
+	}
+	return nil
+}
+
+// cutTrigger is how capacity-drop probes cut the capacity: the given URLs, or the built-in
+// target's control endpoints.
+func cutTrigger(c *cli.Context) capacity.CutTrigger {
+	if c.String("trigger-start") == "" {
+		return capacity.BuiltinCutTrigger()
+	}
+	return capacity.CutTrigger{Start: c.String("trigger-start"), Stop: c.String("trigger-stop")}
 }

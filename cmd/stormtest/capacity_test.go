@@ -41,6 +41,12 @@ func TestCapacityBadFlags(t *testing.T) {
 		{"--policies immediate,hammer", `unknown policy "hammer"`},
 		{"--durations 2s,fast", `"fast" is not a positive duration`},
 		{"--min-size 3 --max-size 2", "1 < min < max"},
+		{"--trigger cpu-drop", `unknown trigger "cpu-drop"`},
+		{"--trigger-start http://chaos/cut", "need --trigger capacity-drop"},
+		{"--trigger capacity-drop --trigger-start http://chaos/cut", "go together"},
+		{"--trigger capacity-drop --min-cut 0.9 --max-cut 0.5", "0 < min < max < 1"},
+		{"--trigger capacity-drop --baseline-fractions 0.5,2", `"2" is not a fraction`},
+		{"--trigger capacity-drop --trigger-start chaos/cut --trigger-stop chaos/up", "neither an http(s) URL nor a path"},
 	} {
 		args := append([]string{"capacity", "--target", "http://127.0.0.1:1"}, strings.Fields(tc.args)...)
 		code, stderr := runCapacityCLI(t, args...)

@@ -37,11 +37,23 @@ func serveCommand() *cli.Command {
 			"                        no-continue, goaway (h2c connections); GET/PUT /control/fault at run time\n" +
 			"/healthz answers 503 while restarting or failing checks; /stats has every counter, /metrics the\n" +
 			"same in the Prometheus format (simservice_*), for attack --scrape /metrics.\n\n" +
+			"A fleet (--instances N ≥ 2): N app instances behind a round-robin balancer share one database\n" +
+			"that runs db-conns × capacity-fraction queries or connection set-ups at once. Each instance\n" +
+			"keeps --pool-size connections, counted against --db-max-conns; a connection attempt costs\n" +
+			"--connect-time of database work (also when rejected at the limit). With --health-interval,\n" +
+			"an orchestrator replaces an instance that fails --health-failures checks in a row: the new one\n" +
+			"starts --restart-delay later and opens its own pool; the old one's connections stay open for\n" +
+			"--conn-release-delay. --health-check process makes checks ignore the database.\n\n" +
+			"Control (JSON, POST): /control/capacity {\"fraction\":0.2}, /control/db {\"refuse_connections\":true,\n" +
+			"\"drop_connections\":true} (fleet), /control/latency {\"add\":\"200ms\"}, /control/restore; GET /control.\n\n" +
 			"Example (the first outage: half the database pool applied):\n" +
 			"  stormtest serve --addr 127.0.0.1:8080 --db-conns 16 --capacity-fraction 0.5 --query-time 20ms\n\n" +
 			"Example (the second outage: health checks restarting instances against a strained database):\n" +
 			"  stormtest serve --capacity-fraction 0.5 --health-interval 500ms --health-threshold 250ms \\\n" +
-			"    --health-failures 3 --restart-delay 2s --reconnect-work 32",
+			"    --health-failures 3 --restart-delay 2s --reconnect-work 32\n\n" +
+			"Example (the second outage as it happened: a fleet over one database with a connection limit):\n" +
+			"  stormtest serve --instances 4 --pool-size 8 --db-conns 16 --db-max-conns 40 --connect-time 100ms \\\n" +
+			"    --conn-release-delay 15s --health-interval 500ms --health-threshold 250ms --restart-delay 1s",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
 			&cli.IntFlag{Name: "db-conns", Value: def.DBConns, Usage: "database connections provisioned"},
@@ -72,6 +84,12 @@ func serveCommand() *cli.Command {
 
 			&cli.StringFlag{Name: "fault", Usage: "misbehave on purpose: a comma-separated list of " + faultList() + ", or all (see --fault-share; change at run time with PUT /control/fault)"},
 			&cli.Float64Flag{Name: "fault-share", Value: 0.1, Usage: "fraction of requests, in [0,1], answered by one of the --fault faults (for goaway: of h2c connections)"},
+			&cli.IntFlag{Name: "instances", Value: def.Instances, Usage: "app instances behind a built-in balancer sharing one database (0 or 1: the single instance)"},
+			&cli.IntFlag{Name: "pool-size", Value: def.InstancePool, Usage: "fleet: database connections each instance keeps (0: db-conns × capacity-fraction divided among the instances)"},
+			&cli.IntFlag{Name: "db-max-conns", Value: def.DBMaxConns, Usage: "fleet: the database's connection limit over every instance, lingering connections included (0: none)"},
+			&cli.DurationFlag{Name: "connect-time", Value: def.ConnectTime, Usage: "fleet: database work one connection attempt costs (authentication, session set-up), on the same slots as queries"},
+			&cli.DurationFlag{Name: "conn-release-delay", Value: def.ConnReleaseDelay, Usage: "fleet: how long a removed instance's connections stay open at the database"},
+			&cli.StringFlag{Name: "health-check", Value: simservice.HealthCheckDB, Usage: "what a health check tests: db (a query through the instance's pool) or process (the process only)"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := simservice.Config{
@@ -94,6 +112,12 @@ func serveCommand() *cli.Command {
 				CacheFillDeadline: c.Duration("cache-fill-deadline"),
 				CacheWarm:         c.Bool("cache-warm"),
 				MaxClientConns:    c.Int("max-client-conns"),
+				Instances:         c.Int("instances"),
+				InstancePool:      c.Int("pool-size"),
+				DBMaxConns:        c.Int("db-max-conns"),
+				ConnectTime:       c.Duration("connect-time"),
+				ConnReleaseDelay:  c.Duration("conn-release-delay"),
+				HealthCheck:       c.String("health-check"),
 			}
 			if err := cfg.Validate(); err != nil {
 				return usageError("%v", err)
@@ -113,8 +137,13 @@ func serveCommand() *cli.Command {
 			if len(faults.Kinds) > 0 {
 				fmt.Fprintf(c.App.Writer, "injecting faults into %.3g of requests: %s\n", faults.Share, c.String("fault"))
 			}
-			fmt.Fprintf(c.App.Writer, "serving on %s: pool %d of %d connections, query %s, capacity %.0f req/s (stats at %s/stats); Ctrl-C stops\n",
-				running.URL, cfg.PoolSize(), cfg.DBConns, cfg.QueryTime, cfg.Capacity(), running.URL)
+			if cfg.Fleet() {
+				fmt.Fprintf(c.App.Writer, "serving on %s: %d instances of %d connections each, database of %d of %d slots (limit %d connections), query %s, capacity %.0f req/s (stats at %s/stats, control at %s/control); Ctrl-C stops\n",
+					running.URL, cfg.Instances, cfg.InstancePoolSize(), cfg.PoolSize(), cfg.DBConns, cfg.DBMaxConns, cfg.QueryTime, cfg.Capacity(), running.URL, running.URL)
+			} else {
+				fmt.Fprintf(c.App.Writer, "serving on %s: pool %d of %d connections, query %s, capacity %.0f req/s (stats at %s/stats, control at %s/control); Ctrl-C stops\n",
+					running.URL, cfg.PoolSize(), cfg.DBConns, cfg.QueryTime, cfg.Capacity(), running.URL, running.URL)
+			}
 			<-c.Context.Done()
 			return running.Stop()
 		},
