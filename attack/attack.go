@@ -540,10 +540,15 @@ func run(ctx context.Context, cfg Config, snd sender, rec Recorder, scr *scrape.
 			handleScrape(sc)
 		}
 	case len(groups) == 1:
-		// One group (the usual case) needs no fan-in: reading the engine's channel directly
-		// saves a channel hop and a goroutine switch per result.
+		// One group (the usual case) needs no fan-in: pulling from the engine on this
+		// goroutine saves a channel hop and a goroutine switch per result.
 		g := groups[0]
-		for res := range g.engine.attack() {
+		next := g.engine.attack()
+		for {
+			res, ok := next()
+			if !ok {
+				break
+			}
 			handle(g, &res)
 		}
 	default:
@@ -616,11 +621,15 @@ type groupResult struct {
 }
 
 // tagged passes one group's results on as groupResults, for the select beside the scrapes.
-func tagged(g *group, in <-chan outcome) <-chan groupResult {
+func tagged(g *group, next func() (outcome, bool)) <-chan groupResult {
 	out := make(chan groupResult, 64)
 	go func() {
 		defer close(out)
-		for res := range in {
+		for {
+			res, ok := next()
+			if !ok {
+				return
+			}
 			out <- groupResult{g, res}
 		}
 	}()
@@ -636,7 +645,12 @@ func attackAll(groups []*group) <-chan groupResult {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for res := range g.engine.attack() {
+			next := g.engine.attack()
+			for {
+				res, ok := next()
+				if !ok {
+					return
+				}
 				out <- groupResult{g, res}
 			}
 		}()

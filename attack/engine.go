@@ -20,16 +20,19 @@ import (
 // ask for) and fastEngine (a worker pool over fasthttp: plain HTTP/1.1 and TLS, several
 // times less CPU per attempt). chooseEngine picks one per run.
 //
-// Run's goroutine calls attack once per group, then reads the channel it returns until it is
-// closed. The engine's own goroutines take attempts from the group (the scheduler's Pace,
+// Run's goroutine calls attack once per group, then calls the next function it returns until
+// it reports false; next is called from that one goroutine only (the consumer's, or the
+// fan-in's when several groups or scrapes are merged), so an engine may turn its client's
+// results into outcomes inside next rather than on a goroutine of its own: one channel hop
+// per attempt fewer. The engine's own goroutines take attempts from the group (the scheduler's Pace,
 // which blocks until one is due and claims it, called by one goroutine at a time; then
 // group.take) and send each one once, with no retry of their own; every attempt taken is
-// delivered as exactly one outcome, and the channel is closed once the scheduler said stop
+// delivered as exactly one outcome, and next reports false once the scheduler said stop
 // and every attempt in flight has been delivered. stop may be called from any goroutine (the
 // context watcher, the consumer when the sink fails), after the scheduler was stopped: the
 // engine sends nothing new and lets what is in flight finish within the client timeout.
 type engine interface {
-	attack() <-chan outcome
+	attack() (next func() (outcome, bool))
 	stop()
 }
 
@@ -145,25 +148,25 @@ func newVegetaEngine(g *group, tr *transport, cl profiles.Client, conns int, wor
 
 func (e *vegetaEngine) stop() { e.attacker.Stop() }
 
-// attack turns vegeta's results into outcomes, on one goroutine of its own: the slot comes
-// back in the URL's fragment (slotURL), the kind from the status and vegeta's error text.
-func (e *vegetaEngine) attack() <-chan outcome {
-	out := make(chan outcome, 64)
+// attack starts vegeta's attack; next turns each of its results into an outcome on the
+// caller's goroutine: the slot comes back in the URL's fragment (slotURL), the kind from the
+// status and vegeta's error text.
+func (e *vegetaEngine) attack() func() (outcome, bool) {
 	in := e.attacker.Attack(e.g.targeter, e.g.sched, 0, "stormtest")
-	go func() {
-		defer close(out)
-		for res := range in {
-			o := outcome{code: res.Code, sent: res.Timestamp, lat: res.Latency, header: res.Headers}
-			o.slot, o.known = slotOf(res.URL)
-			if !o.known {
-				o.err = fmt.Sprintf("url %q, error %q", res.URL, res.Error)
-			} else if o.kind = classify(res.Code, res.Error); o.kind != results.KindOK {
-				o.err = errorMessage(res.Error)
-			}
-			out <- o
+	return func() (outcome, bool) {
+		res, ok := <-in
+		if !ok {
+			return outcome{}, false
 		}
-	}()
-	return out
+		o := outcome{code: res.Code, sent: res.Timestamp, lat: res.Latency, header: res.Headers}
+		o.slot, o.known = slotOf(res.URL)
+		if !o.known {
+			o.err = fmt.Sprintf("url %q, error %q", res.URL, res.Error)
+		} else if o.kind = classify(res.Code, res.Error); o.kind != results.KindOK {
+			o.err = errorMessage(res.Error)
+		}
+		return o, true
+	}
 }
 
 // take hands the attempt the scheduler claimed to an engine's worker: its slot and endpoint,

@@ -162,7 +162,7 @@ func (tr *transport) fastHostClient(u *url.URL, maxConns int) *fasthttp.HostClie
 
 func (e *fastEngine) stop() {} // the scheduler's stop ends every worker's next Pace
 
-func (e *fastEngine) attack() <-chan outcome {
+func (e *fastEngine) attack() func() (outcome, bool) {
 	n := min(e.max, 16)
 	e.workers.Store(n)
 	e.wg.Add(int(n))
@@ -173,7 +173,10 @@ func (e *fastEngine) attack() <-chan outcome {
 		e.wg.Wait()
 		close(e.out)
 	}()
-	return e.out
+	return func() (outcome, bool) {
+		o, ok := <-e.out
+		return o, ok
+	}
 }
 
 // work is one worker: claim, send, deliver, until the scheduler says stop.
