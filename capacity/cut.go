@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -41,57 +40,18 @@ func (r *run) cutMaps(ctx context.Context) error {
 	return nil
 }
 
-// cutBoundary bisects the cut for one baseline, policy and duration: first the largest cut
-// (a target that survives it needs no more probes), then the smallest, then between the
-// largest that recovered and the smallest that tipped, until they are CutPrecision apart.
+// cutBoundary bisects the cut for one baseline, policy and duration (bisect), until the
+// largest cut that recovered and the smallest that tipped are CutPrecision apart.
 func (r *run) cutBoundary(ctx context.Context, policy string, base float64, d time.Duration, b *Boundary) error {
-	cut := func(c float64) (bool, error) {
-		p := Probe{Kind: KindCut, Rate: base, Duration: dur(d), Size: c, Policy: policy,
-			Warm: dur(r.cfg.Warm), Grace: dur(r.cfg.Grace)}
-		o, err := r.measure(ctx, p)
-		if err != nil {
-			return false, err
-		}
-		t := o.Tipped()
-		b.Probes = append(b.Probes, SurgePoint{Size: c, Verdict: o.Verdict, Tipped: t, RecoverySeconds: o.RecoverySeconds})
-		sort.SliceStable(b.Probes, func(i, j int) bool { return b.Probes[i].Size < b.Probes[j].Size })
-		if t {
-			if b.TipsAt == 0 || c < b.TipsAt {
-				b.TipsAt = c
-			}
-		} else if c > b.RecoversAt {
-			b.RecoversAt = c
-		}
-		return t, nil
-	}
-	hi, lo := roundCut(r.cfg.CutMax), roundCut(r.cfg.CutMin)
-	tipped, err := cut(hi)
-	if err != nil || !tipped {
-		b.Complete = err == nil
-		return err
-	}
-	tipped, err = cut(lo)
-	if err != nil || tipped {
-		b.Complete = err == nil
-		return err
-	}
-	for hi-lo > r.cfg.CutPrecision+1e-9 {
-		mid := roundCut((lo + hi) / 2)
-		if mid <= lo || mid >= hi {
-			break
-		}
-		tipped, err := cut(mid)
-		if err != nil {
-			return err
-		}
-		if tipped {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	b.Complete = true
-	return nil
+	return r.bisect(ctx, b, bisection{
+		probe: func(c float64) Probe {
+			return Probe{Kind: KindCut, Rate: base, Duration: dur(d), Size: c, Policy: policy,
+				Warm: dur(r.cfg.Warm), Grace: dur(r.cfg.Grace)}
+		},
+		lo: roundCut(r.cfg.CutMin), hi: roundCut(r.cfg.CutMax),
+		mid:   func(lo, hi float64) float64 { return roundCut((lo + hi) / 2) },
+		close: func(lo, hi float64) bool { return hi-lo <= r.cfg.CutPrecision+1e-9 },
+	})
 }
 
 // roundCut keeps cuts to 0.5 %, so that keys and tables stay readable and a resumed search

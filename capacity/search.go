@@ -518,45 +518,67 @@ func (r *run) knee(ctx context.Context) (*Knee, error) {
 }
 
 // boundary bisects the surge size for one policy and duration, in log space since sizes are
-// ratios: first the largest size (a policy that survives it needs no more probes), then the
-// smallest, then between the largest that recovered and the smallest that tipped.
+// ratios (bisect).
 func (r *run) boundary(ctx context.Context, policy string, base float64, d time.Duration, b *Boundary) error {
-	surge := func(size float64) (bool, error) {
-		p := Probe{Kind: KindSurge, Rate: base, Duration: dur(d), Size: size, Policy: policy,
-			Warm: dur(r.cfg.Warm), Grace: dur(r.cfg.Grace)}
-		o, err := r.measure(ctx, p)
+	return r.bisect(ctx, b, bisection{
+		probe: func(size float64) Probe {
+			return Probe{Kind: KindSurge, Rate: base, Duration: dur(d), Size: size, Policy: policy,
+				Warm: dur(r.cfg.Warm), Grace: dur(r.cfg.Grace)}
+		},
+		lo: roundSize(r.cfg.SizeMin), hi: roundSize(r.cfg.SizeMax),
+		mid:   func(lo, hi float64) float64 { return roundSize(math.Sqrt(lo * hi)) },
+		close: func(lo, hi float64) bool { return hi/lo <= 1+r.cfg.SizePrecision },
+	})
+}
+
+// bisection is one boundary search: the probe for a size (a surge's multiple, or a cut's
+// share), the range, its midpoint (rounded, so keys and a resumed search agree) and when the
+// two ends are close enough.
+type bisection struct {
+	probe  func(x float64) Probe
+	lo, hi float64
+	mid    func(lo, hi float64) float64
+	close  func(lo, hi float64) bool
+}
+
+// bisect finds where the target stops recovering: first the largest x (a target that
+// survives it needs no more probes), then the smallest, then between the largest that
+// recovered and the smallest that tipped until they are close. Every probe lands in b.
+func (r *run) bisect(ctx context.Context, b *Boundary, s bisection) error {
+	try := func(x float64) (bool, error) {
+		o, err := r.measure(ctx, s.probe(x))
 		if err != nil {
 			return false, err
 		}
 		t := o.Tipped()
-		b.Probes = append(b.Probes, SurgePoint{Size: size, Verdict: o.Verdict, Tipped: t, RecoverySeconds: o.RecoverySeconds})
+		b.Probes = append(b.Probes, SurgePoint{Size: x, Verdict: o.Verdict, Tipped: t, RecoverySeconds: o.RecoverySeconds})
 		sort.SliceStable(b.Probes, func(i, j int) bool { return b.Probes[i].Size < b.Probes[j].Size })
 		if t {
-			if b.TipsAt == 0 || size < b.TipsAt {
-				b.TipsAt = size
+			if b.TipsAt == 0 || x < b.TipsAt {
+				b.TipsAt = x
 			}
-		} else if size > b.RecoversAt {
-			b.RecoversAt = size
+		} else if x > b.RecoversAt {
+			b.RecoversAt = x
 		}
 		return t, nil
 	}
-	hi, lo := roundSize(r.cfg.SizeMax), roundSize(r.cfg.SizeMin)
-	tipped, err := surge(hi)
+	hi, lo := s.hi, s.lo
+	tipped, err := try(hi)
 	if err != nil || !tipped {
 		b.Complete = err == nil
 		return err
 	}
-	tipped, err = surge(lo)
+	tipped, err = try(lo)
 	if err != nil || tipped {
 		b.Complete = err == nil
 		return err
 	}
-	for hi/lo > 1+r.cfg.SizePrecision {
-		mid := roundSize(math.Sqrt(lo * hi))
+	for !s.close(lo, hi) {
+		mid := s.mid(lo, hi)
 		if mid <= lo || mid >= hi {
 			break
 		}
-		tipped, err := surge(mid)
+		tipped, err := try(mid)
 		if err != nil {
 			return err
 		}
