@@ -1,9 +1,9 @@
 // Command soak runs one long attack in this process and watches it for leaks: every -every
 // (a minute) it prints the process's resident memory, goroutines, open files and the
 // generator's lag (how late attempts started, p99 and max over the interval), and at the end
-// a verdict: "flat" when every figure after warm-up stayed within 10 % (plus a small
-// absolute slack, see flatWithin) of its first value after warm-up, "growing" otherwise
-// (exit 1).
+// a verdict: "flat" when the floor of every figure over the last third of the run stayed
+// within 10 % (plus a small absolute slack, see flatWithin) of its floor over the first third
+// after warm-up, "growing" otherwise (exit 1). See judge for why floors.
 //
 // The target is the built-in service, run in a child process (this binary again, with
 // -serve) so that its memory and goroutines are not counted as the generator's: 64
@@ -260,15 +260,19 @@ func take(lag *lagObserver) (sample, error) {
 	return s, nil
 }
 
-// flatWithin is the growth allowed between the first judged sample and any later one: 10 %
-// of the first value plus an absolute slack, because 10 % of 40 goroutines or 12 file
-// descriptors is less than the run's ordinary jitter (a retry burst opens a few).
+// flatWithin is the growth allowed between the floors (see judge): 10 % of the early floor
+// plus an absolute slack, because 10 % of 40 goroutines or 12 file descriptors is less than
+// the run's ordinary jitter (a retry burst opens a few).
 var flatWithin = struct {
 	rss             uint64
 	goroutines, fds int
 }{rss: 4 << 20, goroutines: 20, fds: 10}
 
-// judge says "flat" or "growing", and why.
+// judge says "flat" or "growing", and why. It compares floors, not single samples: the
+// lowest value of each figure over the last third of the judged minutes against the lowest
+// over the first third. Goroutines and open files follow the attempts in flight, so they
+// peak whenever the target or the machine slows down for a minute (a neighbour's build);
+// a leak raises the floor, and that is what must stay within 10 % (plus flatWithin).
 func judge(samples []sample, warmup time.Duration) (string, string) {
 	var judged []sample
 	for _, s := range samples {
@@ -279,32 +283,32 @@ func judge(samples []sample, warmup time.Duration) (string, string) {
 	if len(judged) < 2 {
 		return "too short", fmt.Sprintf("%d samples after the %s warm-up; need 2", len(judged), warmup)
 	}
-	first, last := judged[0], judged[len(judged)-1]
+	third := max(len(judged)/3, 1)
+	early, late := floor(judged[:third]), floor(judged[len(judged)-third:])
 	var grew []string
-	for _, s := range judged[1:] {
-		if s.rss > first.rss+first.rss/10+flatWithin.rss {
-			grew = append(grew, fmt.Sprintf("RSS %.1f → %.1f MiB at %.0f min", mib(first.rss), mib(s.rss), s.at.Minutes()))
-			break
-		}
+	if late.rss > early.rss+early.rss/10+flatWithin.rss {
+		grew = append(grew, fmt.Sprintf("RSS floor %.1f → %.1f MiB", mib(early.rss), mib(late.rss)))
 	}
-	for _, s := range judged[1:] {
-		if s.goroutines > first.goroutines+first.goroutines/10+flatWithin.goroutines {
-			grew = append(grew, fmt.Sprintf("goroutines %d → %d at %.0f min", first.goroutines, s.goroutines, s.at.Minutes()))
-			break
-		}
+	if late.goroutines > early.goroutines+early.goroutines/10+flatWithin.goroutines {
+		grew = append(grew, fmt.Sprintf("goroutines floor %d → %d", early.goroutines, late.goroutines))
 	}
-	for _, s := range judged[1:] {
-		if s.fds > first.fds+first.fds/10+flatWithin.fds {
-			grew = append(grew, fmt.Sprintf("open files %d → %d at %.0f min", first.fds, s.fds, s.at.Minutes()))
-			break
-		}
+	if late.fds > early.fds+early.fds/10+flatWithin.fds {
+		grew = append(grew, fmt.Sprintf("open files floor %d → %d", early.fds, late.fds))
 	}
 	if len(grew) > 0 {
 		return "growing", strings.Join(grew, "; ")
 	}
-	return "flat", fmt.Sprintf("after %s warm-up: RSS %.1f → %.1f MiB, goroutines %d → %d, open files %d → %d, lag p99 %s → %s",
-		warmup, mib(first.rss), mib(last.rss), first.goroutines, last.goroutines, first.fds, last.fds,
-		first.lagP99.Round(10*time.Microsecond), last.lagP99.Round(10*time.Microsecond))
+	return "flat", fmt.Sprintf("after %s warm-up, floors of the first and last %d minutes: RSS %.1f → %.1f MiB, goroutines %d → %d, open files %d → %d",
+		warmup, third, mib(early.rss), mib(late.rss), early.goroutines, late.goroutines, early.fds, late.fds)
+}
+
+// floor is the lowest RSS, goroutines and open files over ss, each on its own.
+func floor(ss []sample) sample {
+	f := ss[0]
+	for _, s := range ss[1:] {
+		f.rss, f.goroutines, f.fds = min(f.rss, s.rss), min(f.goroutines, s.goroutines), min(f.fds, s.fds)
+	}
+	return f
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
