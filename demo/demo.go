@@ -101,27 +101,13 @@ func Run(ctx context.Context, opt Options, w io.Writer) ([]Outcome, error) {
 	fmt.Fprintf(w, "running both variants side by side for %s, each against its own target…\n", prof.Schedule().Duration())
 
 	outcomes := make([]Outcome, len(runs))
-	progress := make([]attack.Progress, len(runs))
-	errs := make([]error, len(runs))
-	var wg sync.WaitGroup
-	for i, r := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			outcomes[i], errs[i] = scenarios.Run(ctx, tcfg, r.profile, r.file, &progress[i])
-			outcomes[i].Title = r.title
-		}()
-	}
-	stopTicker := make(chan struct{})
-	tickerDone := make(chan struct{})
-	go func() {
-		defer close(tickerDone)
-		reportProgress(w, time.Now(), progress, stopTicker)
-	}()
-	wg.Wait()
-	close(stopTicker)
-	<-tickerDone
-	if err := errors.Join(errs...); err != nil {
+	err := sideBySide(w, len(runs), func(i int, progress *attack.Progress) error {
+		var err error
+		outcomes[i], err = scenarios.Run(ctx, tcfg, runs[i].profile, runs[i].file, progress)
+		outcomes[i].Title = runs[i].title
+		return err
+	})
+	if err != nil {
 		return outcomes, err
 	}
 
@@ -182,4 +168,30 @@ func writeReport(path string, outcomes []Outcome) error {
 		return fmt.Errorf("demo: report: %w", err)
 	}
 	return f.Close()
+}
+
+// sideBySide runs n runs at once, run(i, progress) each on a goroutine of its own, while one
+// progress line for all of them is printed to w; it returns when every run has, with their
+// errors joined.
+func sideBySide(w io.Writer, n int, run func(i int, progress *attack.Progress) error) error {
+	progress := make([]attack.Progress, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = run(i, &progress[i])
+		}()
+	}
+	stopTicker := make(chan struct{})
+	tickerDone := make(chan struct{})
+	go func() {
+		defer close(tickerDone)
+		reportProgress(w, time.Now(), progress, stopTicker)
+	}()
+	wg.Wait()
+	close(stopTicker)
+	<-tickerDone
+	return errors.Join(errs...)
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/stormtest/stormtest/attack"
@@ -118,31 +117,17 @@ func RunTray(ctx context.Context, opt Options, w io.Writer) ([]TrayOutcome, erro
 	fmt.Fprintf(w, "running both fleets side by side for %s, each against its own target…\n", prof.Schedule().Duration())
 
 	outcomes := make([]TrayOutcome, len(runs))
-	progress := make([]attack.Progress, len(runs))
-	errs := make([]error, len(runs))
-	var wg sync.WaitGroup
-	for i, r := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			o, err := scenarios.RunSampled(ctx, r.cfg, prof, r.file, &progress[i], []time.Duration{back})
-			outcomes[i] = TrayOutcome{Outcome: o, BackSeconds: back.Seconds()}
-			if len(o.Samples) > 0 {
-				outcomes[i].AtBack = o.Samples[0]
-			}
-			outcomes[i].Title, errs[i] = r.title, err
-		}()
-	}
-	stopTicker := make(chan struct{})
-	tickerDone := make(chan struct{})
-	go func() {
-		defer close(tickerDone)
-		reportProgress(w, time.Now(), progress, stopTicker)
-	}()
-	wg.Wait()
-	close(stopTicker)
-	<-tickerDone
-	if err := errors.Join(errs...); err != nil {
+	err := sideBySide(w, len(runs), func(i int, progress *attack.Progress) error {
+		r := runs[i]
+		o, err := scenarios.RunSampled(ctx, r.cfg, prof, r.file, progress, []time.Duration{back})
+		outcomes[i] = TrayOutcome{Outcome: o, BackSeconds: back.Seconds()}
+		if len(o.Samples) > 0 {
+			outcomes[i].AtBack = o.Samples[0]
+		}
+		outcomes[i].Title = r.title
+		return err
+	})
+	if err != nil {
 		return outcomes, err
 	}
 
