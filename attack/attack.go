@@ -1,4 +1,4 @@
-// Package attack drives a profile against an HTTP target with vegeta, open-loop: first
+// Package attack drives a profile against an HTTP target, open-loop: first
 // attempts follow the profile's rate curve whatever the target does, and each simulated client
 // times out and retries by its group's policy. (A closed-loop profile drives a population of
 // users instead.) Every attempt is handed to a results.Sink as it completes: Run builds the
@@ -132,7 +132,7 @@ type Summary struct {
 // Progress is a live view of a running attack; every field and method is safe to use at any
 // time from any goroutine.
 type Progress struct {
-	Sent      atomic.Uint64 // attempts handed to vegeta's workers
+	Sent      atomic.Uint64 // attempts handed to the engine's workers
 	Requests  atomic.Uint64 // first attempts sent
 	Attempts  atomic.Uint64 // attempts completed
 	Successes atomic.Uint64
@@ -314,7 +314,7 @@ func (c Config) Scrubber() *secret.Scrubber {
 const DefaultMaxLate = time.Second
 
 // startLead puts time zero a little in the future, so the first attempts are not already
-// late by the time it takes to open the sink and start vegeta's workers.
+// late by the time it takes to open the sink and start the workers.
 const startLead = 20 * time.Millisecond
 
 // Run attacks until the profile ends or ctx is cancelled, and streams the run into sink: it
@@ -322,7 +322,7 @@ const startLead = 20 * time.Millisecond
 // redacted) and calls Begin, calls Write for every attempt as it completes, and calls End
 // once with the trailer, also when the attack is interrupted or fails midway, so whatever
 // was recorded stays readable. Every call comes from the goroutine that called Run, which is
-// also the one that reads vegeta's results. Attempts in flight when it stops are waited for
+// also the one that reads the engines' outcomes. Attempts in flight when it stops are waited for
 // (each is bounded by the client timeout) and recorded, so stopping early loses nothing
 // already sent. The error is non-nil only when the attack could not run or the sink failed;
 // an interrupted run returns its summary with Interrupted set.
@@ -493,7 +493,7 @@ func run(ctx context.Context, cfg Config, snd sender, rec Recorder, scr *scrape.
 	c := consumer{recorder: rec, observer: cfg.Observer, start: start, groups: groups, progress: progress, clockUntil: start.Add(shard.ClockWindow)}
 	handle := func(g *group, res *outcome) {
 		if err := c.consume(g, res); err != nil && c.err == nil {
-			// Keep draining so vegeta's workers can finish, but send nothing new.
+			// Keep draining so the workers can finish, but send nothing new.
 			c.err = err
 			for _, g := range groups {
 				g.sched.stop()
@@ -608,7 +608,7 @@ func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, eng string
 			e.dateUntil = start.Add(shard.ClockWindow)
 			g.engine = e
 		} else {
-			g.engine = newVegetaEngine(g, tr, cl, connections(cfg.Connections), workers)
+			g.engine = newStdEngine(g, tr, cl, connections(cfg.Connections), workers)
 		}
 		groups[i] = g
 	}

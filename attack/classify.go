@@ -6,9 +6,9 @@ import (
 	"github.com/stormtest/stormtest/results"
 )
 
-// classify turns what vegeta reports for one hit into the attempt's outcome. vegeta gives
-// the status code when a response was read and an error string otherwise; Go's net/http
-// errors have no stable types once vegeta has flattened them, so the strings are matched.
+// classify turns what an engine saw of one attempt into its kind: the status code when a
+// response was read, an error string otherwise (net/http's errors are matched by their text,
+// the form in which vegeta's results also carried them, and fastError gives fasthttp's).
 func classify(code uint16, errText string) results.Kind {
 	switch {
 	case code == 429:

@@ -5,8 +5,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
 	"github.com/stormtest/stormtest/results"
 	"github.com/stormtest/stormtest/retry"
 	"github.com/stormtest/stormtest/shard"
@@ -21,21 +19,8 @@ type group struct {
 	progress *Progress
 
 	denied, expired uint64 // retries refused by the budget / past the deadline
-	// hops counts redirects followed; vegeta's workers add to it, so it is atomic.
+	// hops counts redirects followed; the workers add to it, so it is atomic.
 	hops atomic.Uint64
-}
-
-// targeter hands the attempt the scheduler claimed to the vegeta worker that took the tick.
-func (g *group) targeter(tgt *vegeta.Target) error {
-	_, ep, u, ok := g.take()
-	if !ok {
-		return errTickWithoutClaim
-	}
-	tgt.Method = ep.method
-	tgt.URL = u
-	tgt.Header = ep.header
-	tgt.Body = ep.body
-	return nil
 }
 
 // consumer turns the engines' outcomes into records and decides retries. It runs in the one

@@ -12,7 +12,7 @@ type clock interface {
 }
 
 // realClock measures from a fixed start with the monotonic clock. Wait is only ever called
-// from vegeta's pacing goroutine, so one timer serves every call.
+// by the pool's worker holding pace, one at a time, so one timer serves every call.
 type realClock struct {
 	start time.Time
 	timer *time.Timer

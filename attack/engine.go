@@ -2,6 +2,7 @@ package attack
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,9 +17,9 @@ import (
 
 // engine sends one client group's attempts: it is the seam between deciding (the group's
 // scheduler, which says when and what) and sending (an HTTP client). Two implement it:
-// vegetaEngine (vegeta's lib.Attacker over net/http: everything the transport section can
-// ask for) and fastEngine (a worker pool over fasthttp: plain HTTP/1.1 and TLS, several
-// times less CPU per attempt). chooseEngine picks one per run.
+// stdEngine (net/http: everything the transport section can ask for) and fastEngine
+// (fasthttp: plain HTTP/1.1 and TLS, less CPU per attempt), each sending from a pool
+// (pool.go). chooseEngine picks one per run.
 //
 // Run's goroutine calls attack once per group, then calls the next function it returns until
 // it reports false; next is called from that one goroutine only (the consumer's, or the
@@ -74,7 +75,7 @@ func chooseEngine(p *profiles.Profile, tr *transport, urls []string) (engineChoi
 	}
 	switch asked {
 	case "", engineStd:
-		return engineChoice{engineStd, "the default (--engine std): net/http through vegeta, every transport option"}, nil
+		return engineChoice{engineStd, "the default (--engine std): net/http, every transport option"}, nil
 	case engineFast, profiles.EngineAuto:
 	default:
 		return engineChoice{}, fmt.Errorf("--engine (transport.engine): %q is not an engine (expected std, fast or auto)", asked)
@@ -124,49 +125,65 @@ func fastCannot(p *profiles.Profile, tr *transport, urls []string) string {
 	return ""
 }
 
-// vegetaEngine is the net/http path: vegeta's Attacker with the group's scheduler as its
-// Pacer and group.targeter as its Targeter, over the transport's http.Client. It can do
-// everything the transport section asks (HTTP/2, h2c, proxies, redirects).
-type vegetaEngine struct {
-	g        *group
-	attacker *vegeta.Attacker
+// stdEngine is the net/http path: the group's worker pool over the transport's http.Client,
+// each attempt sent as vegeta's Attacker sends one (the request built by vegeta's Target, the
+// body read to the end and dropped, a status below 200 or from 400 on recorded with its status
+// line as the error). It can do everything the transport section asks (HTTP/2, h2c, proxies,
+// redirects). It used vegeta's Attacker itself until the one-hour soak showed that pool's
+// workers never end: every slow minute left the goroutines it had started behind.
+type stdEngine struct {
+	g      *group
+	client *http.Client
+	pool   *pool
 }
 
-func newVegetaEngine(g *group, tr *transport, cl profiles.Client, conns int, workers uint64) *vegetaEngine {
-	return &vegetaEngine{g: g, attacker: vegeta.NewAttacker(
-		// First: vegeta.Client replaces the whole client (transport.go builds it whole:
-		// vegeta's transport options expect its own *http.Transport, which the
-		// protocol counting wraps), the options after it adjust the attacker.
-		vegeta.Client(tr.client(cl.FollowRedirects, cl.Reuses(), conns, &g.hops)),
-		vegeta.Timeout(time.Duration(cl.Timeout)),
-		vegeta.Workers(16),
-		vegeta.MaxWorkers(workers),
-		// Bodies are read to the end (so connections are reused) but never kept.
-		vegeta.MaxBody(0),
-	)}
+func newStdEngine(g *group, tr *transport, cl profiles.Client, conns int, workers uint64) *stdEngine {
+	e := &stdEngine{g: g, client: tr.client(cl.FollowRedirects, cl.Reuses(), conns, &g.hops)}
+	e.client.Timeout = time.Duration(cl.Timeout)
+	e.pool = newPool(g, workers, func() sendFunc { return e.send })
+	return e
 }
 
-func (e *vegetaEngine) stop() { e.attacker.Stop() }
+func (e *stdEngine) stop() {} // the scheduler's stop ends every worker's next Pace
 
-// attack starts vegeta's attack; next turns each of its results into an outcome on the
-// caller's goroutine: the slot comes back in the URL's fragment (slotURL), the kind from the
-// status and vegeta's error text.
-func (e *vegetaEngine) attack() func() (outcome, bool) {
-	in := e.attacker.Attack(e.g.targeter, e.g.sched, 0, "stormtest")
-	return func() (outcome, bool) {
-		res, ok := <-in
-		if !ok {
-			return outcome{}, false
-		}
-		o := outcome{code: res.Code, sent: res.Timestamp, lat: res.Latency, header: res.Headers}
-		o.slot, o.known = slotOf(res.URL)
-		if !o.known {
-			o.err = fmt.Sprintf("url %q, error %q", res.URL, res.Error)
-		} else if o.kind = classify(res.Code, res.Error); o.kind != results.KindOK {
-			o.err = errorMessage(res.Error)
-		}
-		return o, true
+func (e *stdEngine) attack() func() (outcome, bool) { return e.pool.start() }
+
+// send makes one attempt through net/http. The URL carries the slot in its fragment, which
+// net/http never sends; the redirect policy strips it from what it forwards.
+func (e *stdEngine) send(slot uint32, ep *endpoint, url string) outcome {
+	o := outcome{slot: slot, known: true, sent: time.Now()}
+	fail := func(err error) outcome {
+		o.lat = time.Since(o.sent)
+		o.code = 0
+		o.kind = classify(0, err.Error())
+		o.err = errorMessage(err.Error())
+		return o
 	}
+	tgt := vegeta.Target{Method: ep.method, URL: url, Header: ep.header, Body: ep.body}
+	req, err := tgt.Request()
+	if err != nil {
+		return fail(err)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return fail(err)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return fail(err)
+	}
+	o.lat = time.Since(o.sent)
+	o.code = uint16(resp.StatusCode)
+	o.header = resp.Header
+	text := ""
+	if o.code < 200 || o.code >= 400 {
+		text = resp.Status
+	}
+	if o.kind = classify(o.code, text); o.kind != results.KindOK {
+		o.err = errorMessage(text)
+	}
+	return o
 }
 
 // take hands the attempt the scheduler claimed to an engine's worker: its slot and endpoint,
@@ -185,7 +202,7 @@ func (g *group) take() (slot uint32, ep *endpoint, url string, ok bool) {
 	return slot, ep, url, true
 }
 
-// statusError is the error text vegeta gives a response with a status below 200 or from 400
+// statusError is the error text the std engine (as vegeta) gives a response with a status below 200 or from 400
 // on ("503 Service Unavailable"), so that both engines record the same message.
 func statusError(code int, reason string) string {
 	if reason == "" {

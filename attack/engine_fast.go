@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,34 +17,20 @@ import (
 	"github.com/stormtest/stormtest/results"
 )
 
-// fastEngine sends a group's attempts with fasthttp's HostClient, HTTP/1.1 only, from a pool
-// of worker goroutines that take turns at the scheduler. The profile of a max-rate run showed
-// net/http's two goroutines per connection (readLoop, writeLoop, and the select and wake-ups
-// between them and the caller) and its ~6 KB of allocations per request (header maps,
-// contexts, timers, vegeta's Result and body buffer) taking most of the generator's CPU; here
-// a worker writes the request and reads the response on its own goroutine, into a request and
-// response it reuses, and hands the outcome to the consumer by value: no allocation per
-// attempt when the target answers.
-//
-// Pacing is leader/follower: the worker holding pace is the only one in the scheduler's Pace
-// (which blocks until the next attempt is due and claims it); it takes the attempt, lets the
-// next idle worker have pace, and sends. So an attempt is claimed only when a worker is free
-// to send it, as with vegeta's unbuffered ticks, and no goroutine hand-off sits between the
-// claim and the send. Workers start at 16 and grow to the group's max-workers while a claim
-// finds no other worker idle, as vegeta's do.
+// fastEngine sends a group's attempts with fasthttp's HostClient, HTTP/1.1 only, from the
+// group's worker pool. The profile of a max-rate run showed net/http's two goroutines per
+// connection (readLoop, writeLoop, and the select and wake-ups between them and the caller)
+// and its ~6 KB of allocations per request (header maps, contexts, timers, the body buffer)
+// taking most of the generator's CPU; here a worker writes the request and reads the response
+// on its own goroutine, into a request and response it reuses, and hands the outcome to the
+// consumer by value: no allocation per attempt when the target answers.
 type fastEngine struct {
 	g       *group
 	hosts   []*fasthttp.HostClient // by endpoint; endpoints of one origin share one
 	protos  []fasthttp.Request     // by endpoint: the request to send, copied for each attempt
 	timeout time.Duration          // the client's timeout: the whole attempt, dial to body
-	max     int64                  // max workers
 	stats   *transportStats
-	out     chan outcome
-
-	pace    sync.Mutex // held by the worker in the scheduler's Pace
-	workers atomic.Int64
-	idle    atomic.Int64 // workers waiting for pace or in Pace
-	wg      sync.WaitGroup
+	pool    *pool
 
 	// dateUntil is when the engine stops handing over the Date header: until then the
 	// consumer estimates the generator's clock against the target's from it.
@@ -67,12 +51,17 @@ func newFastEngine(g *group, tr *transport, plan *requestPlan, cl profiles.Clien
 	e := &fastEngine{
 		g:       g,
 		timeout: time.Duration(cl.Timeout),
-		max:     int64(max(workers, 1)),
 		stats:   tr.stats,
 		protos:  make([]fasthttp.Request, len(plan.endpoints)),
 		hosts:   make([]*fasthttp.HostClient, len(plan.endpoints)),
 	}
-	e.out = make(chan outcome, min(e.max, 1024))
+	e.pool = newPool(g, workers, func() sendFunc {
+		var req fasthttp.Request
+		var resp fasthttp.Response
+		return func(slot uint32, ep *endpoint, _ string) outcome {
+			return e.send(slot, ep, &req, &resp)
+		}
+	})
 	byOrigin := map[string]*fasthttp.HostClient{}
 	for i := range plan.endpoints {
 		ep := &plan.endpoints[i]
@@ -83,7 +72,7 @@ func newFastEngine(g *group, tr *transport, plan *requestPlan, cl profiles.Clien
 		origin := u.Scheme + "://" + hostPort(u)
 		hc := byOrigin[origin]
 		if hc == nil {
-			hc = tr.fastHostClient(u, int(e.max))
+			hc = tr.fastHostClient(u, int(e.pool.max))
 			byOrigin[origin] = hc
 		}
 		e.hosts[i] = hc
@@ -162,64 +151,7 @@ func (tr *transport) fastHostClient(u *url.URL, maxConns int) *fasthttp.HostClie
 
 func (e *fastEngine) stop() {} // the scheduler's stop ends every worker's next Pace
 
-func (e *fastEngine) attack() func() (outcome, bool) {
-	n := min(e.max, 16)
-	e.workers.Store(n)
-	e.wg.Add(int(n))
-	for range n {
-		go e.work()
-	}
-	go func() {
-		e.wg.Wait()
-		close(e.out)
-	}()
-	return func() (outcome, bool) {
-		o, ok := <-e.out
-		return o, ok
-	}
-}
-
-// work is one worker: claim, send, deliver, until the scheduler says stop.
-func (e *fastEngine) work() {
-	defer e.wg.Done()
-	var req fasthttp.Request
-	var resp fasthttp.Response
-	for {
-		e.idle.Add(1)
-		e.pace.Lock()
-		_, stop := e.g.sched.Pace(0, 0)
-		var slot uint32
-		var ep *endpoint
-		ok := false
-		if !stop {
-			slot, ep, _, ok = e.g.take()
-		}
-		e.pace.Unlock()
-		if e.idle.Add(-1) == 0 && !stop {
-			e.grow()
-		}
-		switch {
-		case stop:
-			return
-		case !ok:
-			// Cannot happen while every claim is taken by the worker that made it.
-			e.out <- outcome{err: errTickWithoutClaim.Error()}
-			e.g.sched.stop()
-			return
-		}
-		e.out <- e.send(slot, ep, &req, &resp)
-	}
-}
-
-// grow starts another worker, unless max-workers are running.
-func (e *fastEngine) grow() {
-	if e.workers.Add(1) > e.max {
-		e.workers.Add(-1)
-		return
-	}
-	e.wg.Add(1) // the caller is a running worker, so the count cannot have reached zero
-	go e.work()
-}
+func (e *fastEngine) attack() func() (outcome, bool) { return e.pool.start() }
 
 // send makes one attempt: the endpoint's request, once, within the client's timeout.
 func (e *fastEngine) send(slot uint32, ep *endpoint, req *fasthttp.Request, resp *fasthttp.Response) outcome {

@@ -14,7 +14,7 @@ import (
 // attempt is one logical request's state between its attempts. It lives in a slot of the
 // scheduler's slab from the moment its first attempt is claimed until its last attempt
 // completes; the slot number travels with the HTTP request (see slotURL), so no per-attempt
-// allocation or map is needed to find it again when vegeta hands back the result.
+// allocation or map is needed to find it again when the outcome comes back.
 type attempt struct {
 	requestID uint64
 	number    uint8         // 1 for the first attempt
@@ -27,12 +27,13 @@ type attempt struct {
 }
 
 // scheduler decides when the next attempt is due and which one it is: the profile's next
-// first attempt or a retry whose backoff has elapsed, whichever is earlier. vegeta asks it
-// through two seams: the Pacer (when) and the Targeter (what).
+// first attempt or a retry whose backoff has elapsed, whichever is earlier. The engine's pool
+// asks it through two calls, vegeta's seams: Pace (when; vegeta's Pacer) and group.take
+// (what; a Targeter's job).
 //
-// Pace claims the due attempt and queues it as ready; vegeta then sends exactly one tick per
-// claim, and the worker that takes the tick calls the Targeter, which pops a ready attempt.
-// Claims and pops therefore always pair up, whatever order the workers run in.
+// Pace claims the due attempt and queues it as ready; the worker that claimed it then calls
+// take, which pops a ready attempt. Claims and pops therefore always pair up, whatever order
+// the workers run in.
 type scheduler struct {
 	schedule *curve.Schedule
 	end      time.Duration
@@ -144,7 +145,7 @@ func (sc *scheduler) advanceFirst() {
 }
 
 // Pace implements vegeta's Pacer. It blocks until an attempt is due, claims it and returns a
-// zero wait, so the tick vegeta sends next carries exactly that attempt. It returns stop at
+// zero wait, so the worker that called it sends exactly that attempt next. It returns stop at
 // the end of the profile, or once stop was called.
 func (sc *scheduler) Pace(_ time.Duration, _ uint64) (time.Duration, bool) {
 	for {
@@ -176,8 +177,8 @@ func (sc *scheduler) claim(now time.Duration) (wait time.Duration, claimed, done
 	if !sc.firstDone {
 		next = sc.firstAt
 	}
-	// In a rate: max phase a first attempt is due whenever vegeta asks: vegeta's tick send
-	// blocks until a worker is free, so max-workers is what bounds the rate, as with its
+	// In a rate: max phase a first attempt is due whenever a worker asks: the pool asks only
+	// while a worker is free, so max-workers is what bounds the rate, as with vegeta's
 	// -rate=0. Its intended time is now, the moment it was claimed.
 	flat := false
 	if sc.hasMax {
@@ -345,7 +346,7 @@ func (sc *scheduler) stop() {
 }
 
 // pending counts what was scheduled but never sent: retries still waiting for their backoff
-// and claims that vegeta did not turn into a hit because it was stopping.
+// and claims that no worker sent because the run was stopping.
 func (sc *scheduler) pending() (retries, claimed int) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()

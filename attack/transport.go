@@ -37,7 +37,7 @@ type transport struct {
 	maxBody int64
 }
 
-// transportStats counts what the trailer reports about connections. vegeta's workers update
+// transportStats counts what the trailer reports about connections. The workers update
 // it from their goroutines; Run reads it once they have all finished.
 type transportStats struct {
 	conns                         atomic.Uint64 // connections opened: TCP (or Unix) dials
@@ -186,7 +186,7 @@ func (tr *transport) route(addr string) string {
 }
 
 // client is the HTTP client of one client group: the run's transport with the group's
-// redirect policy (see checkRedirect) and connection reuse. vegeta's workers call it
+// redirect policy (see checkRedirect) and connection reuse. The pool's workers call it
 // concurrently, as they do any http.Client.
 func (tr *transport) client(follow int, keepAlive bool, conns int, hops *atomic.Uint64) *http.Client {
 	var rt http.RoundTripper
@@ -224,7 +224,7 @@ func (tr *transport) client(follow int, keepAlive bool, conns int, hops *atomic.
 }
 
 // countingTransport counts each response by the protocol it came in. It is called from
-// vegeta's workers, concurrently; it allocates nothing, except in closeEach mode.
+// the pool's workers, concurrently; it allocates nothing, except in closeEach mode.
 type countingTransport struct {
 	rt    http.RoundTripper
 	stats *transportStats
@@ -262,14 +262,14 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	return resp, nil
 }
 
-// errBodyTooLarge fails a response body past the cap. vegeta reads bodies to the end (to
+// errBodyTooLarge fails a response body past the cap. The std engine reads bodies to the end (to
 // reuse the connection) into io.Discard, so without a cap a 1 GiB or endless body holds a
 // worker until the client's timeout. It has no ": ", so errorMessage keeps it whole, and it
 // classifies as KindTooLarge.
 var errBodyTooLarge = errors.New("response body past the size cap (attack --max-body-mib), read up to the cap and dropped, connection closed")
 
 // cappedBody counts a body as it is read and fails it once it passes the cap. It is read by
-// the one vegeta worker that made the request.
+// the one worker that made the request.
 type cappedBody struct {
 	io.ReadCloser
 	left int64 // bytes still allowed

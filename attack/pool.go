@@ -1,0 +1,135 @@
+package attack
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// pool is the worker pool both engines send from; an engine gives it only the send.
+//
+// Pacing is leader/follower: the worker holding pace is the only one in the scheduler's Pace
+// (which blocks until the next attempt is due and claims it); it takes the attempt, lets the
+// next idle worker have pace, and sends. So an attempt is claimed only when a worker is free
+// to send it (vegeta's unbuffered ticks did the same), and no goroutine hand-off sits between
+// the claim and the send.
+//
+// Workers start at poolSpare and grow to max while a claim finds no other worker idle, as
+// vegeta's do; unlike vegeta's, they also shrink: a worker that comes back from a send to find
+// poolSpare others idle ends. A burst of slow attempts (a target hanging for a while, a retry
+// storm) raises the pool for as long as it lasts, and the pool falls back after it, so that an
+// hour-long run holds as many goroutines at the end as it did at the start (make soak).
+type pool struct {
+	g   *group
+	max int64 // max workers, at least 1
+	out chan outcome
+	// sender makes one worker's send function. It is called once per worker, on that
+	// worker's goroutine, so what a send function keeps between attempts (a request and
+	// response to reuse) needs no lock.
+	sender func() sendFunc
+
+	pace    sync.Mutex // held by the worker in the scheduler's Pace
+	workers atomic.Int64
+	idle    atomic.Int64 // workers waiting for pace or in Pace
+	wg      sync.WaitGroup
+}
+
+// sendFunc makes one attempt, once, and says how it went: slot, ep and url are what
+// group.take handed over for it.
+type sendFunc func(slot uint32, ep *endpoint, url string) outcome
+
+// poolSpare is how many workers a pool starts with and how many idle ones it keeps: enough
+// that a steady run never starts a goroutine for an attempt, few enough to cost nothing.
+const poolSpare = 16
+
+func newPool(g *group, limit uint64, sender func() sendFunc) *pool {
+	p := &pool{g: g, max: int64(max(limit, 1)), sender: sender}
+	p.out = make(chan outcome, min(p.max, 1024))
+	return p
+}
+
+// start starts the first workers; next delivers their outcomes, on the caller's goroutine,
+// until the scheduler said stop and every attempt in flight has been delivered.
+func (p *pool) start() (next func() (outcome, bool)) {
+	n := min(p.max, poolSpare)
+	p.workers.Store(n)
+	p.wg.Add(int(n))
+	for range n {
+		go p.work()
+	}
+	go func() {
+		p.wg.Wait()
+		close(p.out)
+	}()
+	return func() (outcome, bool) {
+		o, ok := <-p.out
+		return o, ok
+	}
+}
+
+// work is one worker: claim, send, deliver, until the scheduler says stop or the pool has
+// workers enough to spare this one.
+func (p *pool) work() {
+	defer p.wg.Done()
+	send := p.sender()
+	for {
+		p.idle.Add(1)
+		p.pace.Lock()
+		_, stop := p.g.sched.Pace(0, 0)
+		var (
+			slot uint32
+			ep   *endpoint
+			url  string
+			ok   bool
+		)
+		if !stop {
+			slot, ep, url, ok = p.g.take()
+		}
+		p.pace.Unlock()
+		if p.idle.Add(-1) == 0 && !stop {
+			p.grow()
+		}
+		switch {
+		case stop:
+			return
+		case !ok:
+			// Cannot happen while every claim is taken by the worker that made it.
+			p.out <- outcome{err: errTickWithoutClaim.Error()}
+			p.g.sched.stop()
+			return
+		}
+		p.out <- send(slot, ep, url)
+		if p.shrink() {
+			return
+		}
+	}
+}
+
+// grow starts another worker, unless max workers are running.
+func (p *pool) grow() {
+	if p.workers.Add(1) > p.max {
+		p.workers.Add(-1)
+		return
+	}
+	p.wg.Add(1) // the caller is a running worker, so the count cannot have reached zero
+	go p.work()
+}
+
+// shrink reports whether the calling worker, back from a send, should end: poolSpare others
+// are idle already. The pool never falls below poolSpare workers this way.
+func (p *pool) shrink() bool {
+	if p.idle.Load() < poolSpare {
+		return false
+	}
+	for {
+		n := p.workers.Load()
+		if n <= poolSpare {
+			return false
+		}
+		if p.workers.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// running is how many workers the pool has now, for tests.
+func (p *pool) running() int64 { return p.workers.Load() }
