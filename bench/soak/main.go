@@ -266,7 +266,8 @@ func take(lag *lagObserver) (sample, error) {
 var flatWithin = struct {
 	rss             uint64
 	goroutines, fds int
-}{rss: 4 << 20, goroutines: 20, fds: 10}
+	lag             time.Duration
+}{rss: 4 << 20, goroutines: 20, fds: 10, lag: time.Millisecond}
 
 // judge says "flat" or "growing", and why. It compares floors, not single samples: the
 // lowest value of each figure over the last third of the judged minutes against the lowest
@@ -295,18 +296,23 @@ func judge(samples []sample, warmup time.Duration) (string, string) {
 	if late.fds > early.fds+early.fds/10+flatWithin.fds {
 		grew = append(grew, fmt.Sprintf("open files floor %d → %d", early.fds, late.fds))
 	}
+	if late.lagP99 > early.lagP99+early.lagP99/10+flatWithin.lag {
+		grew = append(grew, fmt.Sprintf("lag p99 floor %s → %s", early.lagP99.Round(10*time.Microsecond), late.lagP99.Round(10*time.Microsecond)))
+	}
 	if len(grew) > 0 {
 		return "growing", strings.Join(grew, "; ")
 	}
-	return "flat", fmt.Sprintf("after %s warm-up, floors of the first and last %d minutes: RSS %.1f → %.1f MiB, goroutines %d → %d, open files %d → %d",
-		warmup, third, mib(early.rss), mib(late.rss), early.goroutines, late.goroutines, early.fds, late.fds)
+	return "flat", fmt.Sprintf("after %s warm-up, floors of the first and last %d samples: RSS %.1f → %.1f MiB, goroutines %d → %d, open files %d → %d, lag p99 %s → %s",
+		warmup, third, mib(early.rss), mib(late.rss), early.goroutines, late.goroutines, early.fds, late.fds,
+		early.lagP99.Round(10*time.Microsecond), late.lagP99.Round(10*time.Microsecond))
 }
 
-// floor is the lowest RSS, goroutines and open files over ss, each on its own.
+// floor is the lowest RSS, goroutines, open files and lag p99 over ss, each on its own.
 func floor(ss []sample) sample {
 	f := ss[0]
 	for _, s := range ss[1:] {
 		f.rss, f.goroutines, f.fds = min(f.rss, s.rss), min(f.goroutines, s.goroutines), min(f.fds, s.fds)
+		f.lagP99 = min(f.lagP99, s.lagP99)
 	}
 	return f
 }
