@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -36,25 +38,29 @@ func TestFaultsSurvived(t *testing.T) {
 		want  results.Kind
 		label string  // the analysis names it so
 		share float64 // of requests (of connections for goaway); 0 means 0.5
+		tls   bool    // the service serves HTTPS (h2 by ALPN) with a CA of the test's own
 	}{
-		{simservice.FaultReset, "", results.KindReset, "connection reset", 0},
-		{simservice.FaultHang, "", results.KindTimeout, "timeout", 0},
-		{simservice.FaultSlowloris, "", results.KindTimeout, "timeout", 0},
-		{simservice.FaultHugeBody, "", results.KindTooLarge, "body over the size cap", 0},
-		{simservice.FaultEndlessBody, "", results.KindTooLarge, "body over the size cap", 0},
-		{simservice.FaultGarbage, "", results.KindMalformed, "malformed response", 0},
-		{simservice.FaultCloseEarly, "", results.KindReset, "connection reset", 0},
-		{simservice.FaultLyingLength, "", results.KindReset, "connection reset", 0},
-		{simservice.FaultRedirectLoop, "", results.Kind3xx, "HTTP 302", 0},
-		{simservice.FaultRedirectLoop, "client: {timeout: 1s, follow_redirects: 5}\n", results.Kind3xx, "HTTP 302", 0},
-		{simservice.FaultNoContinue, "", results.KindTimeout, "timeout", 0},
+		{simservice.FaultReset, "", results.KindReset, "connection reset", 0, false},
+		{simservice.FaultHang, "", results.KindTimeout, "timeout", 0, false},
+		{simservice.FaultSlowloris, "", results.KindTimeout, "timeout", 0, false},
+		{simservice.FaultHugeBody, "", results.KindTooLarge, "body over the size cap", 0, false},
+		{simservice.FaultEndlessBody, "", results.KindTooLarge, "body over the size cap", 0, false},
+		{simservice.FaultGarbage, "", results.KindMalformed, "malformed response", 0, false},
+		{simservice.FaultCloseEarly, "", results.KindReset, "connection reset", 0, false},
+		{simservice.FaultLyingLength, "", results.KindReset, "connection reset", 0, false},
+		{simservice.FaultRedirectLoop, "", results.Kind3xx, "HTTP 302", 0, false},
+		{simservice.FaultRedirectLoop, "client: {timeout: 1s, follow_redirects: 5}\n", results.Kind3xx, "HTTP 302", 0, false},
+		{simservice.FaultNoContinue, "", results.KindTimeout, "timeout", 0, false},
 		// One h2c connection carries the whole run: every connection gets its GOAWAY.
-		{simservice.FaultGoAway, "transport: {h2c: true}\n", results.KindReset, "connection reset", 1},
+		{simservice.FaultGoAway, "transport: {h2c: true}\n", results.KindReset, "connection reset", 1, false},
+		// The same over TLS, h2 negotiated: what a staging service behind a proxy speaks.
+		{simservice.FaultGoAway, "", results.KindReset, "connection reset", 1, true},
 	}
+	certs := newTestCerts(t)
 	forEachEngine(t, func(t *testing.T, eng string) {
 		for _, tc := range cases {
-			if eng == engineFast && tc.extra != "" {
-				continue // following redirects and h2c are the std engine's (auto picks it)
+			if eng == engineFast && (tc.extra != "" || tc.tls) {
+				continue // following redirects, h2c and h2 are the std engine's (auto picks it)
 			}
 			name := string(tc.fault)
 			switch {
@@ -62,11 +68,19 @@ func TestFaultsSurvived(t *testing.T) {
 				name += "-followed"
 			case strings.Contains(tc.extra, "h2c"):
 				name += "-h2c"
+			case tc.tls:
+				name += "-h2-tls"
 			}
 			t.Run(name, func(t *testing.T) {
 				cfg := simservice.DefaultConfig()
 				cfg.QueryTime = time.Millisecond
-				running, err := simservice.Start(context.Background(), "127.0.0.1:0", cfg)
+				var running *simservice.Running
+				var err error
+				if tc.tls {
+					running, err = simservice.StartTLS(context.Background(), "127.0.0.1:0", cfg, &tls.Config{Certificates: []tls.Certificate{certs.server}})
+				} else {
+					running, err = simservice.Start(context.Background(), "127.0.0.1:0", cfg)
+				}
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -75,6 +89,9 @@ func TestFaultsSurvived(t *testing.T) {
 					t.Fatal(err)
 				}
 				yaml := profile
+				if tc.tls {
+					yaml += fmt.Sprintf("transport: {tls: {ca: [%q]}}\n", certs.caFile)
+				}
 				if tc.extra != "" {
 					if strings.HasPrefix(tc.extra, "client:") {
 						yaml = strings.Replace(profile, "client: {timeout: 1s}\n", "", 1)
@@ -123,6 +140,10 @@ func TestFaultsSurvived(t *testing.T) {
 				}
 				if faulted < 15 {
 					t.Errorf("%d of 80 attempts recorded as %s; half were faulted", faulted, tc.want)
+				}
+				// The service misbehaved as asked (goaway: only on connections that spoke HTTP/2).
+				if n := running.Server.FaultsInjected()[tc.fault]; n < 15 {
+					t.Errorf("the service injected %s %d times", tc.fault, n)
 				}
 				if p.goroutines > base+400 {
 					t.Errorf("goroutines peaked at %d (from %d)", p.goroutines, base)

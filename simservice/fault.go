@@ -9,14 +9,15 @@ package simservice
 // the /control/fault endpoint (GET shows the setting and how many of each were injected, PUT
 // or POST a JSON FaultSpec replaces it). The HTTP/1 faults take the connection over
 // (http.Hijacker) and write raw bytes; on an HTTP/2 stream, where nothing can be hijacked,
-// those end the stream with RST_STREAM instead. The goaway fault acts on h2c (prior
-// knowledge) connections as they open: the service answers their first request with a
+// those end the stream with RST_STREAM instead. The goaway fault acts on HTTP/2 connections
+// as they open, h2c (prior knowledge) or h2 over TLS (StartTLS): the service answers their first request with a
 // GOAWAY frame and closes them, so that a client which retries on a new connection meets
 // another GOAWAY with the same chance.
 
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,7 +50,7 @@ const (
 	FaultLyingLength   Fault = "lying-length"  // Content-Length 1 MiB, 1 KiB sent, then close
 	FaultRedirectLoop  Fault = "redirect-loop" // 302 to the same URL, forever
 	FaultNoContinue    Fault = "no-continue"   // 100 Continue, then never a final response
-	FaultGoAway        Fault = "goaway"        // h2c: GOAWAY on the connection's first request
+	FaultGoAway        Fault = "goaway"        // h2c or h2: GOAWAY on the connection's first request
 	hugeBodyBytes            = 1 << 30
 	lyingLengthClaimed       = 1 << 20
 	lyingLengthSent          = 1 << 10
@@ -66,7 +67,7 @@ func AllFaults() []Fault {
 type FaultSpec struct {
 	Kinds []Fault `json:"kinds"`
 	// Share is the fraction of requests, in [0,1], answered by a fault (one of Kinds, drawn
-	// uniformly); for goaway, the fraction of h2c connections.
+	// uniformly); for goaway, the fraction of HTTP/2 connections (h2c, or h2 over TLS).
 	Share float64 `json:"share"`
 }
 
@@ -399,8 +400,7 @@ func (s *Server) trickle(ctx context.Context, w http.ResponseWriter) {
 }
 
 // goAway takes over an h2c connection whose preface net/http has just read as a "PRI *"
-// request, answers the client's settings and its first request with GOAWAY naming that
-// request as the last stream, and closes the connection without answering it.
+// request and hands it to goAwayConn.
 func (s *Server) goAway(w http.ResponseWriter) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
@@ -417,7 +417,31 @@ func (s *Server) goAway(w http.ResponseWriter) {
 	if _, err := io.ReadFull(buf, rest); err != nil || string(rest) != "SM\r\n\r\n" {
 		return
 	}
-	fr := http2.NewFramer(conn, buf)
+	goAwayConn(conn, buf)
+}
+
+// serveH2 serves a TLS connection that negotiated h2: with the goaway fault's share it gets
+// GOAWAY (goAwayConn), otherwise the http2 server serves it as net/http would have.
+func (s *Server) serveH2(hs *http.Server, c *tls.Conn, h http.Handler) {
+	if !s.faults.pickGoAway() {
+		(&http2.Server{}).ServeConn(c, &http2.ServeConnOpts{Context: context.Background(), BaseConfig: hs, Handler: h})
+		return
+	}
+	s.faults.injected[FaultGoAway].Add(1)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	preface := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(c, preface); err != nil || string(preface) != http2.ClientPreface {
+		return
+	}
+	goAwayConn(c, c)
+}
+
+// goAwayConn answers an HTTP/2 client, whose preface has been read from r, with the server's
+// settings, acknowledges the client's, answers its first request with GOAWAY naming that
+// request as the last stream, and returns without answering it; the caller closes conn.
+func goAwayConn(conn io.Writer, r io.Reader) {
+	fr := http2.NewFramer(conn, r)
 	if err := fr.WriteSettings(); err != nil {
 		return
 	}

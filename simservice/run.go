@@ -2,6 +2,7 @@ package simservice
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,20 @@ type Running struct {
 // Start listens on addr (e.g. "127.0.0.1:0") and serves a new target until ctx is done or
 // Stop is called.
 func Start(ctx context.Context, addr string, cfg Config) (*Running, error) {
+	return start(ctx, addr, cfg, nil)
+}
+
+// StartTLS is Start over TLS with the certificates of tlsConfig: HTTP/2 is negotiated by ALPN
+// (HTTP/1.1 for clients that do not offer h2), and the goaway fault acts on the connections
+// that speak h2, as it does on h2c ones without TLS.
+func StartTLS(ctx context.Context, addr string, cfg Config, tlsConfig *tls.Config) (*Running, error) {
+	if tlsConfig == nil || (len(tlsConfig.Certificates) == 0 && tlsConfig.GetCertificate == nil) {
+		return nil, errors.New("target: TLS without a certificate")
+	}
+	return start(ctx, addr, cfg, tlsConfig)
+}
+
+func start(ctx context.Context, addr string, cfg Config, tlsConfig *tls.Config) (*Running, error) {
 	srv, err := New(cfg)
 	if err != nil {
 		return nil, err
@@ -53,8 +68,15 @@ func Start(ctx context.Context, addr string, cfg Config) (*Running, error) {
 		return nil, fmt.Errorf("target: listen on %q: %w", addr, err)
 	}
 	ln = srv.limitListener(ln)
+	scheme := "http://"
+	if tlsConfig != nil {
+		conf := tlsConfig.Clone()
+		conf.NextProtos = []string{"h2", "http/1.1"}
+		ln = tls.NewListener(ln, conf)
+		scheme = "https://"
+	}
 	r := &Running{
-		URL:    "http://" + hostPort(ln.Addr()),
+		URL:    scheme + hostPort(ln.Addr()),
 		Server: srv,
 		http: &http.Server{
 			Handler:           srv.handler(), // h2c and the goaway fault in front (fault.go)
@@ -67,6 +89,11 @@ func Start(ctx context.Context, addr string, cfg Config) (*Running, error) {
 		},
 		served:  make(chan struct{}),
 		stopped: make(chan struct{}),
+	}
+	if tlsConfig != nil {
+		// net/http hands a connection that negotiated h2 to this (serveH2, fault.go), which
+		// puts the goaway fault in front of the http2 server.
+		r.http.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){"h2": srv.serveH2}
 	}
 	go func() {
 		defer close(r.served)

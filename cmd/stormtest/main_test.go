@@ -57,6 +57,8 @@ func TestBadInputGetsOneLineAndExit2(t *testing.T) {
 		{"unreachable target", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--out", filepath.Join(t.TempDir(), "x.st")}, "unreachable"},
 		{"bad scale", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--rate-scale", "0", "--out", "x.st"}, "--rate-scale"},
 		{"bad serve knob", []string{"serve", "--capacity-fraction", "1.5"}, "CapacityFraction"},
+		{"serve TLS key without certificate", []string{"serve", "--addr", "127.0.0.1:0", "--tls-key", notResults}, "--tls-key without --tls-cert"},
+		{"serve TLS certificate that is not one", []string{"serve", "--addr", "127.0.0.1:0", "--tls-cert", notResults, "--tls-key", notResults}, "--tls-cert/--tls-key: tls: failed to find any PEM data"},
 		{"missing required flag", []string{"attack", "--profile", "steady"}, "target"},
 		{"unset variable in -H", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--out", "x.st", "-H", "Authorization: Bearer ${STORMTEST_UNSET_VAR}"},
 			`--header "Authorization": ${STORMTEST_UNSET_VAR} is not set`},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,7 +35,9 @@ func serveCommand() *cli.Command {
 			"                        database at max_connections turns new connections away\n" +
 			"  --fault             misbehave on purpose in --fault-share of requests: reset, hang, slowloris,\n" +
 			"                        huge-body (1 GiB), endless-body, garbage, close, lying-length, redirect-loop,\n" +
-			"                        no-continue, goaway (h2c connections); GET/PUT /control/fault at run time\n" +
+			"                        no-continue, goaway (HTTP/2 connections: h2c, or h2 with --tls-cert);\n" +
+			"                        GET/PUT /control/fault at run time\n" +
+			"  --tls-cert, --tls-key serve HTTPS with this certificate, HTTP/2 negotiated (ALPN) or HTTP/1.1\n" +
 			"/healthz answers 503 while restarting or failing checks; /stats has every counter, /metrics the\n" +
 			"same in the Prometheus format (simservice_*), for attack --scrape /metrics.\n\n" +
 			"A fleet (--instances N ≥ 2): N app instances behind a round-robin balancer share one database\n" +
@@ -56,6 +59,8 @@ func serveCommand() *cli.Command {
 			"    --conn-release-delay 15s --health-interval 500ms --health-threshold 250ms --restart-delay 1s",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
+			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate (PEM; with --tls-key): HTTP/2 by ALPN, else HTTP/1.1"},
+			&cli.StringFlag{Name: "tls-key", Usage: "the private key of --tls-cert (PEM)"},
 			&cli.IntFlag{Name: "db-conns", Value: def.DBConns, Usage: "database connections provisioned"},
 			&cli.Float64Flag{Name: "capacity-fraction", Value: def.CapacityFraction, Usage: "fraction of the pool actually applied, in (0,1]"},
 			&cli.DurationFlag{Name: "query-time", Value: def.QueryTime, Usage: "time one query holds a connection"},
@@ -83,7 +88,7 @@ func serveCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-client-conns", Value: def.MaxClientConns, Usage: "close new client connections on accept beyond this many open ones (0: unlimited)"},
 
 			&cli.StringFlag{Name: "fault", Usage: "misbehave on purpose: a comma-separated list of " + faultList() + ", or all (see --fault-share; change at run time with PUT /control/fault)"},
-			&cli.Float64Flag{Name: "fault-share", Value: 0.1, Usage: "fraction of requests, in [0,1], answered by one of the --fault faults (for goaway: of h2c connections)"},
+			&cli.Float64Flag{Name: "fault-share", Value: 0.1, Usage: "fraction of requests, in [0,1], answered by one of the --fault faults (for goaway: of HTTP/2 connections)"},
 			&cli.IntFlag{Name: "instances", Value: def.Instances, Usage: "app instances behind a built-in balancer sharing one database (0 or 1: the single instance)"},
 			&cli.IntFlag{Name: "pool-size", Value: def.InstancePool, Usage: "fleet: database connections each instance keeps (0: db-conns × capacity-fraction divided among the instances)"},
 			&cli.IntFlag{Name: "db-max-conns", Value: def.DBMaxConns, Usage: "fleet: the database's connection limit over every instance, lingering connections included (0: none)"},
@@ -126,7 +131,16 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return usageError("%v", err)
 			}
-			running, err := simservice.Start(c.Context, c.String("addr"), cfg)
+			tlsConfig, err := serveTLS(c.String("tls-cert"), c.String("tls-key"))
+			if err != nil {
+				return usageError("%v", err)
+			}
+			var running *simservice.Running
+			if tlsConfig != nil {
+				running, err = simservice.StartTLS(c.Context, c.String("addr"), cfg, tlsConfig)
+			} else {
+				running, err = simservice.Start(c.Context, c.String("addr"), cfg)
+			}
 			if err != nil {
 				return cli.Exit(err.Error(), exitFail)
 			}
@@ -148,6 +162,24 @@ func serveCommand() *cli.Command {
 			return running.Stop()
 		},
 	}
+}
+
+// serveTLS reads --tls-cert and --tls-key: nil without them, an error naming the flag when
+// only one is given or the pair does not load.
+func serveTLS(certFile, keyFile string) (*tls.Config, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case certFile == "":
+		return nil, errors.New("--tls-key without --tls-cert (give both, PEM files)")
+	case keyFile == "":
+		return nil, errors.New("--tls-cert without --tls-key (give both, PEM files)")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // faultSpec reads --fault and --fault-share. Without --fault no fault is injected, whatever
