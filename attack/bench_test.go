@@ -27,7 +27,7 @@ func BenchmarkSchedulerCycle(b *testing.B) {
 		if done || !claimed {
 			b.Fatalf("nothing claimed at %s", now)
 		}
-		slot, _, _, _, ok := sc.next()
+		slot, _, _, ok := sc.next()
 		if !ok {
 			b.Fatal("claimed attempt not ready")
 		}
@@ -47,7 +47,7 @@ func BenchmarkSchedulerCycleMax(b *testing.B) {
 		if _, claimed, _ := sc.claim(now); !claimed {
 			b.Fatalf("nothing claimed at %s", now)
 		}
-		slot, _, _, _, _ := sc.next()
+		slot, _, _, _ := sc.next()
 		sc.finish(slot, now)
 	}
 }
@@ -103,7 +103,7 @@ client: {timeout: 1s, retry: {policy: immediate, max_attempts: 3}}`)
 				if _, claimed, _ := g.sched.claim(time.Duration(i)); !claimed {
 					b.Fatal("nothing claimed")
 				}
-				res.slot, _, _, _, _ = g.sched.next()
+				res.slot, _, _, _ = g.sched.next()
 				if err := c.consume(g, &res); err != nil {
 					b.Fatal(err)
 				}

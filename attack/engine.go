@@ -148,9 +148,8 @@ func (e *stdEngine) stop() {} // the scheduler's stop ends every worker's next P
 
 func (e *stdEngine) attack() func() (outcome, bool) { return e.pool.start() }
 
-// send makes one attempt through net/http. The URL carries the slot in its fragment, which
-// net/http never sends; the redirect policy strips it from what it forwards.
-func (e *stdEngine) send(slot uint32, ep *endpoint, url string) outcome {
+// send makes one attempt through net/http.
+func (e *stdEngine) send(slot uint32, ep *endpoint) outcome {
 	o := outcome{slot: slot, known: true, sent: time.Now()}
 	fail := func(err error) outcome {
 		o.lat = time.Since(o.sent)
@@ -159,7 +158,7 @@ func (e *stdEngine) send(slot uint32, ep *endpoint, url string) outcome {
 		o.err = errorMessage(err.Error())
 		return o
 	}
-	tgt := vegeta.Target{Method: ep.method, URL: url, Header: ep.header, Body: ep.body}
+	tgt := vegeta.Target{Method: ep.method, URL: ep.url, Header: ep.header, Body: ep.body}
 	req, err := tgt.Request()
 	if err != nil {
 		return fail(err)
@@ -186,20 +185,19 @@ func (e *stdEngine) send(slot uint32, ep *endpoint, url string) outcome {
 	return o
 }
 
-// take hands the attempt the scheduler claimed to an engine's worker: its slot and endpoint,
-// the URL with the slot in its fragment, and whether it is a request's first attempt. It
-// counts the attempt as sent. Workers of either engine call it, concurrently, right after a
+// take hands the attempt the scheduler claimed to an engine's worker: its slot and endpoint.
+// It counts the attempt as sent, and as a request when it is the request's first attempt. Workers of either engine call it, concurrently, right after a
 // claim.
-func (g *group) take() (slot uint32, ep *endpoint, url string, ok bool) {
-	slot, ep, url, first, ok := g.sched.next()
+func (g *group) take() (slot uint32, ep *endpoint, ok bool) {
+	slot, ep, first, ok := g.sched.next()
 	if !ok {
-		return 0, nil, "", false
+		return 0, nil, false
 	}
 	g.progress.Sent.Add(1)
 	if first {
 		g.progress.Requests.Add(1)
 	}
-	return slot, ep, url, true
+	return slot, ep, true
 }
 
 // statusError is the error text the std engine (as vegeta) gives a response with a status below 200 or from 400

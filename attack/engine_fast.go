@@ -58,7 +58,7 @@ func newFastEngine(g *group, tr *transport, plan *requestPlan, cl profiles.Clien
 	e.pool = newPool(g, workers, func() sendFunc {
 		var req fasthttp.Request
 		var resp fasthttp.Response
-		return func(slot uint32, ep *endpoint, _ string) outcome {
+		return func(slot uint32, ep *endpoint) outcome {
 			return e.send(slot, ep, &req, &resp)
 		}
 	})

@@ -19,7 +19,7 @@ func TestSchedulerRateMax(t *testing.T) {
 		if _, claimed, _ := sc.claim(now); !claimed {
 			t.Fatalf("phase a: nothing claimed at %s", now)
 		}
-		slot, _, _, _, _ := sc.next()
+		slot, _, _, _ := sc.next()
 		sc.finish(slot, now)
 	}
 	now := 1200 * time.Millisecond
@@ -30,7 +30,7 @@ func TestSchedulerRateMax(t *testing.T) {
 		if !claimed || done || wait != 0 {
 			t.Fatalf("claim %d in the max phase: wait %s claimed %v done %v", i, wait, claimed, done)
 		}
-		slot, _, _, _, _ := sc.next()
+		slot, _, _, _ := sc.next()
 		a := sc.get(slot)
 		want := now
 		if i == 0 {
@@ -54,7 +54,7 @@ func TestSchedulerRateMax(t *testing.T) {
 	if _, claimed, _ := sc.claim(now); !claimed {
 		t.Fatal("nothing claimed")
 	}
-	slot, _, _, _, _ := sc.next()
+	slot, _, _, _ := sc.next()
 	if a := sc.get(slot); slot != retried || a.number != 2 {
 		t.Fatalf("got slot %d attempt %d, want the due retry (slot %d, attempt 2) first", slot, a.number, retried)
 	}

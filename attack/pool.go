@@ -33,9 +33,9 @@ type pool struct {
 	wg      sync.WaitGroup
 }
 
-// sendFunc makes one attempt, once, and says how it went: slot, ep and url are what
-// group.take handed over for it.
-type sendFunc func(slot uint32, ep *endpoint, url string) outcome
+// sendFunc makes one attempt, once, and says how it went: slot and ep are what group.take
+// handed over for it.
+type sendFunc func(slot uint32, ep *endpoint) outcome
 
 // poolSpare is how many workers a pool starts with and how many idle ones it keeps: enough
 // that a steady run never starts a goroutine for an attempt, few enough to cost nothing.
@@ -78,11 +78,10 @@ func (p *pool) work() {
 		var (
 			slot uint32
 			ep   *endpoint
-			url  string
 			ok   bool
 		)
 		if !stop {
-			slot, ep, url, ok = p.g.take()
+			slot, ep, ok = p.g.take()
 		}
 		p.pace.Unlock()
 		if p.idle.Add(-1) == 0 && !stop {
@@ -97,7 +96,7 @@ func (p *pool) work() {
 			p.g.sched.stop()
 			return
 		}
-		p.out <- send(slot, ep, url)
+		p.out <- send(slot, ep)
 		if p.shrink() {
 			return
 		}

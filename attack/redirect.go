@@ -22,7 +22,7 @@ var safeAcrossOrigins = map[string]bool{
 // hop is a request the target saw beyond the attempt recorded. Past the limit the last 3xx is
 // the attempt's outcome (http.ErrUseLastResponse), not an error. net/http has already copied
 // the headers and set a Referer when it calls this, so this is where they are corrected:
-//   - the fragment, which carries the attempt's slot, leaves the URL and the Referer;
+//   - no fragment is forwarded: a Location's fragment leaves the URL and the Referer;
 //   - a hop to another origin (scheme, host or port: net/http compares host names only, so a
 //     port change kept Authorization and Cookie) gets only safeAcrossOrigins, and so does
 //     every hop after the chain has left its origin once.

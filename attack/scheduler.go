@@ -2,7 +2,6 @@ package attack
 
 import (
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,8 +12,8 @@ import (
 
 // attempt is one logical request's state between its attempts. It lives in a slot of the
 // scheduler's slab from the moment its first attempt is claimed until its last attempt
-// completes; the slot number travels with the HTTP request (see slotURL), so no per-attempt
-// allocation or map is needed to find it again when the outcome comes back.
+// completes; the worker that sends it hands the slot number back with the outcome, so no
+// per-attempt allocation or map is needed to find it again.
 type attempt struct {
 	requestID uint64
 	number    uint8         // 1 for the first attempt
@@ -52,8 +51,6 @@ type scheduler struct {
 	requested uint64            // first attempts claimed, open- and closed-loop
 	retries   minHeap[retryItem]
 	slots     []attempt
-	urls      []string // slot → request URL with the slot's fragment
-	urlOf     []int32  // slot → the endpoint urls[slot] was built for (-1: none yet)
 	free      []uint32
 	ready     []uint32 // claimed, not yet handed to a worker (FIFO)
 	readyHead int
@@ -264,30 +261,16 @@ func (sc *scheduler) allocSlot() uint32 {
 	}
 	slot := uint32(len(sc.slots))
 	sc.slots = append(sc.slots, attempt{})
-	sc.urls = append(sc.urls, "")
-	sc.urlOf = append(sc.urlOf, -1)
 	return slot
 }
 
-// slotURL is the URL to send for the attempt in slot: its endpoint's URL with the slot in the
-// fragment. Slots are reused, so the string is built once per slot and endpoint, not once per
-// attempt. Caller holds mu.
-func (sc *scheduler) slotURL(slot uint32) string {
-	ep := int32(sc.slots[slot].endpoint)
-	if sc.urlOf[slot] != ep {
-		sc.urls[slot] = sc.plan.endpoints[ep].url + "#" + strconv.FormatUint(uint64(slot), 10)
-		sc.urlOf[slot] = ep
-	}
-	return sc.urls[slot]
-}
-
-// next pops the oldest claimed attempt for a worker: its slot, endpoint, the URL to send, and
+// next pops the oldest claimed attempt for a worker: its slot, endpoint (what to send), and
 // whether it is a request's first attempt.
-func (sc *scheduler) next() (slot uint32, ep *endpoint, url string, first, ok bool) {
+func (sc *scheduler) next() (slot uint32, ep *endpoint, first, ok bool) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if sc.readyHead == len(sc.ready) {
-		return 0, nil, "", false, false
+		return 0, nil, false, false
 	}
 	slot = sc.ready[sc.readyHead]
 	sc.readyHead++
@@ -295,7 +278,7 @@ func (sc *scheduler) next() (slot uint32, ep *endpoint, url string, first, ok bo
 		// Drained: reuse the backing array instead of letting it creep forward.
 		sc.ready, sc.readyHead = sc.ready[:0], 0
 	}
-	return slot, &sc.plan.endpoints[sc.slots[slot].endpoint], sc.slotURL(slot), sc.slots[slot].number == 1, true
+	return slot, &sc.plan.endpoints[sc.slots[slot].endpoint], sc.slots[slot].number == 1, true
 }
 
 // get returns a copy of the slot's attempt.

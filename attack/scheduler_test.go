@@ -33,7 +33,7 @@ func drain(sc *scheduler, tick time.Duration) (claims []attempt) {
 			if !claimed {
 				break
 			}
-			slot, _, _, _, ok := sc.next()
+			slot, _, _, ok := sc.next()
 			if !ok {
 				panic("claimed attempt not ready")
 			}
@@ -96,7 +96,7 @@ func TestSchedulerInterleavesRetriesByDueTime(t *testing.T) {
 	if _, claimed, _ := sc.claim(0); !claimed {
 		t.Fatal("nothing claimed at t=0")
 	}
-	slot, _, _, _, _ := sc.next()
+	slot, _, _, _ := sc.next()
 	a := sc.get(slot)
 	retry := a
 	retry.number = 2
@@ -110,7 +110,7 @@ func TestSchedulerInterleavesRetriesByDueTime(t *testing.T) {
 			if !claimed {
 				break
 			}
-			s, _, _, _, _ := sc.next()
+			s, _, _, _ := sc.next()
 			got := sc.get(s)
 			order = append(order, fmt.Sprintf("%d.%d", got.requestID, got.number))
 			if got.intended > now {
@@ -149,7 +149,7 @@ func TestSchedulerStopsAtProfileEndAndOnStop(t *testing.T) {
 		t.Fatalf("%d attempts sent after waking late, want the 20 due before the end", claims)
 	}
 	// …but not a retry due after the end.
-	slot, _, _, _, _ := sc.next()
+	slot, _, _, _ := sc.next()
 	a := sc.get(slot)
 	a.intended = 2*time.Second + time.Millisecond
 	sc.retry(slot, a)
@@ -177,23 +177,24 @@ func TestSchedulerWaitsUntilNextDue(t *testing.T) {
 	}
 }
 
-func TestSlotURLsCarryTheSlotInTheFragment(t *testing.T) {
+func TestNextHandsOutEveryClaimOnce(t *testing.T) {
 	p := testfix.MustParse(t, "phases: [{duration: 1s, rate: 1000}]")
 	sc := testScheduler(t, p.Schedule(), "http://127.0.0.1:9/api")
 	for i := 0; i < 50; i++ {
 		sc.claim(time.Second / 2)
 	}
+	seen := map[uint32]bool{}
 	for i := 0; i < 50; i++ {
-		slot, _, u, _, ok := sc.next()
+		slot, ep, first, ok := sc.next()
 		if !ok {
 			t.Fatal("ready queue empty")
 		}
-		got, ok := slotOf(u)
-		if !ok || got != slot {
-			t.Fatalf("slotOf(%q) = %d, %v; want %d", u, got, ok, slot)
+		if seen[slot] || ep == nil || ep.url != "http://127.0.0.1:9/api" || !first {
+			t.Fatalf("next = slot %d (seen %v), endpoint %+v, first %v", slot, seen[slot], ep, first)
 		}
+		seen[slot] = true
 	}
-	if _, _, _, _, ok := sc.next(); ok {
+	if _, _, _, ok := sc.next(); ok {
 		t.Fatal("more ready attempts than claims")
 	}
 }

@@ -4,23 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 )
-
-// slotOf reads the slot number from the URL fragment the scheduler put there. HTTP clients
-// never send the fragment, so the target sees the plain URL.
-func slotOf(u string) (uint32, bool) {
-	i := strings.LastIndexByte(u, '#')
-	if i < 0 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(u[i+1:], 10, 32)
-	if err != nil {
-		return 0, false
-	}
-	return uint32(n), true
-}
 
 // requestURL joins the target's base URL and a path, and rejects what cannot be attacked with
 // a message that names the problem.
