@@ -8,8 +8,9 @@ import (
 // pool is the worker pool both engines send from; an engine gives it only the send.
 //
 // Pacing is leader/follower: the worker holding pace is the only one in the scheduler's Pace
-// (which blocks until the next attempt is due and claims it); it takes the attempt, lets the
-// next idle worker have pace, and sends. So an attempt is claimed only when a worker is free
+// (which blocks until the next attempt is due and claims it); it lets the next idle worker
+// have pace, takes the attempt and sends. A worker that finds an attempt due already claims
+// it without waiting for pace (see claim). So an attempt is claimed only when a worker is free
 // to send it (vegeta's unbuffered ticks did the same), and no goroutine hand-off sits between
 // the claim and the send.
 //
@@ -72,26 +73,12 @@ func (p *pool) work() {
 	defer p.wg.Done()
 	send := p.sender()
 	for {
-		p.idle.Add(1)
-		p.pace.Lock()
-		_, stop := p.g.sched.Pace(0, 0)
-		var (
-			slot uint32
-			ep   *endpoint
-			ok   bool
-		)
-		if !stop {
-			slot, ep, ok = p.g.take()
-		}
-		p.pace.Unlock()
-		if p.idle.Add(-1) == 0 && !stop {
-			p.grow()
-		}
-		switch {
-		case stop:
+		if p.claim() {
 			return
-		case !ok:
-			// Cannot happen while every claim is taken by the worker that made it.
+		}
+		slot, ep, ok := p.g.take()
+		if !ok {
+			// Cannot happen: every worker takes once per claim of its own, after it.
 			p.out <- outcome{err: errTickWithoutClaim.Error()}
 			p.g.sched.stop()
 			return
@@ -101,6 +88,37 @@ func (p *pool) work() {
 			return
 		}
 	}
+}
+
+// claim claims the next attempt for the calling worker, waiting for it to be due, or reports
+// that the scheduler said stop.
+//
+// A worker back from a send first tries to claim without taking pace: when an attempt is due
+// already (a rate: max phase, a due retry, a pacer that woke late) it takes it at once. At
+// max rate every claim went through the pace mutex before this, and the max-rate profile showed
+// that queue's hand-offs (one goroutine parked and woken per attempt); at a high fixed rate the
+// attempt the pacer overslept goes out with the first free worker instead of the next in line.
+// Only when nothing is due does the worker queue for pace and wait in Pace.
+func (p *pool) claim() (stop bool) {
+	sc := p.g.sched
+	_, claimed, done := sc.claim(sc.clock.Now())
+	switch {
+	case done:
+		return true
+	case claimed:
+		if p.idle.Load() == 0 {
+			p.grow() // nobody is waiting for the next attempt
+		}
+		return false
+	}
+	p.idle.Add(1)
+	p.pace.Lock()
+	_, stop = sc.Pace(0, 0)
+	p.pace.Unlock()
+	if p.idle.Add(-1) == 0 && !stop {
+		p.grow()
+	}
+	return stop
 }
 
 // grow starts another worker, unless max workers are running.
