@@ -50,7 +50,7 @@ func (c *consumer) consume(g *group, res *outcome) error {
 	end := sent + res.lat
 	kind := res.kind
 	if res.code != 0 && res.sent.Before(c.clockUntil) {
-		c.clock.Observe(res.sent, res.sent.Add(res.lat), res.header)
+		c.clock.ObserveDate(res.sent, res.sent.Add(res.lat), res.date)
 	}
 
 	rec := &c.rec

@@ -50,6 +50,9 @@ type outcome struct {
 	// header holds the response headers the retry policy reads (Retry-After); nil when
 	// there were none.
 	header http.Header
+	// date is the response's Date header, for the clock estimate (package shard), while the
+	// engine hands it over (the run's first shard.ClockWindow); "" otherwise.
+	date string
 }
 
 // Engine names, as Summary and the results header report them.
@@ -175,6 +178,7 @@ func (e *stdEngine) send(slot uint32, ep *endpoint) outcome {
 	o.lat = time.Since(o.sent)
 	o.code = uint16(resp.StatusCode)
 	o.header = resp.Header
+	o.date = resp.Header.Get("Date")
 	text := ""
 	if o.code < 200 || o.code >= 400 {
 		text = resp.Status

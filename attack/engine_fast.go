@@ -56,10 +56,9 @@ func newFastEngine(g *group, tr *transport, plan *requestPlan, cl profiles.Clien
 		hosts:   make([]*fasthttp.HostClient, len(plan.endpoints)),
 	}
 	e.pool = newPool(g, workers, func() sendFunc {
-		var req fasthttp.Request
-		var resp fasthttp.Response
+		var w fastWorker
 		return func(slot uint32, ep *endpoint) outcome {
-			return e.send(slot, ep, &req, &resp)
+			return e.send(slot, ep, &w)
 		}
 	})
 	byOrigin := map[string]*fasthttp.HostClient{}
@@ -153,8 +152,18 @@ func (e *fastEngine) stop() {} // the scheduler's stop ends every worker's next 
 
 func (e *fastEngine) attack() func() (outcome, bool) { return e.pool.start() }
 
+// fastWorker is what one of the pool's workers keeps between its attempts.
+type fastWorker struct {
+	req  fasthttp.Request
+	resp fasthttp.Response
+	// date is the last Date header handed over: a server's Date changes once a second, so
+	// keeping the string when the bytes are the same leaves the attempt without allocation.
+	date string
+}
+
 // send makes one attempt: the endpoint's request, once, within the client's timeout.
-func (e *fastEngine) send(slot uint32, ep *endpoint, req *fasthttp.Request, resp *fasthttp.Response) outcome {
+func (e *fastEngine) send(slot uint32, ep *endpoint, w *fastWorker) outcome {
+	req, resp := &w.req, &w.resp
 	i := ep.index
 	e.protos[i].CopyTo(req)
 	hc := e.hosts[i]
@@ -189,10 +198,10 @@ func (e *fastEngine) send(slot uint32, ep *endpoint, req *fasthttp.Request, resp
 	}
 	if o.sent.Before(e.dateUntil) {
 		if d := resp.Header.Peek("Date"); len(d) > 0 {
-			if o.header == nil {
-				o.header = http.Header{}
+			if string(d) != w.date {
+				w.date = string(d)
 			}
-			o.header["Date"] = []string{string(d)}
+			o.date = w.date
 		}
 	}
 	return o

@@ -32,7 +32,12 @@ func (c *Clock) Observe(sent, received time.Time, h http.Header) {
 	if h == nil {
 		return
 	}
-	v := h.Get("Date")
+	c.ObserveDate(sent, received, h.Get("Date"))
+}
+
+// ObserveDate is Observe given the Date header's value ("" when there was none), for an
+// engine that reads headers without building an http.Header.
+func (c *Clock) ObserveDate(sent, received time.Time, v string) {
 	if v == "" {
 		return
 	}
