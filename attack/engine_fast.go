@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,6 +30,7 @@ type fastEngine struct {
 	hosts   []*fasthttp.HostClient // by endpoint; endpoints of one origin share one
 	protos  []fasthttp.Request     // by endpoint: the request to send, copied for each attempt
 	timeout time.Duration          // the client's timeout: the whole attempt, dial to body
+	maxBody int64                  // the body cap (0: none)
 	stats   *transportStats
 	pool    *pool
 
@@ -43,6 +45,10 @@ type fastEngine struct {
 // report a request on a connection the server had just closed as a reset.
 const fastIdleConn = 4 * time.Second
 
+// fastInMemory is the largest response body the fast engine reads whole into a buffer it
+// reuses; a longer one is streamed and dropped as it is read.
+const fastInMemory = 64 << 10
+
 // fastUserAgent is what net/http sends, so that the target sees the same requests whatever
 // the engine.
 const fastUserAgent = "Go-http-client/1.1"
@@ -51,6 +57,7 @@ func newFastEngine(g *group, tr *transport, plan *requestPlan, cl profiles.Clien
 	e := &fastEngine{
 		g:       g,
 		timeout: time.Duration(cl.Timeout),
+		maxBody: tr.maxBody,
 		stats:   tr.stats,
 		protos:  make([]fasthttp.Request, len(plan.endpoints)),
 		hosts:   make([]*fasthttp.HostClient, len(plan.endpoints)),
@@ -126,9 +133,14 @@ func (tr *transport) fastHostClient(u *url.URL, maxConns int) *fasthttp.HostClie
 		// framing check keeps.
 		DisablePathNormalizing: true,
 		ReadBufferSize:         maxHead,
-		// Bodies are read up to the run's cap (attack --max-body-mib) and dropped, as the
-		// net/http engine does: a huge or endless body fails as too-large, never kept.
-		MaxResponseBodySize: int(tr.maxBody),
+		// Bodies are counted up to the run's cap (attack --max-body-mib) and dropped, as the
+		// net/http engine does: a huge or endless body fails as too-large (see send). Without
+		// streaming fasthttp would hold each body in memory up to the cap: a target sending
+		// huge bodies to 64 workers would have cost 64 × 16 MiB. Streamed, a body up to
+		// fastInMemory is still read in one go; longer ones pass through the connection's
+		// read buffer.
+		StreamResponseBody:  true,
+		MaxResponseBodySize: fastInMemory,
 		DialTimeout: func(addr string, timeout time.Duration) (net.Conn, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
 			defer cancel()
@@ -156,6 +168,7 @@ func (e *fastEngine) attack() func() (outcome, bool) { return e.pool.start() }
 type fastWorker struct {
 	req  fasthttp.Request
 	resp fasthttp.Response
+	body io.LimitedReader // reads the response body, up to the cap
 	// date is the last Date header handed over: a server's Date changes once a second, so
 	// keeping the string when the bytes are the same leaves the attempt without allocation.
 	date string
@@ -173,6 +186,9 @@ func (e *fastEngine) send(slot uint32, ep *endpoint, w *fastWorker) outcome {
 		err = hc.DoTimeout(req, resp, e.timeout)
 	} else {
 		err = hc.Do(req, resp)
+	}
+	if err == nil {
+		err = e.drain(w)
 	}
 	o.lat = time.Since(o.sent)
 	if err != nil {
@@ -205,6 +221,32 @@ func (e *fastEngine) send(slot uint32, ep *endpoint, w *fastWorker) outcome {
 		}
 	}
 	return o
+}
+
+// drain reads the response body to its end and drops it, up to the run's cap: past it the
+// attempt fails with errBodyTooLarge. A body not read to its end (too large, a read error,
+// the timeout) closes its connection rather than return it to the pool mid-body.
+func (e *fastEngine) drain(w *fastWorker) error {
+	stream := w.resp.BodyStream()
+	if stream == nil {
+		return nil
+	}
+	w.body.R, w.body.N = stream, math.MaxInt64
+	if e.maxBody > 0 {
+		w.body.N = e.maxBody + 1
+	}
+	_, err := io.Copy(io.Discard, &w.body)
+	if err == nil && w.body.N == 0 {
+		err = errBodyTooLarge
+	}
+	w.body.R = nil
+	if err != nil {
+		w.resp.SetConnectionClose()
+	}
+	if cerr := w.resp.CloseBodyStream(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // fastError classifies a failed fasthttp attempt by the error's type where it has one (the

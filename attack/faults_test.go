@@ -148,7 +148,9 @@ func TestFaultsSurvived(t *testing.T) {
 				if p.goroutines > base+400 {
 					t.Errorf("goroutines peaked at %d (from %d)", p.goroutines, base)
 				}
-				if p.heap > 96<<20 {
+				// Bodies are counted, not kept: the fast engine held each body in memory
+				// up to the cap before it streamed them (47 MiB in use for endless-body).
+				if p.heap > 24<<20 {
 					t.Errorf("heap in use peaked at %.1f MiB", float64(p.heap)/(1<<20))
 				}
 				// The analysis names the kind.
