@@ -169,6 +169,9 @@ type fastWorker struct {
 	req  fasthttp.Request
 	resp fasthttp.Response
 	body io.LimitedReader // reads the response body, up to the cap
+	// req holds endpoint's request once prepared.
+	prepared bool
+	endpoint int
 	// date is the last Date header handed over: a server's Date changes once a second, so
 	// keeping the string when the bytes are the same leaves the attempt without allocation.
 	date string
@@ -178,7 +181,12 @@ type fastWorker struct {
 func (e *fastEngine) send(slot uint32, ep *endpoint, w *fastWorker) outcome {
 	req, resp := &w.req, &w.resp
 	i := ep.index
-	e.protos[i].CopyTo(req)
+	if !w.prepared || w.endpoint != i {
+		// fasthttp's Do leaves a request as it was given, so a worker sending the same
+		// endpoint again (every attempt of a one-endpoint run) sends it as it stands.
+		e.protos[i].CopyTo(req)
+		w.prepared, w.endpoint = true, i
+	}
 	hc := e.hosts[i]
 	o := outcome{slot: slot, known: true, sent: time.Now()}
 	var err error
