@@ -77,15 +77,18 @@ func (w *walker) observe(n *yaml.Node) (*Observe, *fieldError) {
 
 // strings reads a non-empty list of non-empty strings, recording each item's line.
 func (w *walker) strings(n *yaml.Node, path, expected string) ([]string, *fieldError) {
-	n = resolve(n)
-	if n.Kind != yaml.SequenceNode {
-		return nil, wrongType(path, n, expected)
+	n, err := sequence(n, path, expected)
+	if err != nil {
+		return nil, err
 	}
-	if len(n.Content) == 0 {
-		return nil, &fieldError{path: path, line: n.Line, problem: "an empty list", expected: expected}
-	}
-	out := make([]string, len(n.Content))
-	for i, item := range n.Content {
+	return w.stringItems(n.Content, path, expected)
+}
+
+// stringItems reads the items of a list at path as non-empty strings, recording each one's
+// line under path[i].
+func (w *walker) stringItems(items []*yaml.Node, path, expected string) ([]string, *fieldError) {
+	out := make([]string, len(items))
+	for i, item := range items {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		s, err := str(item, p, expected)
 		if err != nil {

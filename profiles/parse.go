@@ -186,6 +186,19 @@ func wrongType(path string, n *yaml.Node, expected string) *fieldError {
 	return &fieldError{path: path, line: n.Line, problem: "is " + describe(n), expected: expected}
 }
 
+// sequence resolves n as a non-empty list: the list node, or the error naming what n is
+// instead ("an empty list" for []).
+func sequence(n *yaml.Node, path, expected string) (*yaml.Node, *fieldError) {
+	n = resolve(n)
+	if n.Kind != yaml.SequenceNode {
+		return nil, wrongType(path, n, expected)
+	}
+	if len(n.Content) == 0 {
+		return nil, &fieldError{path: path, line: n.Line, problem: "an empty list", expected: expected}
+	}
+	return n, nil
+}
+
 // field is one key of a mapping and its value.
 type field struct {
 	key string
@@ -528,12 +541,9 @@ const retryOnExpected = "timeout, connection, 5xx, 429, 4xx or a status code fro
 // on means the default set, and an explicit [] would read back as left out.
 func (w *walker) retryOn(n *yaml.Node, path string) ([]string, *fieldError) {
 	const expected = "a list of " + retryOnExpected + "; leave on out for timeout, connection, 5xx and 429"
-	n = resolve(n)
-	if n.Kind != yaml.SequenceNode {
-		return nil, wrongType(path, n, expected)
-	}
-	if len(n.Content) == 0 {
-		return nil, &fieldError{path: path, line: n.Line, problem: "an empty list", expected: expected}
+	n, err := sequence(n, path, expected)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]string, len(n.Content))
 	for i, item := range n.Content {
@@ -649,12 +659,8 @@ func (w *walker) request(n *yaml.Node, r *Request) *fieldError {
 
 func (w *walker) paths(n *yaml.Node, path string) ([]WeightedPath, *fieldError) {
 	const expected = "a list of {path, weight} such as [{path: /a, weight: 3}, {path: /b, weight: 1}]"
-	n = resolve(n)
-	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		err := wrongType(path, n, expected)
-		if n.Kind == yaml.SequenceNode {
-			err.problem = "an empty list"
-		}
+	n, err := sequence(n, path, expected)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]WeightedPath, len(n.Content))

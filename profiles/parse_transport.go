@@ -1,8 +1,6 @@
 package profiles
 
 import (
-	"fmt"
-
 	"gopkg.in/yaml.v3"
 )
 
@@ -39,17 +37,7 @@ func (w *walker) stringList(n *yaml.Node, path, expected string) ([]string, *fie
 	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
 		return nil, wrongType(path, n, "a list of "+expected)
 	}
-	out := make([]string, len(n.Content))
-	for i, item := range n.Content {
-		p := fmt.Sprintf("%s[%d]", path, i)
-		s, err := str(item, p, expected)
-		if err != nil {
-			return nil, err
-		}
-		w.lines[p] = resolve(item).Line
-		out[i] = s
-	}
-	return out, nil
+	return w.stringItems(n.Content, path, expected)
 }
 
 func (w *walker) transport(n *yaml.Node) (*Transport, *fieldError) {

@@ -25,12 +25,8 @@ var requestEntryKeys = []string{"weight", "method", "path", "headers", "body", "
 // requests reads request.requests: a non-empty list of complete weighted requests.
 func (w *walker) requests(n *yaml.Node, path string) ([]WeightedRequest, *fieldError) {
 	const expected = "a list of requests such as [{weight: 3, method: GET, path: /items}, {weight: 1, method: POST, path: /items, json: {name: x}}]"
-	n = resolve(n)
-	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		err := wrongType(path, n, expected)
-		if n.Kind == yaml.SequenceNode {
-			err.problem = "an empty list"
-		}
+	n, err := sequence(n, path, expected)
+	if err != nil {
 		return nil, err
 	}
 	if len(n.Content) > MaxRequests {
