@@ -45,8 +45,10 @@ func classifyError(errText string) results.Kind {
 		// Not HTTP at all: garbage where a status line belongs, a header that does not
 		// parse, a broken HTTP/2 frame.
 		return results.KindMalformed
-	case strings.Contains(errText, "GOAWAY"):
-		// HTTP/2: the server told the connection to go away before it served the request.
+	case strings.Contains(errText, "GOAWAY"),
+		strings.Contains(errText, "client connection force closed"):
+		// HTTP/2: the server told the connection to go away before it served the request,
+		// or the client closed a connection the server had sent away with the request on it.
 		return results.KindReset
 	case strings.Contains(errText, "Client.Timeout"),
 		strings.Contains(errText, "deadline exceeded"),

@@ -26,6 +26,9 @@ func TestClassify(t *testing.T) {
 		{0, `Get "http://127.0.0.1:1/#3": dial tcp 127.0.0.1:1: connect: connection refused`, results.KindRefused},
 		{0, `Get "http://127.0.0.1:1/#3": read tcp 127.0.0.1:5->127.0.0.1:1: read: connection reset by peer`, results.KindReset},
 		{0, `Get "http://127.0.0.1:1/#3": EOF`, results.KindReset},
+		{0, `Get "https://127.0.0.1:1/": http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug="stormtest fault goaway"`, results.KindReset},
+		// Met once in 80 h2-over-TLS GOAWAYs under -race (TestFaultsSurvived/std/goaway-h2-tls).
+		{0, `Get "https://127.0.0.1:1/": http2: client connection force closed via ClientConn.Close`, results.KindReset},
 		{0, `Get "http://x.invalid/#3": dial tcp: lookup x.invalid: no such host`, results.KindOther},
 		{200, "context deadline exceeded (Client.Timeout or context cancellation while reading body)", results.KindTimeout},
 	}
