@@ -57,11 +57,22 @@ func TestDemo(t *testing.T) {
 			t.Errorf("the retrying run's evidence does not say %q; it quotes the target as %q", want, quote)
 		}
 	}
+	// The demo is about the target: the generator in the same process must keep up with the
+	// retry storm, or the verdicts say as much about it as about the target. Its lag p99 was
+	// 0.5–1.5 s in both runs when the pacers' nanosleeps held the machine's two processors
+	// (attack/clock.go), and 6–15 ms since; the analysis warns from 50 ms.
+	for _, o := range outcomes {
+		if lag := o.Report.Latency.Lag.P99; lag > 50 {
+			t.Errorf("%s: generator lag p99 %.1f ms: the generator, not the target, was the bottleneck", o.Title, lag)
+		}
+	}
 	// A scrape may time out (1 s) while the in-process target is collapsing under 20 000
 	// connections on the same two cores: the analysis reports those instants as gaps, as a
-	// real Prometheus would miss them. Most of the series must be there.
-	if n := len(retrying.Report.TargetScrapes); n != 1 || retrying.Report.TargetScrapes[0].Scrapes < 30 || retrying.Report.TargetScrapes[0].Gaps > 5 {
-		t.Errorf("scrapes of the retrying run's target: %+v", retrying.Report.TargetScrapes)
+	// real Prometheus would miss them. Nearly all of the series must be there.
+	for _, o := range outcomes {
+		if n := len(o.Report.TargetScrapes); n != 1 || o.Report.TargetScrapes[0].Scrapes < 30 || o.Report.TargetScrapes[0].Gaps > 2 {
+			t.Errorf("%s: scrapes of the target: %+v", o.Title, o.Report.TargetScrapes)
+		}
 	}
 	for _, want := range []string{"metastable", "overloaded", "amplification", "p99", "report.html"} {
 		if !strings.Contains(out.String(), want) {
