@@ -6,9 +6,16 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // scriptedConn returns its reads one by one, then io.EOF; writes are discarded.
@@ -186,4 +193,155 @@ func BenchmarkParseHead(b *testing.B) {
 			parseHeadStrconv(h[:end])
 		}
 	})
+}
+
+// deadlineConn counts the deadline updates that reach the connection.
+type deadlineConn struct {
+	net.Conn
+	both, read, write int
+}
+
+func (d *deadlineConn) SetDeadline(time.Time) error      { d.both++; return nil }
+func (d *deadlineConn) SetReadDeadline(time.Time) error  { d.read++; return nil }
+func (d *deadlineConn) SetWriteDeadline(time.Time) error { d.write++; return nil }
+
+// TestOneDeadline: fasthttp sets each attempt's deadline twice (before the write, before the
+// read); a oneDeadline connection passes one update for both directions, and any read
+// deadline that differs.
+func TestOneDeadline(t *testing.T) {
+	t1 := time.Now().Add(time.Second)
+	t2 := t1.Add(time.Second)
+	cases := []struct {
+		name            string
+		one             bool
+		reads           []time.Time // read deadlines after SetWriteDeadline(t1)
+		both, read, wrt int
+	}{
+		{"fasthttp's pair", true, []time.Time{t1}, 1, 0, 0},
+		{"a different read deadline", true, []time.Time{t2}, 1, 1, 0},
+		{"cleared", true, []time.Time{{}}, 1, 1, 0},
+		{"the same twice, then another", true, []time.Time{t1, t1, t2, t1}, 1, 2, 0},
+		{"plain connection", false, []time.Time{t1}, 0, 1, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &deadlineConn{}
+			c := &framedConn{Conn: d, oneDeadline: tc.one}
+			c.SetWriteDeadline(t1)
+			for _, r := range tc.reads {
+				c.SetReadDeadline(r)
+			}
+			if d.both != tc.both || d.read != tc.read || d.write != tc.wrt {
+				t.Fatalf("updates: both %d, read %d, write %d; want %d, %d, %d", d.both, d.read, d.write, tc.both, tc.read, tc.wrt)
+			}
+		})
+	}
+}
+
+// TestOneDeadlineStillTimesOut: on a real socket, the deadline set before the write still
+// ends a read that gets no answer, as a timeout.
+func TestOneDeadlineStillTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			io.Copy(io.Discard, c) // never answers
+			c.Close()
+		}
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &framedConn{Conn: raw, oneDeadline: true}
+	defer c.Close()
+	begin := time.Now()
+	deadline := begin.Add(200 * time.Millisecond)
+	c.SetWriteDeadline(deadline)
+	if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(deadline)
+	_, err = c.Read(make([]byte, 64))
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("read without an answer: %v, want a timeout", err)
+	}
+	if took := time.Since(begin); took < 150*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("the timeout came after %v, want ~200ms", took)
+	}
+}
+
+// countingDeadlines passes deadline updates through, counting them.
+type countingDeadlines struct {
+	net.Conn
+	both, read, write atomic.Int64
+}
+
+func (d *countingDeadlines) SetDeadline(t time.Time) error {
+	d.both.Add(1)
+	return d.Conn.SetDeadline(t)
+}
+
+func (d *countingDeadlines) SetReadDeadline(t time.Time) error {
+	d.read.Add(1)
+	return d.Conn.SetReadDeadline(t)
+}
+
+func (d *countingDeadlines) SetWriteDeadline(t time.Time) error {
+	d.write.Add(1)
+	return d.Conn.SetWriteDeadline(t)
+}
+
+// TestFastEngineSetsOneDeadlinePerAttempt: fasthttp as the fast engine drives it (DoTimeout
+// on the engine's HostClient) reaches the socket with one deadline update per attempt. This
+// fails if a fasthttp upgrade sets the two deadlines differently, which would quietly bring
+// the second update back.
+func TestFastEngineSetsOneDeadlinePerAttempt(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	tr, err := newTransport(nil, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(srv.URL)
+	hc := tr.fastHostClient(u, 1)
+	var counted []*countingDeadlines
+	dial := hc.DialTimeout
+	hc.DialTimeout = func(addr string, timeout time.Duration) (net.Conn, error) {
+		c, err := dial(addr, timeout)
+		if err != nil {
+			return nil, err
+		}
+		fc, ok := c.(*framedConn)
+		if !ok || !fc.oneDeadline {
+			t.Fatalf("the fast engine's plain connection is a %T (oneDeadline unset)", c)
+		}
+		cd := &countingDeadlines{Conn: fc.Conn}
+		fc.Conn = cd
+		counted = append(counted, cd)
+		return fc, nil
+	}
+	const n = 20
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(srv.URL + "/")
+	for range n {
+		if err := hc.DoTimeout(req, resp, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var both, read, write int64
+	for _, c := range counted {
+		both, read, write = both+c.both.Load(), read+c.read.Load(), write+c.write.Load()
+	}
+	if len(counted) != 1 || both != n || read != 0 || write != 0 {
+		t.Fatalf("%d attempts on %d connections reached the socket as %d deadline updates for both directions, %d read, %d write; want %d, 0, 0 on 1",
+			n, len(counted), both, read, write, n)
+	}
 }

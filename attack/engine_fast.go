@@ -148,8 +148,9 @@ func (tr *transport) fastHostClient(u *url.URL, maxConns int) *fasthttp.HostClie
 			if err != nil || tls {
 				return c, err
 			}
-			// Plain HTTP/1: the same framing check as net/http's connections get.
-			return &framedConn{Conn: c}, nil
+			// Plain HTTP/1: the same framing check as net/http's connections get, and one
+			// deadline update per attempt instead of two.
+			return &framedConn{Conn: c, oneDeadline: true}, nil
 		},
 	}
 	if tls {
