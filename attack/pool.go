@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -32,6 +33,7 @@ type pool struct {
 	workers atomic.Int64
 	idle    atomic.Int64 // workers waiting for pace or in Pace
 	wg      sync.WaitGroup
+	parks   atomic.Int64 // how often next found no outcome and parked
 }
 
 // sendFunc makes one attempt, once, and says how it went: slot and ep are what group.take
@@ -61,11 +63,32 @@ func (p *pool) start() (next func() (outcome, bool)) {
 		p.wg.Wait()
 		close(p.out)
 	}()
-	return func() (outcome, bool) {
-		o, ok := <-p.out
-		return o, ok
-	}
+	return p.next
 }
+
+// next delivers the next outcome, on the consumer's goroutine (see start).
+//
+// Before parking on an empty channel it yields a few times: at max rate an outcome arrives
+// every ~10 µs, and a parked consumer costs the worker that finds it so a wake-up (the
+// max-rate profile against nginx: the consumer parked for 75 % of 423 k outcomes; with the
+// yields for ~5 %). When nothing else is runnable a yield returns at once, so an idle
+// consumer spends a few hundred nanoseconds before it parks.
+func (p *pool) next() (outcome, bool) {
+	for range consumerYields {
+		select {
+		case o, ok := <-p.out:
+			return o, ok
+		default:
+		}
+		runtime.Gosched()
+	}
+	p.parks.Add(1)
+	o, ok := <-p.out
+	return o, ok
+}
+
+// consumerYields is how many times next yields before it parks on an empty channel.
+const consumerYields = 3
 
 // work is one worker: claim, send, deliver, until the scheduler says stop or the pool has
 // workers enough to spare this one.

@@ -115,3 +115,24 @@ func poolWorkers() int {
 		buf = make([]byte, 2*len(buf))
 	}
 }
+
+// TestConsumerYieldsBeforeParking: next, finding no outcome, lets runnable workers go first
+// and takes what they deliver without parking. With one P the order is fixed: the worker
+// started just before next is called runs only when next yields. Parking instead (what next
+// did before) costs the worker that delivers a wake-up per outcome; at max rate against
+// nginx the consumer parked for 75 % of outcomes, and without it the fast engine did 14 %
+// more requests at 16 % less CPU per request (docs/performance.md).
+func TestConsumerYieldsBeforeParking(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	p := &pool{out: make(chan outcome, 4)} // no workers: this test plays them
+	const rounds = 20
+	for i := range rounds {
+		go func() { p.out <- outcome{slot: uint32(i)} }() // runnable, behind this goroutine
+		if o, ok := p.next(); !ok || o.slot != uint32(i) {
+			t.Fatalf("round %d: got %+v, %v", i, o, ok)
+		}
+	}
+	if n := p.parks.Load(); n > 2 {
+		t.Fatalf("next parked %d times in %d rounds where an outcome came while it yielded", n, rounds)
+	}
+}
