@@ -84,22 +84,6 @@ func (w *walker) strings(n *yaml.Node, path, expected string) ([]string, *fieldE
 	return w.stringItems(n.Content, path, expected)
 }
 
-// stringItems reads the items of a list at path as non-empty strings, recording each one's
-// line under path[i].
-func (w *walker) stringItems(items []*yaml.Node, path, expected string) ([]string, *fieldError) {
-	out := make([]string, len(items))
-	for i, item := range items {
-		p := fmt.Sprintf("%s[%d]", path, i)
-		s, err := str(item, p, expected)
-		if err != nil {
-			return nil, err
-		}
-		w.lines[p] = resolve(item).Line
-		out[i] = s
-	}
-	return out, nil
-}
-
 // ApplyDefaults fills in the interval, the timeout and the series cap.
 func (o *Observe) ApplyDefaults() {
 	if o.Interval == 0 {

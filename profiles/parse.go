@@ -199,6 +199,22 @@ func sequence(n *yaml.Node, path, expected string) (*yaml.Node, *fieldError) {
 	return n, nil
 }
 
+// stringItems reads the items of a list at path as non-empty strings, recording each one's
+// line under path[i].
+func (w *walker) stringItems(items []*yaml.Node, path, expected string) ([]string, *fieldError) {
+	out := make([]string, len(items))
+	for i, item := range items {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		s, err := str(item, p, expected)
+		if err != nil {
+			return nil, err
+		}
+		w.lines[p] = resolve(item).Line
+		out[i] = s
+	}
+	return out, nil
+}
+
 // field is one key of a mapping and its value.
 type field struct {
 	key string
@@ -479,12 +495,8 @@ func (w *walker) client(n *yaml.Node, path string, allowed []string, c *Client) 
 }
 
 func (w *walker) clients(n *yaml.Node) ([]Client, *fieldError) {
-	n = resolve(n)
-	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		err := wrongType("clients", n, "a list of client groups, each with a share")
-		if n.Kind == yaml.SequenceNode {
-			err.problem = "an empty list"
-		}
+	n, err := sequence(n, "clients", "a list of client groups, each with a share")
+	if err != nil {
 		return nil, err
 	}
 	out := make([]Client, len(n.Content))
