@@ -34,10 +34,11 @@ func (w *walker) stringList(n *yaml.Node, path, expected string) ([]string, *fie
 		}
 		return []string{s}, nil
 	}
-	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		return nil, wrongType(path, n, "a list of "+expected)
+	seq, err := sequence(n, path, "a list of "+expected)
+	if err != nil {
+		return nil, err
 	}
-	return w.stringItems(n.Content, path, expected)
+	return w.stringItems(seq.Content, path, expected)
 }
 
 func (w *walker) transport(n *yaml.Node) (*Transport, *fieldError) {
