@@ -211,9 +211,13 @@ func (c Config) Validate() error {
 	if err != nil {
 		return err
 	}
-	// So is an engine that cannot do what the profile asks. (A targets file's URLs are
-	// checked against the engine when it is read, in Run.)
-	_, err = chooseEngine(c.Profile, tr, []string{target})
+	// So is an engine that cannot do what the profile asks, and a preconnect it cannot use.
+	// (A targets file's URLs are checked when it is read, in Run.)
+	choice, err := chooseEngine(c.Profile, tr, []string{target})
+	if err != nil || tr.t.Preconnect == 0 {
+		return err
+	}
+	_, err = preconnectAddrs(c.Profile, tr, choice.name, []string{target})
 	return err
 }
 
@@ -230,11 +234,13 @@ func (c Config) Engine() (name, reason string, err error) {
 	return s.engine.name, s.engine.reason, nil
 }
 
-// sender is what a run sends with: the request plan, the transport and the engine.
+// sender is what a run sends with: the request plan, the transport and the engine, and the
+// addresses to dial connections to before the first attempt (transport.preconnect).
 type sender struct {
-	plan   *requestPlan
-	tr     *transport
-	engine engineChoice
+	plan       *requestPlan
+	tr         *transport
+	engine     engineChoice
+	preconnect []string
 }
 
 // prepare reads the profile's request and transport sections and chooses the engine.
@@ -262,7 +268,13 @@ func prepare(cfg Config) (sender, error) {
 	if err != nil {
 		return sender{}, err
 	}
-	return sender{plan: plan, tr: tr, engine: choice}, nil
+	snd := sender{plan: plan, tr: tr, engine: choice}
+	if tr.t.Preconnect > 0 {
+		if snd.preconnect, err = preconnectAddrs(p, tr, choice.name, urls); err != nil {
+			return sender{}, err
+		}
+	}
+	return snd, nil
 }
 
 // Rules are the secret rules of the attack: the default headers, RedactHeaders and
@@ -343,6 +355,21 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 	if err := cfg.Part.Valid(); err != nil {
 		return Summary{}, fmt.Errorf("attack: %w", err)
 	}
+	snd, err := prepare(cfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	if len(snd.preconnect) > 0 {
+		// Before time zero is set, so the dials make no attempt late (a shard given its
+		// start must finish them before it; LateStart records it if not).
+		sp := newSpares(snd.tr.t.Preconnect, snd.preconnect, snd.tr.dialNew)
+		fctx, cancel := context.WithTimeout(ctx, preconnectTimeout(cfg.Profile))
+		sp.fill(fctx)
+		cancel()
+		sp.start()
+		defer sp.close()
+		snd.tr.spares = sp
+	}
 	if cfg.Start.IsZero() {
 		cfg.Start = time.Now().Add(startLead)
 	}
@@ -359,10 +386,6 @@ func Run(ctx context.Context, cfg Config, sink results.Sink) (Summary, error) {
 		}
 	}
 	cfg.Profile = &prof
-	snd, err := prepare(cfg)
-	if err != nil {
-		return Summary{}, err
-	}
 	h := header(cfg)
 	// Measured as late as possible before the first attempt can be due: a shard whose pod
 	// or process came up after t=0 sends the attempts already due at once, and says so.

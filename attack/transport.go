@@ -35,6 +35,9 @@ type transport struct {
 	// maxBody caps the bytes of a response body the clients read (0: no cap); Run sets it
 	// from Config.MaxBody.
 	maxBody int64
+	// spares, when the profile asks for preconnect, holds the connections dialed ahead;
+	// Run sets it before the first attempt.
+	spares *spares
 }
 
 // transportStats counts what the trailer reports about connections. The workers update
@@ -157,9 +160,18 @@ func tlsConfig(t *profiles.TLS) (*tls.Config, error) {
 // http2 reports whether HTTP/2 over TLS may be negotiated.
 func (tr *transport) http2() bool { return tr.t.HTTP2 == nil || *tr.t.HTTP2 }
 
-// dial opens a connection for addr, sent to the Unix socket or the connect_to address when
-// the profile says so, and counts it.
+// dial gives the engines a connection for addr: one dialed ahead (transport.preconnect), or a
+// new one (dialNew).
 func (tr *transport) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if tr.spares != nil {
+		return tr.spares.get(ctx, network, addr)
+	}
+	return tr.dialNew(ctx, network, addr)
+}
+
+// dialNew opens a connection for addr, sent to the Unix socket or the connect_to address when
+// the profile says so, and counts it.
+func (tr *transport) dialNew(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := net.Dialer{KeepAlive: 30 * time.Second}
 	var c net.Conn
 	var err error

@@ -284,6 +284,7 @@ func TestSchemaStatesBounds(t *testing.T) {
 		{[]string{"$defs", "phase", "properties", "users", "maximum"}, MaxUsers},
 		{[]string{"$defs", "retry", "properties", "max_attempts", "maximum"}, MaxAttempts},
 		{[]string{"properties", "phases", "maxItems"}, MaxPhases},
+		{[]string{"$defs", "transport", "properties", "preconnect", "maximum"}, MaxPreconnect},
 	}
 	for _, tt := range tests {
 		got, err := strconv.ParseFloat(fmt.Sprint(get(tt.path...)), 64)

@@ -1,14 +1,19 @@
 package profiles
 
 import (
+	"fmt"
+
 	"gopkg.in/yaml.v3"
 )
 
 // Keys of the transport section.
 var (
-	transportKeys = []string{"tls", "http2", "h2c", "connect_to", "proxy", "unix_socket", "engine"}
+	transportKeys = []string{"tls", "http2", "h2c", "connect_to", "proxy", "unix_socket", "engine", "preconnect"}
 	tlsKeys       = []string{"ca", "cert", "key", "server_name", "insecure", "min_version"}
 )
+
+// preconnectExpected is what transport.preconnect takes.
+var preconnectExpected = fmt.Sprintf("the connections to keep open to each origin, 0 to %d", MaxPreconnect)
 
 // boolean reads true or false, refusing "yes", 1 and the like, which YAML 1.2 does not
 // take for booleans.
@@ -68,6 +73,8 @@ func (w *walker) transport(n *yaml.Node) (*Transport, *fieldError) {
 			t.UnixSocket, err = str(f.val, p, "the path of a Unix socket")
 		case "engine":
 			t.Engine, err = str(f.val, p, "std, fast or auto")
+		case "preconnect":
+			err = integer(f.val, p, preconnectExpected, &t.Preconnect)
 		}
 		if err != nil {
 			return nil, err

@@ -40,7 +40,17 @@ type Transport struct {
 	// h2c, go through a proxy or follow redirects; EngineAuto picks it when the run asks
 	// for none of those, and EngineStd otherwise (package attack decides, and says why).
 	Engine string `yaml:"engine,omitempty" json:"engine,omitempty"`
+	// Preconnect keeps at least this many connections open to each origin from before the
+	// first attempt to the end of the run, as wrk opens all of its connections before it
+	// starts: an attempt that finds no idle connection takes one dialed ahead instead of
+	// dialing. 0 (the default) dials only when an attempt needs a connection. For HTTP/1.1
+	// connections that are reused (package attack refuses it otherwise, and says why).
+	Preconnect int `yaml:"preconnect,omitempty" json:"preconnect,omitempty"`
 }
+
+// MaxPreconnect bounds Transport.Preconnect: more connections than a generator has ports for
+// one origin is a typo, not a plan.
+const MaxPreconnect = 60000
 
 // The engines a run can ask for (Transport.Engine).
 const (
@@ -191,6 +201,9 @@ func (t *Transport) validate() *fieldError {
 	if t.Engine != "" && !slices.Contains(Engines, t.Engine) {
 		return errAt("transport.engine", fmt.Sprintf("is %q", t.Engine), "std, fast or auto")
 	}
+	if t.Preconnect < 0 || t.Preconnect > MaxPreconnect {
+		return errAt("transport.preconnect", fmt.Sprintf("%d is out of range", t.Preconnect), preconnectExpected)
+	}
 	if t.H2C && t.HTTP2 != nil && !*t.HTTP2 {
 		return errAt("transport.h2c", "set with http2: false", "h2c (cleartext HTTP/2) or http2: false (HTTP/1.1), not both")
 	}
@@ -255,6 +268,9 @@ func (p *Profile) WithTransport(o Transport) (*Profile, error) {
 	if o.Engine != "" {
 		t.Engine = o.Engine
 	}
+	if o.Preconnect != 0 {
+		t.Preconnect = o.Preconnect
+	}
 	if !t.isZero() {
 		q.Transport = t
 	}
@@ -265,7 +281,7 @@ func (p *Profile) WithTransport(o Transport) (*Profile, error) {
 }
 
 func (t *Transport) isZero() bool {
-	return t == nil || (t.TLS == nil && t.HTTP2 == nil && !t.H2C && len(t.ConnectTo) == 0 && t.Proxy == "" && t.UnixSocket == "" && t.Engine == "")
+	return t == nil || (t.TLS == nil && t.HTTP2 == nil && !t.H2C && len(t.ConnectTo) == 0 && t.Proxy == "" && t.UnixSocket == "" && t.Engine == "" && t.Preconnect == 0)
 }
 
 // Insecure reports whether the run skips TLS verification.

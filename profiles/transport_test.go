@@ -18,6 +18,7 @@ const transportYAML = `transport:
     min_version: 1.3
   http2: false
   connect_to: ["api.staging.internal:443:127.0.0.1:8443", "[::1]::[::1]:9000"]
+  preconnect: 128
 client:
   timeout: 1s
   keepalive: false
@@ -32,8 +33,9 @@ func TestParseTransport(t *testing.T) {
 	want := &Transport{
 		TLS: &TLS{CA: []string{"ca.pem", "other-ca.pem"}, Cert: "client.pem", Key: "client-key.pem",
 			ServerName: "api.staging.internal", MinVersion: "1.3"},
-		HTTP2:     &no,
-		ConnectTo: []string{"api.staging.internal:443:127.0.0.1:8443", "[::1]::[::1]:9000"},
+		HTTP2:      &no,
+		ConnectTo:  []string{"api.staging.internal:443:127.0.0.1:8443", "[::1]::[::1]:9000"},
+		Preconnect: 128,
 	}
 	if !reflect.DeepEqual(p.Transport, want) {
 		t.Errorf("transport = %+v, want %+v", p.Transport, want)
@@ -88,6 +90,10 @@ func TestParseTransportErrors(t *testing.T) {
 		{"proxy password never echoed", with("  proxy: ftp://u:hunter2@proxy\n"), 12, []string{"transport.proxy", "xxxxx"}},
 		{"proxy and connect_to", with("  proxy: http://p:3128\n  connect_to: [a:443:b:443]\n"), 12, []string{"transport.proxy", "connect_to"}},
 		{"unix socket and connect_to", with("  unix_socket: /run/s.sock\n  connect_to: [a:443:b:443]\n"), 12, []string{"transport.unix_socket", "connect_to"}},
+		{"preconnect negative", with("  preconnect: -1\n"), 12, []string{"transport.preconnect", "-1 is out of range", "0 to 60000"}},
+		{"preconnect too many", with("  preconnect: 60001\n"), 12, []string{"transport.preconnect", "60001 is out of range"}},
+		{"preconnect not a number", with("  preconnect: all\n"), 12, []string{"transport.preconnect", "0 to 60000"}},
+		{"preconnect a fraction", with("  preconnect: 2.5\n"), 12, []string{"transport.preconnect", "0 to 60000"}},
 		{"keepalive not a bool", strings.Replace(valid, "timeout: 1s", "timeout: 1s\n  keepalive: off", 1), 8, []string{"client.keepalive", "true or false"}},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,7 @@ func transportFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "connect-to", Usage: "HOST:PORT:ADDR:PORT: send connections for HOST:PORT to ADDR:PORT, keeping the Host header and TLS name, like curl (repeatable; profile: transport.connect_to)"},
 		&cli.StringFlag{Name: "proxy", Usage: "proxy URL (http://, https://, socks5://) instead of HTTPS_PROXY/HTTP_PROXY/NO_PROXY, or none to go direct (profile: transport.proxy)"},
 		&cli.StringFlag{Name: "unix-socket", Usage: "send every connection to this Unix socket; the target URL still gives the Host header (profile: transport.unix_socket)"},
+		&cli.IntFlag{Name: "preconnect", Usage: "keep at least `N` connections open to each origin from before the first attempt, as wrk does: a burst of late attempts finds them ready instead of dialing (HTTP/1.1 with keep-alive only; profile: transport.preconnect)"},
 		&cli.StringFlag{Name: "engine", Usage: "HTTP engine: std (net/http, everything: the default), fast (fasthttp, HTTP/1.1 only, less CPU per attempt) or auto (fast when the run needs nothing only std does) (profile: transport.engine)"},
 	}
 }
@@ -53,10 +54,14 @@ func withTransportFlags(c *cli.Context, prof *profiles.Profile) (*profiles.Profi
 	if len(tl.CA) > 0 || tl.Cert != "" || tl.Key != "" || tl.ServerName != "" || tl.Insecure || tl.MinVersion != "" {
 		o.TLS = &tl
 	}
+	o.Preconnect = c.Int("preconnect")
 	q, err := prof.WithTransport(o)
 	if err != nil {
 		// Named by profile key; the flags' help names the key each one sets.
 		return nil, usageError("profile %s with the transport flags: %v", prof.Name, err)
+	}
+	if c.IsSet("preconnect") && o.Preconnect == 0 && q.Transport != nil {
+		q.Transport.Preconnect = 0 // --preconnect 0 turns a profile's off
 	}
 	return q, nil
 }

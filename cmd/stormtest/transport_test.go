@@ -192,6 +192,8 @@ func TestAttackEngineFlag(t *testing.T) {
 	}{
 		{"fast where HTTP/2 may be negotiated", []string{"--engine", "fast", "--ca", caFile}, "--engine fast (transport.engine) cannot run this profile: HTTP/2 may be negotiated"},
 		{"no such engine", []string{"--engine", "turbo", "--ca", caFile}, `transport.engine: is "turbo" (expected std, fast or auto)`},
+		{"preconnect where HTTP/2 may be negotiated", []string{"--preconnect", "8", "--ca", caFile}, "--preconnect 8 (transport.preconnect) keeps HTTP/1.1 connections ready, but " + srv.URL + " may negotiate HTTP/2"},
+		{"preconnect negative", []string{"--preconnect", "-1", "--ca", caFile}, "transport.preconnect: -1 is out of range (expected the connections to keep open to each origin, 0 to 60000)"},
 	} {
 		out := filepath.Join(dir, "refused.st")
 		code, _, stderr := runCLI(t, context.Background(), append([]string{"attack", "--target", srv.URL, "--profile", prof, "--out", out, "--quiet"}, tc.args...)...)
@@ -231,5 +233,60 @@ func TestAttackEngineFlag(t *testing.T) {
 		if h.Engine != tc.engine || !strings.HasPrefix(h.EngineReason, tc.why) {
 			t.Errorf("%s: header engine %q (%q)", tc.name, h.Engine, h.EngineReason)
 		}
+	}
+}
+
+// TestAttackPreconnectFlag: --preconnect over TLS (HTTP/1.1) dials its connections before
+// the run, which the trailer counts and the header's profile records; --preconnect 0 turns a
+// profile's preconnect off.
+func TestAttackPreconnectFlag(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time runs")
+	}
+	srv, caFile, _ := stagingServer(t)
+	prof := writeFile(t, "pre.yaml", "name: pre\nphases: [{name: only, duration: 500ms, rate: 10}]\nclient: {timeout: 2s}\ntransport: {preconnect: 3}\n")
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		want  int    // transport.preconnect in the header
+		conns uint64 // at least this many connections opened
+	}{
+		{"the profile's", nil, 3, 3},
+		{"the flag's", []string{"--preconnect", "5"}, 5, 5},
+		{"turned off", []string{"--preconnect", "0"}, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".st")
+			code, _, stderr := runCLI(t, context.Background(), append([]string{"attack", "--target", srv.URL, "--profile", prof,
+				"--out", out, "--quiet", "--ca", caFile, "--http1", "--engine", "auto"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			r, err := results.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			got := 0
+			if tr := r.Header().Profile.Transport; tr != nil {
+				got = tr.Preconnect
+			}
+			n := 0
+			var rec results.Record
+			for r.Next(&rec) == nil {
+				n++
+			}
+			tl, ok := r.Trailer()
+			if !ok {
+				t.Fatal("no trailer")
+			}
+			if got != tc.want || tl.Connections < tc.conns || n < 4 {
+				t.Errorf("header preconnect %d, %d connections opened, %d attempts; want %d, at least %d, at least 4", got, tl.Connections, n, tc.want, tc.conns)
+			}
+			if tc.want == 0 && tl.Connections >= 3 {
+				t.Errorf("%d connections opened with preconnect off, for attempts 100 ms apart", tl.Connections)
+			}
+		})
 	}
 }
