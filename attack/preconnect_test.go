@@ -235,7 +235,7 @@ func TestSparesKeepWantOpen(t *testing.T) {
 // it was held is not handed out; a fresh one is dialed instead.
 func TestSparesSkipClosedByServer(t *testing.T) {
 	for _, tt := range []struct {
-		name string
+		name  string
 		spoil func(net.Conn)
 	}{
 		{"closed", func(c net.Conn) { c.Close() }},
