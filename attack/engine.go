@@ -143,7 +143,7 @@ type stdEngine struct {
 func newStdEngine(g *group, tr *transport, cl profiles.Client, conns int, workers uint64) *stdEngine {
 	e := &stdEngine{g: g, client: tr.client(cl.FollowRedirects, cl.Reuses(), conns, &g.hops)}
 	e.client.Timeout = time.Duration(cl.Timeout)
-	e.pool = newPool(g, workers, func() sendFunc { return e.send })
+	e.pool = newPool(g, workers, tr.t.Preconnect, func() sendFunc { return e.send })
 	return e
 }
 

@@ -62,7 +62,7 @@ func newFastEngine(g *group, tr *transport, plan *requestPlan, cl profiles.Clien
 		protos:  make([]fasthttp.Request, len(plan.endpoints)),
 		hosts:   make([]*fasthttp.HostClient, len(plan.endpoints)),
 	}
-	e.pool = newPool(g, workers, func() sendFunc {
+	e.pool = newPool(g, workers, tr.t.Preconnect, func() sendFunc {
 		var w fastWorker
 		return func(slot uint32, ep *endpoint) outcome {
 			return e.send(slot, ep, &w)

@@ -20,6 +20,13 @@ import (
 // poolSpare others idle ends. A burst of slow attempts (a target hanging for a while, a retry
 // storm) raises the pool for as long as it lasts, and the pool falls back after it, so that an
 // hour-long run holds as many goroutines at the end as it did at the start (make soak).
+//
+// A run with transport.preconnect N starts N workers (up to max) and never falls below them:
+// the workers a burst of late attempts needs are ready, as their connections are. A new
+// worker costs more than its goroutine: its stack grows several times through the first send
+// (each growth a copy that walks the stack), and its request and response are allocated; at
+// 10 k/s a burst of 40 late attempts made 40 of them at once, on the two cores that were
+// already behind (docs/performance.md).
 type pool struct {
 	g   *group
 	max int64 // max workers, at least 1
@@ -29,6 +36,7 @@ type pool struct {
 	// response to reuse) needs no lock.
 	sender func() sendFunc
 
+	floor   int64 // workers the pool starts with and keeps: poolSpare, or the preconnect count
 	pace    sync.Mutex // held by the worker in the scheduler's Pace
 	workers atomic.Int64
 	idle    atomic.Int64 // workers waiting for pace or in Pace
@@ -44,8 +52,11 @@ type sendFunc func(slot uint32, ep *endpoint) outcome
 // that a steady run never starts a goroutine for an attempt, few enough to cost nothing.
 const poolSpare = 16
 
-func newPool(g *group, limit uint64, sender func() sendFunc) *pool {
+// newPool makes a pool of up to limit workers that starts and keeps warm of them (at least
+// poolSpare).
+func newPool(g *group, limit uint64, warm int, sender func() sendFunc) *pool {
 	p := &pool{g: g, max: int64(max(limit, 1)), sender: sender}
+	p.floor = min(p.max, max(poolSpare, int64(warm)))
 	p.out = make(chan outcome, min(p.max, 1024))
 	return p
 }
@@ -53,7 +64,7 @@ func newPool(g *group, limit uint64, sender func() sendFunc) *pool {
 // start starts the first workers; next delivers their outcomes, on the caller's goroutine,
 // until the scheduler said stop and every attempt in flight has been delivered.
 func (p *pool) start() (next func() (outcome, bool)) {
-	n := min(p.max, poolSpare)
+	n := p.floor
 	p.workers.Store(n)
 	p.wg.Add(int(n))
 	for range n {
@@ -155,14 +166,14 @@ func (p *pool) grow() {
 }
 
 // shrink reports whether the calling worker, back from a send, should end: poolSpare others
-// are idle already. The pool never falls below poolSpare workers this way.
+// are idle already. The pool never falls below its floor this way.
 func (p *pool) shrink() bool {
 	if p.idle.Load() < poolSpare {
 		return false
 	}
 	for {
 		n := p.workers.Load()
-		if n <= poolSpare {
+		if n <= p.floor {
 			return false
 		}
 		if p.workers.CompareAndSwap(n, n-1) {

@@ -386,3 +386,54 @@ client: {timeout: 1s}
 		t.Errorf("https with --http1: %v", err)
 	}
 }
+
+// TestPreconnectKeepsWorkers: with preconnect N the pool starts N workers and keeps them
+// through a run that needs one, where it would otherwise keep poolSpare.
+func TestPreconnectKeepsWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time runs")
+	}
+	const n = 40
+	forEachEngine(t, func(t *testing.T, eng string) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		defer srv.Close()
+		p, err := parseOn(t, eng, "name: keep\nphases: [{name: a, duration: 600ms, rate: 100}]\nclient: {timeout: 2s}\n").
+			WithTransport(profiles.Transport{Preconnect: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		least, samples := -1, 0
+		done := make(chan struct{})
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			time.Sleep(150 * time.Millisecond)
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+				if w := poolWorkers(); least < 0 || w < least {
+					least = w
+				}
+				samples++
+				if samples == 15 {
+					return
+				}
+			}
+		}()
+		sum, err := Run(context.Background(), Config{Target: srv.URL, Profile: p}, &memRecorder{})
+		close(done)
+		<-sampled
+		if err != nil {
+			t.Fatal(err)
+		}
+		if samples < 5 || least < n {
+			t.Errorf("fewest workers %d in %d samples during the run, want at least %d", least, samples, n)
+		}
+		if sum.Connections != n {
+			t.Errorf("%d connections opened, want %d", sum.Connections, n)
+		}
+	})
+}

@@ -18,6 +18,7 @@
 //
 //	go run ./bench/compare                   # max rate: every generator, nginx and the minimal server
 //	go run ./bench/compare -pacing           # fixed rates: achieved rate and lag p99
+//	go run ./bench/compare -pacing -preconnect 0,256   # the same, without and with --preconnect 256
 //	go run ./bench/compare -cpuprofile cpu.pprof -memprofile mem.pprof -runs 0 [-engine fast] [-profile-target URL]
 //	                                         # one in-process max-rate attack, profiled
 package main
@@ -65,6 +66,7 @@ type options struct {
 	duration     time.Duration
 	workers      int
 	connections  int
+	preconnect   string
 	targets      string
 	generators   string
 	engine       string
@@ -90,6 +92,7 @@ func main() {
 	flag.StringVar(&o.engine, "engine", "fast", "stormtest's engine for -pacing and the profiled run: std, fast or auto")
 	flag.StringVar(&o.work, "work", "", "directory for binaries and results (default: a cache directory)")
 	flag.BoolVar(&o.pacing, "pacing", false, "measure pacing accuracy at fixed rates instead")
+	flag.StringVar(&o.preconnect, "preconnect", "0", "for -pacing: stormtest's --preconnect values to compare, alternating within each round, e.g. 0,256")
 	flag.StringVar(&o.rates, "rates", "100,1000,5000,10000,20000,30000,40000,45000", "fixed rates for -pacing")
 	flag.DurationVar(&o.pacingDur, "pacing-duration", 5*time.Second, "length of each -pacing run")
 	flag.StringVar(&o.pacingTarget, "pacing-target", "minimal", "target of -pacing: minimal or nginx")
@@ -804,58 +807,74 @@ func pacing(o options, stormtest string) error {
 	defer tgt.stop()
 	fmt.Printf("pacing, %s target, engine %s, %s per rate, max-workers %d, connections %d (medians of %d runs), load average %s\n\n",
 		o.pacingTarget, o.engine, o.pacingDur, o.workers, o.connections, o.runs, loadAverage())
+	var pre []int
+	for _, v := range strings.Split(o.preconnect, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return fmt.Errorf("bad -preconnect value %q (expected connection counts such as 0,256)", v)
+		}
+		pre = append(pre, n)
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "intended/s\tachieved first/s\terror %\tlag p50 µs\tlag p99 µs\tlag max µs\tstalls\tlongest stall ms\tCPU µs/req\thiccup p99 µs\thiccup max µs\t≤1 % and p99<1ms\t")
+	fmt.Fprintln(tw, "intended/s\tpreconnect\tachieved first/s\terror %\tlag p50 µs\tlag p99 µs\tlag max µs\tstalls\tlongest stall ms\tCPU µs/req\thiccup p99 µs\thiccup max µs\t≤1 % and p99<1ms\t")
 	for _, rs := range strings.Split(o.rates, ",") {
 		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
 		if err != nil {
 			return fmt.Errorf("bad rate %q", rs)
 		}
-		var ach, p50, p99, pmax, cpus, h99, hmax, nstalls, longest []float64
+		type series struct{ ach, p50, p99, pmax, cpus, h99, hmax, nstalls, longest []float64 }
+		byPre := make([]series, len(pre))
+		// Rounds alternate the preconnect values, so that a noisy minute hits each alike.
 		for range o.runs {
-			prof := filepath.Join(o.work, "bench-pacing.yaml")
-			doc := fmt.Sprintf("name: bench-pacing\nphases: [{name: fixed, duration: %s, rate: %g}]\n"+
-				"client:\n  timeout: 10s\n  retry: {policy: immediate, max_attempts: 3}\n", o.pacingDur, rate)
-			if err := os.WriteFile(prof, []byte(doc), 0o644); err != nil {
-				return err
+			for i, pc := range pre {
+				m := &byPre[i]
+				prof := filepath.Join(o.work, "bench-pacing.yaml")
+				doc := fmt.Sprintf("name: bench-pacing\nphases: [{name: fixed, duration: %s, rate: %g}]\n"+
+					"client:\n  timeout: 10s\n  retry: {policy: immediate, max_attempts: 3}\n", o.pacingDur, rate)
+				if err := os.WriteFile(prof, []byte(doc), 0o644); err != nil {
+					return err
+				}
+				out := filepath.Join(o.work, "pacing.st")
+				cmd := exec.Command(stormtest, "attack", "--target", tgt.url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
+					"--engine", o.engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections),
+					"--preconnect", strconv.Itoa(pc))
+				stopMeter := hiccupMeter()
+				cpu, _, err := runChild(cmd)
+				hiccups := stopMeter()
+				if err != nil {
+					return err
+				}
+				m.h99 = append(m.h99, float64(quantile(hiccups, 0.99))/1e3)
+				m.hmax = append(m.hmax, float64(hiccups[len(hiccups)-1])/1e3)
+				st, err := readStormtest(out)
+				if err != nil {
+					return err
+				}
+				slices.Sort(st.lags)
+				m.ach = append(m.ach, float64(st.firsts)/o.pacingDur.Seconds())
+				m.p50 = append(m.p50, float64(quantile(st.lags, 0.50))/1e3)
+				m.p99 = append(m.p99, float64(quantile(st.lags, 0.99))/1e3)
+				m.pmax = append(m.pmax, float64(st.lags[len(st.lags)-1])/1e3)
+				m.cpus = append(m.cpus, cpu.Seconds()/float64(st.attempts)*1e6)
+				ss := stalls(st.late)
+				var long time.Duration
+				for _, x := range ss {
+					long = max(long, x.span)
+				}
+				m.nstalls = append(m.nstalls, float64(len(ss)))
+				m.longest = append(m.longest, long.Seconds()*1e3)
 			}
-			out := filepath.Join(o.work, "pacing.st")
-			cmd := exec.Command(stormtest, "attack", "--target", tgt.url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
-				"--engine", o.engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections))
-			stopMeter := hiccupMeter()
-			cpu, _, err := runChild(cmd)
-			hiccups := stopMeter()
-			if err != nil {
-				return err
-			}
-			h99 = append(h99, float64(quantile(hiccups, 0.99))/1e3)
-			hmax = append(hmax, float64(hiccups[len(hiccups)-1])/1e3)
-			st, err := readStormtest(out)
-			if err != nil {
-				return err
-			}
-			slices.Sort(st.lags)
-			ach = append(ach, float64(st.firsts)/o.pacingDur.Seconds())
-			p50 = append(p50, float64(quantile(st.lags, 0.50))/1e3)
-			p99 = append(p99, float64(quantile(st.lags, 0.99))/1e3)
-			pmax = append(pmax, float64(st.lags[len(st.lags)-1])/1e3)
-			cpus = append(cpus, cpu.Seconds()/float64(st.attempts)*1e6)
-			ss := stalls(st.late)
-			var long time.Duration
-			for _, x := range ss {
-				long = max(long, x.span)
-			}
-			nstalls = append(nstalls, float64(len(ss)))
-			longest = append(longest, long.Seconds()*1e3)
 		}
-		a := median(ach)
-		errPct := (a - rate) / rate * 100
-		ok := "yes"
-		if math.Abs(errPct) > 1 || median(p99) >= 1000 {
-			ok = "no"
+		for i, m := range byPre {
+			a := median(m.ach)
+			errPct := (a - rate) / rate * 100
+			ok := "yes"
+			if math.Abs(errPct) > 1 || median(m.p99) >= 1000 {
+				ok = "no"
+			}
+			fmt.Fprintf(tw, "%.0f\t%d\t%.0f\t%+.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%.0f\t%.0f\t%s\t\n", rate, pre[i], a, errPct, median(m.p50), median(m.p99), median(m.pmax),
+				median(m.nstalls), median(m.longest), median(m.cpus), median(m.h99), median(m.hmax), ok)
 		}
-		fmt.Fprintf(tw, "%.0f\t%.0f\t%+.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%.0f\t%.0f\t%s\t\n", rate, a, errPct, median(p50), median(p99), median(pmax),
-			median(nstalls), median(longest), median(cpus), median(h99), median(hmax), ok)
 	}
 	return tw.Flush()
 }
