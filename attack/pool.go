@@ -36,7 +36,7 @@ type pool struct {
 	// response to reuse) needs no lock.
 	sender func() sendFunc
 
-	floor   int64 // workers the pool starts with and keeps: poolSpare, or the preconnect count
+	floor   int64      // workers the pool starts with and keeps: poolSpare, or the preconnect count
 	pace    sync.Mutex // held by the worker in the scheduler's Pace
 	workers atomic.Int64
 	idle    atomic.Int64 // workers waiting for pace or in Pace
