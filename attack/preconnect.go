@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/stormtest/stormtest/profiles"
 )
 
@@ -67,18 +69,17 @@ type spares struct {
 	idle time.Duration
 	tick time.Duration
 	dial func(ctx context.Context, network, addr string) (net.Conn, error) // a fresh connection
-	now  func() time.Time
 
 	mu   sync.Mutex
 	sets map[string]*spareSet // by address, as the engines dial it
 
-	stop chan struct{}
-	done chan struct{}
+	stop context.CancelFunc // ends the refill goroutine
+	done chan struct{}      // closed when it has ended
 }
 
 // spareSet is one address's connections.
 type spareSet struct {
-	network string
+	addr    string
 	ready   []spare   // dialed ahead and not handed out, oldest first
 	open    int       // handed out and not yet closed
 	retryAt time.Time // after a failed dial: no new one before this
@@ -90,9 +91,9 @@ type spare struct {
 }
 
 func newSpares(want int, addrs []string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *spares {
-	s := &spares{want: want, idle: spareIdle, tick: spareTick, dial: dial, now: time.Now, sets: map[string]*spareSet{}}
+	s := &spares{want: want, idle: spareIdle, tick: spareTick, dial: dial, sets: map[string]*spareSet{}}
 	for _, a := range addrs {
-		s.sets[a] = &spareSet{network: "tcp"}
+		s.sets[a] = &spareSet{addr: a}
 	}
 	return s
 }
@@ -103,43 +104,14 @@ func newSpares(want int, addrs []string, dial func(ctx context.Context, network,
 func (s *spares) get(ctx context.Context, network, addr string) (net.Conn, error) {
 	s.mu.Lock()
 	set := s.sets[addr]
+	if set != nil {
+		set.open++ // counted before the dial, so that the refill does not race it
+	}
+	s.mu.Unlock()
 	if set == nil {
-		s.mu.Unlock()
 		return s.dial(ctx, network, addr)
 	}
-	var stale []net.Conn
-	var c net.Conn
-	now := s.now()
-	for len(set.ready) > 0 && c == nil {
-		sp := set.ready[len(set.ready)-1]
-		set.ready = set.ready[:len(set.ready)-1]
-		if now.Sub(sp.at) > s.idle {
-			// The older ones are older still: all of them go.
-			stale = append(stale, sp.c)
-			for _, o := range set.ready {
-				stale = append(stale, o.c)
-			}
-			set.ready = set.ready[:0]
-			break
-		}
-		c = sp.c
-	}
-	set.open++ // counted before the dial, so that the refill does not race it
-	s.mu.Unlock()
-	for _, o := range stale {
-		o.Close()
-	}
-	// A connection the server closed while it waited would fail the attempt as a reset.
-	for c != nil && !connAlive(c) {
-		c.Close()
-		c = nil
-		s.mu.Lock()
-		if n := len(set.ready); n > 0 && now.Sub(set.ready[n-1].at) <= s.idle {
-			c = set.ready[n-1].c
-			set.ready = set.ready[:n-1]
-		}
-		s.mu.Unlock()
-	}
+	c := s.take(set)
 	if c == nil {
 		var err error
 		if c, err = s.dial(ctx, network, addr); err != nil {
@@ -150,6 +122,27 @@ func (s *spares) get(ctx context.Context, network, addr string) (net.Conn, error
 		}
 	}
 	return &spareConn{Conn: c, s: s, set: set}, nil
+}
+
+// take pops set's newest held connection that is fresh and still open, or returns nil. One
+// held past idle is closed (and so, in turn, are the older ones), and so is one the server
+// closed, or wrote to unasked, while it waited: it would fail its attempt as a reset.
+func (s *spares) take(set *spareSet) net.Conn {
+	for {
+		s.mu.Lock()
+		n := len(set.ready)
+		if n == 0 {
+			s.mu.Unlock()
+			return nil
+		}
+		sp := set.ready[n-1]
+		set.ready = set.ready[:n-1]
+		s.mu.Unlock()
+		if time.Since(sp.at) <= s.idle && connAlive(sp.c) {
+			return sp.c
+		}
+		sp.c.Close()
+	}
 }
 
 // spareConn is a connection handed out by spares: its Close tells them it is gone.
@@ -173,80 +166,64 @@ func (c *spareConn) Close() error {
 // dialed, have failed, or ctx is done. A dial that fails is left to the run: its attempts
 // dial as they would have, and record what the target does.
 func (s *spares) fill(ctx context.Context) {
-	type job struct {
-		set  *spareSet
-		addr string
-	}
-	jobs := make(chan job)
-	var wg sync.WaitGroup
-	for range spareDialers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				s.dialOne(ctx, j.set, j.addr)
-			}
-		}()
-	}
-	s.mu.Lock()
-	var all []job
-	for addr, set := range s.sets {
-		for range s.need(set) {
-			all = append(all, job{set, addr})
+	var g errgroup.Group
+	g.SetLimit(spareDialers)
+	for set, n := range s.short() {
+		for range n {
+			g.Go(func() error {
+				s.dialOne(ctx, set)
+				return nil
+			})
 		}
 	}
-	s.mu.Unlock()
-	for _, j := range all {
-		select {
-		case jobs <- j:
-		case <-ctx.Done():
+	g.Wait()
+}
+
+// short is how many connections each set is short of want.
+func (s *spares) short() map[*spareSet]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[*spareSet]int{}
+	for _, set := range s.sets {
+		if n := s.want - set.open - len(set.ready); n > 0 {
+			out[set] = n
 		}
 	}
-	close(jobs)
-	wg.Wait()
+	return out
 }
 
-// need is how many connections set is short of want; s.mu is held.
-func (s *spares) need(set *spareSet) int {
-	return max(0, s.want-set.open-len(set.ready))
-}
-
-// dialOne adds one connection to set, unless the address is backing off after a failure.
-func (s *spares) dialOne(ctx context.Context, set *spareSet, addr string) bool {
+// dialOne adds one connection to set, unless the address is backing off after a failure or
+// ctx is done.
+func (s *spares) dialOne(ctx context.Context, set *spareSet) bool {
 	s.mu.Lock()
-	wait := s.now().Before(set.retryAt)
+	wait := time.Now().Before(set.retryAt)
 	s.mu.Unlock()
 	if wait || ctx.Err() != nil {
 		return false
 	}
-	c, err := s.dial(ctx, set.network, addr)
+	c, err := s.dial(ctx, "tcp", set.addr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
-		set.retryAt = s.now().Add(spareBackoff)
+		set.retryAt = time.Now().Add(spareBackoff)
 		return false
 	}
-	set.ready = append(set.ready, spare{c: c, at: s.now()})
+	set.ready = append(set.ready, spare{c: c, at: time.Now()})
 	return true
 }
 
 // start tops the sets up every tick until close: connections the engines closed, and ready
 // ones gone stale, are replaced.
 func (s *spares) start() {
-	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop, s.done = cancel, make(chan struct{})
 	go func() {
 		defer close(s.done)
 		t := time.NewTicker(s.tick)
 		defer t.Stop()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() {
-			<-s.stop
-			cancel()
-		}()
 		for {
 			select {
-			case <-s.stop:
+			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
@@ -258,18 +235,11 @@ func (s *spares) start() {
 // refill closes the ready connections held longer than idle and dials what each set is short.
 func (s *spares) refill(ctx context.Context) {
 	var stale []net.Conn
-	type short struct {
-		set  *spareSet
-		addr string
-		n    int
-	}
-	var todo []short
 	s.mu.Lock()
-	now := s.now()
-	for addr, set := range s.sets {
+	for _, set := range s.sets {
 		keep := set.ready[:0]
 		for _, sp := range set.ready {
-			if now.Sub(sp.at) > s.idle {
+			if time.Since(sp.at) > s.idle {
 				stale = append(stale, sp.c)
 			} else {
 				keep = append(keep, sp)
@@ -277,17 +247,14 @@ func (s *spares) refill(ctx context.Context) {
 		}
 		clear(set.ready[len(keep):])
 		set.ready = keep
-		if n := s.need(set); n > 0 {
-			todo = append(todo, short{set, addr, n})
-		}
 	}
 	s.mu.Unlock()
 	for _, c := range stale {
 		c.Close()
 	}
-	for _, t := range todo {
-		for range t.n {
-			if !s.dialOne(ctx, t.set, t.addr) {
+	for set, n := range s.short() {
+		for range n {
+			if !s.dialOne(ctx, set) {
 				break
 			}
 		}
@@ -297,7 +264,7 @@ func (s *spares) refill(ctx context.Context) {
 // close stops the refill and closes every connection still held.
 func (s *spares) close() {
 	if s.stop != nil {
-		close(s.stop)
+		s.stop()
 		<-s.done
 	}
 	s.mu.Lock()
@@ -308,16 +275,6 @@ func (s *spares) close() {
 		}
 		set.ready = nil
 	}
-}
-
-// held is how many connections are ready for addr, for tests.
-func (s *spares) held(addr string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if set := s.sets[addr]; set != nil {
-		return len(set.ready)
-	}
-	return 0
 }
 
 // preconnectAddrs is where the run's connections go, as its engine dials them: one address
@@ -362,7 +319,3 @@ func preconnectAddrs(p *profiles.Profile, tr *transport, eng string, urls []stri
 	}
 	return addrs, nil
 }
-
-// origin is u's scheme and host, all an error about its connections needs to name: no
-// userinfo, path or query, which may hold secrets.
-func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }

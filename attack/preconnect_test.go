@@ -2,6 +2,7 @@ package attack
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stormtest/stormtest/internal/testfix"
 	"github.com/stormtest/stormtest/profiles"
 )
 
@@ -100,17 +102,10 @@ client: {timeout: 2s}
 			t.Errorf("results header's transport %+v, want preconnect %d", got, n)
 		}
 		// Those never used are closed by the run, not left to the server's timeouts.
-		deadline := time.Now().Add(2 * time.Second)
-		for {
+		testfix.WaitUntil(t, 2*time.Second, fmt.Sprintf("at least %d of the %d connections dialed ahead closed after the run", n-1, n), func() bool {
 			_, _, closed, _ := log.get()
-			if closed >= n-1 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d of the %d connections dialed ahead closed after the run, want at least %d", closed, n, n-1)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return closed >= n-1
+		})
 	})
 }
 
@@ -159,16 +154,14 @@ func (l *countingListener) accepted() []net.Conn {
 	return append([]net.Conn(nil), l.conns...)
 }
 
-// eventually waits up to 2 s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 2 s: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+// held is how many connections are ready for addr.
+func (s *spares) held(addr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if set := s.sets[addr]; set != nil {
+		return len(set.ready)
 	}
+	return 0
 }
 
 func testDialer(dials *atomic.Int64) func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -206,12 +199,12 @@ func TestSparesKeepWantOpen(t *testing.T) {
 	}
 	c.Close()
 	c.Close() // twice: counted once
-	eventually(t, "a closed connection replaced", func() bool { return s.held(l.addr()) == 3 })
+	testfix.WaitUntil(t, 2*time.Second, "a closed connection replaced", func() bool { return s.held(l.addr()) == 3 })
 	if dials.Load() != 4 {
 		t.Fatalf("%d dials after one was closed, want 4", dials.Load())
 	}
 	// Held past the idle limit, all of them are closed and replaced.
-	eventually(t, "stale spares replaced", func() bool { return dials.Load() >= 7 })
+	testfix.WaitUntil(t, 2*time.Second, "stale spares replaced", func() bool { return dials.Load() >= 7 })
 	s.close()
 	if got := s.held(l.addr()); got != 0 {
 		t.Fatalf("%d held after close", got)
@@ -232,22 +225,28 @@ func TestSparesKeepWantOpen(t *testing.T) {
 }
 
 // TestSparesSkipClosedByServer: a connection the server closed, or wrote to unasked, while
-// it was held is not handed out; a fresh one is dialed instead.
+// it was held, or one held past the idle limit, is not handed out; a fresh one is dialed
+// instead.
 func TestSparesSkipClosedByServer(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		spoil func(net.Conn)
+		idle  time.Duration // the spares' idle limit, when not the default
 	}{
-		{"closed", func(c net.Conn) { c.Close() }},
-		{"unsolicited bytes", func(c net.Conn) { c.Write([]byte("HTTP/1.1 408 Request Timeout\r\n\r\n")) }},
+		{"closed", func(c net.Conn) { c.Close() }, 0},
+		{"unsolicited bytes", func(c net.Conn) { c.Write([]byte("HTTP/1.1 408 Request Timeout\r\n\r\n")) }, 0},
+		{"held past the idle limit", func(net.Conn) {}, 10 * time.Millisecond}, // and 20 ms waited
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l := listenCounting(t)
 			var dials atomic.Int64
 			s := newSpares(2, []string{l.addr()}, testDialer(&dials))
+			if tt.idle > 0 {
+				s.idle = tt.idle // no refill runs: only get sees the age
+			}
 			s.fill(context.Background())
 			defer s.close()
-			eventually(t, "2 accepted", func() bool { return len(l.accepted()) == 2 })
+			testfix.WaitUntil(t, 2*time.Second, "2 accepted", func() bool { return len(l.accepted()) == 2 })
 			for _, sc := range l.accepted() {
 				tt.spoil(sc)
 			}
@@ -311,12 +310,12 @@ func TestConnAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	eventually(t, "accepted", func() bool { return len(l.accepted()) == 1 })
+	testfix.WaitUntil(t, 2*time.Second, "accepted", func() bool { return len(l.accepted()) == 1 })
 	if !connAlive(c) {
 		t.Fatal("an open, quiet connection is not alive")
 	}
 	l.accepted()[0].Write([]byte("x"))
-	eventually(t, "bytes seen", func() bool { return !connAlive(c) })
+	testfix.WaitUntil(t, 2*time.Second, "bytes seen", func() bool { return !connAlive(c) })
 	// The peek took nothing: the byte is still there.
 	c.SetReadDeadline(time.Now().Add(time.Second))
 	if b := make([]byte, 1); func() bool { n, _ := c.Read(b); return n != 1 || b[0] != 'x' }() {
@@ -327,9 +326,9 @@ func TestConnAlive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	eventually(t, "accepted", func() bool { return len(l.accepted()) == 2 })
+	testfix.WaitUntil(t, 2*time.Second, "accepted", func() bool { return len(l.accepted()) == 2 })
 	l.accepted()[1].Close()
-	eventually(t, "close seen", func() bool { return !connAlive(c2) })
+	testfix.WaitUntil(t, 2*time.Second, "close seen", func() bool { return !connAlive(c2) })
 }
 
 // TestPreconnectRefused: a run whose connections preconnect cannot hold is refused before

@@ -45,7 +45,7 @@ func (c Config) Preflight(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
 	defer cancel()
-	name := u.Scheme + "://" + u.Host
+	name := origin(u)
 	addr := hostPort(u)
 	conn, via, err := tr.preflightConn(ctx, u, addr)
 	if err != nil {

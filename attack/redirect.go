@@ -72,3 +72,7 @@ func hostPort(u *url.URL) string {
 	}
 	return net.JoinHostPort(u.Hostname(), port)
 }
+
+// origin is u's scheme and host, all an error about its connections needs to name: no
+// userinfo, path or query, which may hold secrets.
+func origin(u *url.URL) string { return u.Scheme + "://" + u.Host }

@@ -7,24 +7,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 // fixedService is a serviceModel with a constant service time.
 type fixedService time.Duration
 
 func (f fixedService) ServiceTime(int) time.Duration { return time.Duration(f) }
-
-// waitUntil polls cond until it holds or the timeout passes.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 // enqueue starts acquirers one at a time, each only once the previous one is queued, so their
 // arrival order is known. Each records its id once granted and runs then(id).
@@ -37,7 +27,7 @@ func enqueue(t *testing.T, db *database, ctxs []context.Context, then func(id in
 			defer wg.Done()
 			then(id, db.acquire(ctx))
 		}()
-		waitUntil(t, 5*time.Second, "the waiter to queue", func() bool { return db.stats().queueDepth == id+1 })
+		testfix.WaitUntil(t, 5*time.Second, "the waiter to queue", func() bool { return db.stats().queueDepth == id+1 })
 	}
 	return &wg
 }
@@ -84,7 +74,7 @@ func TestDatabaseFIFO(t *testing.T) {
 				cancels[id]()
 			}
 			want := tt.waiters - len(tt.cancelled)
-			waitUntil(t, 5*time.Second, "departed waiters to leave the queue", func() bool { return db.stats().queueDepth == want })
+			testfix.WaitUntil(t, 5*time.Second, "departed waiters to leave the queue", func() bool { return db.stats().queueDepth == want })
 			db.release()
 			wg.Wait()
 
@@ -115,7 +105,7 @@ func TestDatabaseCloseReleasesEveryone(t *testing.T) {
 	for range n {
 		go func() { errs <- db.Do(context.Background()) }()
 	}
-	waitUntil(t, 5*time.Second, "2 queries running and 48 queued", func() bool {
+	testfix.WaitUntil(t, 5*time.Second, "2 queries running and 48 queued", func() bool {
 		st := db.stats()
 		return st.inUse == 2 && st.queueDepth == n-2
 	})

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 // do serves one in-process GET and returns the status code.
@@ -180,7 +182,7 @@ func TestRestartLoopUnderOverload(t *testing.T) {
 	stop := make(chan struct{})
 	done := make(chan map[int]int, 1)
 	go func() { done <- closedLoop(s, 48, "/work", stop) }() // 44 queued: 220 ms wait
-	waitUntil(t, 10*time.Second, "three restarts", func() bool { return s.Stats().Restarts >= 3 })
+	testfix.WaitUntil(t, 10*time.Second, "three restarts", func() bool { return s.Stats().Restarts >= 3 })
 	close(stop)
 	codes := <-done
 

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stormtest/stormtest/internal/testfix"
 )
 
 // startTarget serves cfg on a loopback port for the duration of the test.
@@ -49,7 +51,7 @@ func get(c *http.Client, url string) (int, error) {
 func waitStats(t *testing.T, s *Server, what string, cond func(Stats) bool) Stats {
 	t.Helper()
 	var st Stats
-	waitUntil(t, 5*time.Second, what, func() bool { st = s.Stats(); return cond(st) })
+	testfix.WaitUntil(t, 5*time.Second, what, func() bool { st = s.Stats(); return cond(st) })
 	return st
 }
 

@@ -822,18 +822,18 @@ func pacing(o options, stormtest string) error {
 		if err != nil {
 			return fmt.Errorf("bad rate %q", rs)
 		}
+		prof := filepath.Join(o.work, "bench-pacing.yaml")
+		doc := fmt.Sprintf("name: bench-pacing\nphases: [{name: fixed, duration: %s, rate: %g}]\n"+
+			"client:\n  timeout: 10s\n  retry: {policy: immediate, max_attempts: 3}\n", o.pacingDur, rate)
+		if err := os.WriteFile(prof, []byte(doc), 0o644); err != nil {
+			return err
+		}
 		type series struct{ ach, p50, p99, pmax, cpus, h99, hmax, nstalls, longest []float64 }
 		byPre := make([]series, len(pre))
 		// Rounds alternate the preconnect values, so that a noisy minute hits each alike.
 		for range o.runs {
 			for i, pc := range pre {
 				m := &byPre[i]
-				prof := filepath.Join(o.work, "bench-pacing.yaml")
-				doc := fmt.Sprintf("name: bench-pacing\nphases: [{name: fixed, duration: %s, rate: %g}]\n"+
-					"client:\n  timeout: 10s\n  retry: {policy: immediate, max_attempts: 3}\n", o.pacingDur, rate)
-				if err := os.WriteFile(prof, []byte(doc), 0o644); err != nil {
-					return err
-				}
 				out := filepath.Join(o.work, "pacing.st")
 				cmd := exec.Command(stormtest, "attack", "--target", tgt.url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
 					"--engine", o.engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections),
