@@ -66,6 +66,7 @@ func attackCommand() *cli.Command {
 			&cli.StringFlag{Name: "start-at", Usage: "the run's t=0 as an RFC 3339 time (2025-01-06T09:30:00Z) or +DURATION from now (+30s), shared by every shard"},
 			&cli.StringFlag{Name: "run-id", Usage: "the id every shard of the run records (default: from the profile's name and --start-at)"},
 			&cli.DurationFlag{Name: "max-late", Value: attack.DefaultMaxLate, Usage: "refuse to start a shard this long after --start-at has passed (0: no bound)"},
+			heapFloorFlag(),
 		}, append(transportFlags(), requestFlags()...)...),
 		Action: func(c *cli.Context) error {
 			prof, err := loadScaled(c, c.String("profile"))
@@ -82,6 +83,11 @@ func attackCommand() *cli.Command {
 			if c.Int("max-body-mib") < 1 {
 				return usageError("--max-body-mib %d: must be at least 1 (MiB of each response body read before the attempt fails as too-large)", c.Int("max-body-mib"))
 			}
+			stopFloor, err := startHeapFloor(c, os.LookupEnv)
+			if err != nil {
+				return err
+			}
+			defer stopFloor()
 			out := c.String("out")
 			cfg := attack.Config{
 				Target:        c.String("target"),

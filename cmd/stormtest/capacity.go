@@ -90,6 +90,7 @@ func capacityCommand() *cli.Command {
 			&cli.Float64Flag{Name: "min-cut", Value: def.CutMin, Usage: "with --trigger: smallest capacity cut tried, a share in (0,1)"},
 			&cli.Float64Flag{Name: "max-cut", Value: def.CutMax, Usage: "with --trigger: largest capacity cut tried, a share in (0,1)"},
 			&cli.Float64Flag{Name: "cut-precision", Value: def.CutPrecision, Usage: "with --trigger: stop bisecting a cut once the one that tipped and the one that recovered are this close"},
+			heapFloorFlag(),
 		}, append(transportFlags(), requestFlags()...)...),
 		Action: runCapacity,
 	}
@@ -119,6 +120,11 @@ func runCapacity(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	stopFloor, err := startHeapFloor(c, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	defer stopFloor()
 	// The report is written after the search, which may take many minutes: a path it could
 	// not be written to is refused now, not once the probes are spent.
 	reportPath := c.String("report")
