@@ -75,6 +75,8 @@ type options struct {
 	rates        string
 	pacingDur    time.Duration
 	pacingTarget string
+	reference    bool
+	heapFloor    string
 	cpuprofile   string
 	memprofile   string
 	profileURL   string
@@ -93,6 +95,8 @@ func main() {
 	flag.StringVar(&o.work, "work", "", "directory for binaries and results (default: a cache directory)")
 	flag.BoolVar(&o.pacing, "pacing", false, "measure pacing accuracy at fixed rates instead")
 	flag.StringVar(&o.preconnect, "preconnect", "0", "for -pacing: stormtest's --preconnect values to compare, alternating within each round, e.g. 0,256")
+	flag.StringVar(&o.heapFloor, "heap-floor", "128", "for -pacing: stormtest's --heap-floor-mib values to compare, alternating within each round, e.g. 0,128")
+	flag.BoolVar(&o.reference, "reference", true, "for -pacing: run the C open-loop reference (bench/openloop, built with cc) in each round too")
 	flag.StringVar(&o.rates, "rates", "100,1000,5000,10000,20000,30000,40000,45000", "fixed rates for -pacing")
 	flag.DurationVar(&o.pacingDur, "pacing-duration", 5*time.Second, "length of each -pacing run")
 	flag.StringVar(&o.pacingTarget, "pacing-target", "minimal", "target of -pacing: minimal or nginx")
@@ -799,24 +803,43 @@ func buildVegeta(work string) (string, error) {
 // stalls columns group the attempts sent over 1 ms late (see stalls): a run's lag p99 is
 // decided by whether it had one, as 1 % of a 5 s run at 10 k/s is fewer attempts than one
 // stall holds.
+//
+// With -reference each round also runs bench/openloop, a one-thread C client with its
+// connections opened before the run, at the same rate against the same target: what this
+// machine can do without Go, measured minutes apart at most from stormtest's runs, so that a
+// lag target is read as a ratio to it, as the max-rate figures are read as ratios to peers.
 func pacing(o options, stormtest string) error {
 	tgt, err := startTarget(o.pacingTarget, stormtest, o.work)
 	if err != nil {
 		return err
 	}
 	defer tgt.stop()
+	pcs, err := counts(o.preconnect, "-preconnect", "connection counts such as 0,256")
+	if err != nil {
+		return err
+	}
+	floors, err := counts(o.heapFloor, "-heap-floor", "MiB such as 0,128")
+	if err != nil {
+		return err
+	}
+	// Every preconnect value with every floor: the stormtest rows.
+	type variant struct{ preconnect, floor int }
+	var pre []variant
+	for _, pc := range pcs {
+		for _, hf := range floors {
+			pre = append(pre, variant{pc, hf})
+		}
+	}
+	var ref referenceClient
+	if o.reference {
+		if ref, err = buildOpenloop(o, tgt.url); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("pacing, %s target, engine %s, %s per rate, max-workers %d, connections %d (medians of %d runs), load average %s\n\n",
 		o.pacingTarget, o.engine, o.pacingDur, o.workers, o.connections, o.runs, loadAverage())
-	var pre []int
-	for _, v := range strings.Split(o.preconnect, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
-			return fmt.Errorf("bad -preconnect value %q (expected connection counts such as 0,256)", v)
-		}
-		pre = append(pre, n)
-	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "intended/s\tpreconnect\tachieved first/s\terror %\tlag p50 µs\tlag p99 µs\tlag max µs\tstalls\tlongest stall ms\tCPU µs/req\thiccup p99 µs\thiccup max µs\t≤1 % and p99<1ms\t")
+	fmt.Fprintln(tw, "intended/s\tgenerator\tachieved first/s\terror %\tlag p50 µs\tlag p99 µs\tlag max µs\tstalls\tlongest stall ms\tCPU µs/req\thiccup p99 µs\thiccup max µs\t≤1 % and p99<1ms\tp99 / C's\t")
 	for _, rs := range strings.Split(o.rates, ",") {
 		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
 		if err != nil {
@@ -828,55 +851,176 @@ func pacing(o options, stormtest string) error {
 		if err := os.WriteFile(prof, []byte(doc), 0o644); err != nil {
 			return err
 		}
-		type series struct{ ach, p50, p99, pmax, cpus, h99, hmax, nstalls, longest []float64 }
-		byPre := make([]series, len(pre))
-		// Rounds alternate the preconnect values, so that a noisy minute hits each alike.
+		type series struct {
+			name                                                   string
+			ach, p50, p99, pmax, cpus, h99, hmax, nstalls, longest []float64
+		}
+		rows := make([]series, len(pre), len(pre)+1)
+		for i, v := range pre {
+			rows[i].name = "stormtest"
+			if v.preconnect > 0 {
+				rows[i].name += " --preconnect " + strconv.Itoa(v.preconnect)
+			}
+			if len(floors) > 1 || v.floor != 128 {
+				rows[i].name += " --heap-floor-mib " + strconv.Itoa(v.floor)
+			}
+		}
+		if o.reference {
+			rows = append(rows, series{name: fmt.Sprintf("C openloop, %d conns", ref.conns)})
+		}
+		// Rounds alternate the stormtest variants and the reference, so that a noisy minute
+		// hits each alike.
 		for range o.runs {
-			for i, pc := range pre {
-				m := &byPre[i]
-				out := filepath.Join(o.work, "pacing.st")
-				cmd := exec.Command(stormtest, "attack", "--target", tgt.url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
-					"--engine", o.engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections),
-					"--preconnect", strconv.Itoa(pc))
+			for i := range rows {
+				m := &rows[i]
 				stopMeter := hiccupMeter()
-				cpu, _, err := runChild(cmd)
+				var cpu time.Duration
+				if i < len(pre) {
+					out := filepath.Join(o.work, "pacing.st")
+					cmd := exec.Command(stormtest, "attack", "--target", tgt.url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
+						"--engine", o.engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections),
+						"--preconnect", strconv.Itoa(pre[i].preconnect), "--heap-floor-mib", strconv.Itoa(pre[i].floor))
+					cpu, _, err = runChild(cmd)
+					hiccups := stopMeter()
+					if err != nil {
+						return err
+					}
+					m.h99 = append(m.h99, float64(quantile(hiccups, 0.99))/1e3)
+					m.hmax = append(m.hmax, float64(hiccups[len(hiccups)-1])/1e3)
+					st, err := readStormtest(out)
+					if err != nil {
+						return err
+					}
+					slices.Sort(st.lags)
+					m.ach = append(m.ach, float64(st.firsts)/o.pacingDur.Seconds())
+					m.p50 = append(m.p50, float64(quantile(st.lags, 0.50))/1e3)
+					m.p99 = append(m.p99, float64(quantile(st.lags, 0.99))/1e3)
+					m.pmax = append(m.pmax, float64(st.lags[len(st.lags)-1])/1e3)
+					m.cpus = append(m.cpus, cpu.Seconds()/float64(st.attempts)*1e6)
+					ss := stalls(st.late)
+					var long time.Duration
+					for _, x := range ss {
+						long = max(long, x.span)
+					}
+					m.nstalls = append(m.nstalls, float64(len(ss)))
+					m.longest = append(m.longest, long.Seconds()*1e3)
+					continue
+				}
+				r, cpu, err := ref.run(rate, o.pacingDur)
 				hiccups := stopMeter()
 				if err != nil {
 					return err
 				}
 				m.h99 = append(m.h99, float64(quantile(hiccups, 0.99))/1e3)
 				m.hmax = append(m.hmax, float64(hiccups[len(hiccups)-1])/1e3)
-				st, err := readStormtest(out)
-				if err != nil {
-					return err
-				}
-				slices.Sort(st.lags)
-				m.ach = append(m.ach, float64(st.firsts)/o.pacingDur.Seconds())
-				m.p50 = append(m.p50, float64(quantile(st.lags, 0.50))/1e3)
-				m.p99 = append(m.p99, float64(quantile(st.lags, 0.99))/1e3)
-				m.pmax = append(m.pmax, float64(st.lags[len(st.lags)-1])/1e3)
-				m.cpus = append(m.cpus, cpu.Seconds()/float64(st.attempts)*1e6)
-				ss := stalls(st.late)
-				var long time.Duration
-				for _, x := range ss {
-					long = max(long, x.span)
-				}
-				m.nstalls = append(m.nstalls, float64(len(ss)))
-				m.longest = append(m.longest, long.Seconds()*1e3)
+				m.ach = append(m.ach, float64(r.n)/o.pacingDur.Seconds())
+				m.p50 = append(m.p50, float64(r.p50)/1e3)
+				m.p99 = append(m.p99, float64(r.p99)/1e3)
+				m.pmax = append(m.pmax, float64(r.max)/1e3)
+				m.cpus = append(m.cpus, cpu.Seconds()/float64(r.n)*1e6)
 			}
 		}
-		for i, m := range byPre {
+		refP99 := 0.0
+		if o.reference {
+			refP99 = median(rows[len(rows)-1].p99)
+		}
+		for i, m := range rows {
 			a := median(m.ach)
 			errPct := (a - rate) / rate * 100
 			ok := "yes"
 			if math.Abs(errPct) > 1 || median(m.p99) >= 1000 {
 				ok = "no"
 			}
-			fmt.Fprintf(tw, "%.0f\t%d\t%.0f\t%+.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%.0f\t%.0f\t%s\t\n", rate, pre[i], a, errPct, median(m.p50), median(m.p99), median(m.pmax),
-				median(m.nstalls), median(m.longest), median(m.cpus), median(m.h99), median(m.hmax), ok)
+			stalls, longest, ratio := "–", "–", "–"
+			if i < len(pre) {
+				stalls, longest = fmt.Sprintf("%.0f", median(m.nstalls)), fmt.Sprintf("%.1f", median(m.longest))
+				if refP99 > 0 {
+					ratio = fmt.Sprintf("%.2f×", median(m.p99)/refP99)
+				}
+			}
+			fmt.Fprintf(tw, "%.0f\t%s\t%.0f\t%+.2f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%.1f\t%.0f\t%.0f\t%s\t%s\t\n", rate, m.name, a, errPct, median(m.p50), median(m.p99), median(m.pmax),
+				stalls, longest, median(m.cpus), median(m.h99), median(m.hmax), ok, ratio)
 		}
 	}
 	return tw.Flush()
+}
+
+// counts parses a comma-separated list of non-negative integers given to flag.
+func counts(list, flag, expected string) ([]int, error) {
+	var ns []int
+	for _, v := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("bad %s value %q (expected %s)", flag, v, expected)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
+}
+
+// referenceClient runs bench/openloop, built by buildOpenloop, against one target.
+type referenceClient struct {
+	bin   string
+	port  string
+	conns int // openloop's connections: the run's max workers, up to its limit of 256
+}
+
+// buildOpenloop compiles bench/openloop with the machine's C compiler (Debian's gcc, installed
+// when missing) into the work directory, for the target at url (a loopback port).
+func buildOpenloop(o options, url string) (referenceClient, error) {
+	cc, err := aptTool("cc", "gcc")
+	if err != nil {
+		return referenceClient{}, err
+	}
+	ref := referenceClient{bin: filepath.Join(o.work, "openloop"), conns: min(o.workers, 256)}
+	if i := strings.LastIndexByte(url, ':'); i >= 0 {
+		ref.port = url[i+1:]
+	}
+	if _, err := strconv.Atoi(ref.port); err != nil {
+		return referenceClient{}, fmt.Errorf("no port in the target's URL %q for the C reference", url)
+	}
+	cmd := exec.Command(cc, "-O2", "-o", ref.bin, "bench/openloop/openloop.c")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return referenceClient{}, fmt.Errorf("building bench/openloop/openloop.c with %s (run from the repository's root, or pass -reference=false): %w", cc, err)
+	}
+	return ref, nil
+}
+
+// openloopRun is what one openloop run printed: responses and the lag percentiles.
+type openloopRun struct {
+	n             int
+	p50, p99, max time.Duration // lag: scheduled time to send
+	svc99, svcMax time.Duration // service time: send to whole response
+}
+
+func (r referenceClient) run(rate float64, d time.Duration) (openloopRun, time.Duration, error) {
+	var stdout strings.Builder
+	cmd := exec.Command(r.bin, strconv.FormatFloat(rate, 'f', -1, 64), strconv.FormatFloat(d.Seconds(), 'f', -1, 64), strconv.Itoa(r.conns), r.port)
+	cmd.Stdout = &stdout
+	cpu, _, err := runChild(cmd)
+	if err != nil {
+		return openloopRun{}, 0, err
+	}
+	res, err := parseOpenloop(stdout.String())
+	return res, cpu, err
+}
+
+// parseOpenloop reads openloop's one line of output:
+//
+//	rate 10000: n=50000 service p50 90us p99 317us max 2.0ms | lag p50 39us p99 187us max 1.7ms
+func parseOpenloop(out string) (openloopRun, error) {
+	var rate, s50, s99, sMax, l50, l99, lMax float64
+	var r openloopRun
+	_, err := fmt.Sscanf(strings.TrimSpace(out), "rate %g: n=%d service p50 %gus p99 %gus max %gms | lag p50 %gus p99 %gus max %gms",
+		&rate, &r.n, &s50, &s99, &sMax, &l50, &l99, &lMax)
+	if err != nil || r.n <= 0 {
+		return openloopRun{}, fmt.Errorf("openloop printed %q, not its summary line: %v", out, err)
+	}
+	us := func(v float64) time.Duration { return time.Duration(v * float64(time.Microsecond)) }
+	r.p50, r.p99, r.max = us(l50), us(l99), us(lMax*1e3)
+	r.svc99, r.svcMax = us(s99), us(sMax*1e3)
+	return r, nil
 }
 
 // hiccupMeter starts sleeping 1 ms at a time (nanosleep, on a thread of its own) and
