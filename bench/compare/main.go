@@ -35,6 +35,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/stormtest/stormtest/attack"
+	"github.com/stormtest/stormtest/internal/heapfloor"
 	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 )
@@ -95,7 +97,7 @@ func main() {
 	flag.StringVar(&o.work, "work", "", "directory for binaries and results (default: a cache directory)")
 	flag.BoolVar(&o.pacing, "pacing", false, "measure pacing accuracy at fixed rates instead")
 	flag.StringVar(&o.preconnect, "preconnect", "0", "for -pacing: stormtest's --preconnect values to compare, alternating within each round, e.g. 0,256")
-	flag.StringVar(&o.heapFloor, "heap-floor", "128", "for -pacing: stormtest's --heap-floor-mib values to compare, alternating within each round, e.g. 0,128")
+	flag.StringVar(&o.heapFloor, "heap-floor", strconv.Itoa(heapfloor.DefaultMiB), "for -pacing: stormtest's --heap-floor-mib values to compare, alternating within each round, e.g. 0,128")
 	flag.BoolVar(&o.reference, "reference", true, "for -pacing: run the C open-loop reference (bench/openloop, built with cc) in each round too")
 	flag.StringVar(&o.rates, "rates", "100,1000,5000,10000,20000,30000,40000,45000", "fixed rates for -pacing")
 	flag.DurationVar(&o.pacingDur, "pacing-duration", 5*time.Second, "length of each -pacing run")
@@ -861,7 +863,7 @@ func pacing(o options, stormtest string) error {
 			if v.preconnect > 0 {
 				rows[i].name += " --preconnect " + strconv.Itoa(v.preconnect)
 			}
-			if len(floors) > 1 || v.floor != 128 {
+			if len(floors) > 1 || v.floor != heapfloor.DefaultMiB {
 				rows[i].name += " --heap-floor-mib " + strconv.Itoa(v.floor)
 			}
 		}
@@ -874,50 +876,25 @@ func pacing(o options, stormtest string) error {
 			for i := range rows {
 				m := &rows[i]
 				stopMeter := hiccupMeter()
-				var cpu time.Duration
+				var r pacingRun
 				if i < len(pre) {
-					out := filepath.Join(o.work, "pacing.st")
-					cmd := exec.Command(stormtest, "attack", "--target", tgt.url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
-						"--engine", o.engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections),
-						"--preconnect", strconv.Itoa(pre[i].preconnect), "--heap-floor-mib", strconv.Itoa(pre[i].floor))
-					cpu, _, err = runChild(cmd)
-					hiccups := stopMeter()
-					if err != nil {
-						return err
-					}
-					m.h99 = append(m.h99, float64(quantile(hiccups, 0.99))/1e3)
-					m.hmax = append(m.hmax, float64(hiccups[len(hiccups)-1])/1e3)
-					st, err := readStormtest(out)
-					if err != nil {
-						return err
-					}
-					slices.Sort(st.lags)
-					m.ach = append(m.ach, float64(st.firsts)/o.pacingDur.Seconds())
-					m.p50 = append(m.p50, float64(quantile(st.lags, 0.50))/1e3)
-					m.p99 = append(m.p99, float64(quantile(st.lags, 0.99))/1e3)
-					m.pmax = append(m.pmax, float64(st.lags[len(st.lags)-1])/1e3)
-					m.cpus = append(m.cpus, cpu.Seconds()/float64(st.attempts)*1e6)
-					ss := stalls(st.late)
-					var long time.Duration
-					for _, x := range ss {
-						long = max(long, x.span)
-					}
-					m.nstalls = append(m.nstalls, float64(len(ss)))
-					m.longest = append(m.longest, long.Seconds()*1e3)
-					continue
+					r, err = runPacing(o, stormtest, tgt.url, prof, pre[i].preconnect, pre[i].floor)
+				} else {
+					r, err = ref.run(rate, o.pacingDur)
 				}
-				r, cpu, err := ref.run(rate, o.pacingDur)
 				hiccups := stopMeter()
 				if err != nil {
 					return err
 				}
 				m.h99 = append(m.h99, float64(quantile(hiccups, 0.99))/1e3)
 				m.hmax = append(m.hmax, float64(hiccups[len(hiccups)-1])/1e3)
-				m.ach = append(m.ach, float64(r.n)/o.pacingDur.Seconds())
+				m.ach = append(m.ach, float64(r.firsts)/o.pacingDur.Seconds())
 				m.p50 = append(m.p50, float64(r.p50)/1e3)
 				m.p99 = append(m.p99, float64(r.p99)/1e3)
 				m.pmax = append(m.pmax, float64(r.max)/1e3)
-				m.cpus = append(m.cpus, cpu.Seconds()/float64(r.n)*1e6)
+				m.cpus = append(m.cpus, r.cpu.Seconds()/float64(r.attempts)*1e6)
+				m.nstalls = append(m.nstalls, float64(r.stalls))
+				m.longest = append(m.longest, r.longest.Seconds()*1e3)
 			}
 		}
 		refP99 := 0.0
@@ -943,6 +920,42 @@ func pacing(o options, stormtest string) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// pacingRun is one fixed-rate run of a generator: its first attempts and their lag
+// (scheduled time to send), all attempts and the CPU they took, and the stalls (stormtest's
+// runs only: the C reference prints percentiles, not attempts).
+type pacingRun struct {
+	firsts, attempts int
+	p50, p99, max    time.Duration
+	cpu              time.Duration
+	stalls           int
+	longest          time.Duration
+}
+
+// runPacing runs stormtest once at the rate prof gives and reads its results file.
+func runPacing(o options, stormtest, url, prof string, preconnect, floor int) (pacingRun, error) {
+	out := filepath.Join(o.work, "pacing.st")
+	cmd := exec.Command(stormtest, "attack", "--target", url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
+		"--engine", o.engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections),
+		"--preconnect", strconv.Itoa(preconnect), "--heap-floor-mib", strconv.Itoa(floor))
+	cpu, _, err := runChild(cmd)
+	if err != nil {
+		return pacingRun{}, err
+	}
+	st, err := readStormtest(out)
+	if err != nil {
+		return pacingRun{}, err
+	}
+	slices.Sort(st.lags)
+	r := pacingRun{firsts: st.firsts, attempts: st.attempts, cpu: cpu,
+		p50: quantile(st.lags, 0.50), p99: quantile(st.lags, 0.99), max: st.lags[len(st.lags)-1]}
+	ss := stalls(st.late)
+	r.stalls = len(ss)
+	for _, x := range ss {
+		r.longest = max(r.longest, x.span)
+	}
+	return r, nil
 }
 
 // counts parses a comma-separated list of non-negative integers given to flag.
@@ -972,13 +985,11 @@ func buildOpenloop(o options, url string) (referenceClient, error) {
 	if err != nil {
 		return referenceClient{}, err
 	}
-	ref := referenceClient{bin: filepath.Join(o.work, "openloop"), conns: min(o.workers, 256)}
-	if i := strings.LastIndexByte(url, ':'); i >= 0 {
-		ref.port = url[i+1:]
-	}
-	if _, err := strconv.Atoi(ref.port); err != nil {
+	u, err := neturl.Parse(url)
+	if err != nil || u.Port() == "" {
 		return referenceClient{}, fmt.Errorf("no port in the target's URL %q for the C reference", url)
 	}
+	ref := referenceClient{bin: filepath.Join(o.work, "openloop"), port: u.Port(), conns: min(o.workers, 256)}
 	cmd := exec.Command(cc, "-O2", "-o", ref.bin, "bench/openloop/openloop.c")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -994,16 +1005,21 @@ type openloopRun struct {
 	svc99, svcMax time.Duration // service time: send to whole response
 }
 
-func (r referenceClient) run(rate float64, d time.Duration) (openloopRun, time.Duration, error) {
+// run runs openloop once at rate for d. Every request it schedules is sent once: its
+// responses are its first attempts and all of them.
+func (r referenceClient) run(rate float64, d time.Duration) (pacingRun, error) {
 	var stdout strings.Builder
 	cmd := exec.Command(r.bin, strconv.FormatFloat(rate, 'f', -1, 64), strconv.FormatFloat(d.Seconds(), 'f', -1, 64), strconv.Itoa(r.conns), r.port)
 	cmd.Stdout = &stdout
 	cpu, _, err := runChild(cmd)
 	if err != nil {
-		return openloopRun{}, 0, err
+		return pacingRun{}, err
 	}
 	res, err := parseOpenloop(stdout.String())
-	return res, cpu, err
+	if err != nil {
+		return pacingRun{}, err
+	}
+	return pacingRun{firsts: res.n, attempts: res.n, p50: res.p50, p99: res.p99, max: res.max, cpu: cpu}, nil
 }
 
 // parseOpenloop reads openloop's one line of output:

@@ -83,7 +83,7 @@ func attackCommand() *cli.Command {
 			if c.Int("max-body-mib") < 1 {
 				return usageError("--max-body-mib %d: must be at least 1 (MiB of each response body read before the attempt fails as too-large)", c.Int("max-body-mib"))
 			}
-			stopFloor, err := startHeapFloor(c, os.LookupEnv)
+			stopFloor, err := startHeapFloor(c)
 			if err != nil {
 				return err
 			}

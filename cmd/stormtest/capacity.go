@@ -120,7 +120,7 @@ func runCapacity(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	stopFloor, err := startHeapFloor(c, os.LookupEnv)
+	stopFloor, err := startHeapFloor(c)
 	if err != nil {
 		return err
 	}

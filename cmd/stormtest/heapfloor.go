@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -18,13 +19,13 @@ func heapFloorFlag() cli.Flag {
 // startHeapFloor starts the floor --heap-floor-mib asks for and returns what stops it. It
 // starts none when the environment sets GOGC or GOMEMLIMIT: the user tuned the collector
 // already, and is told so when the flag asked for a floor too.
-func startHeapFloor(c *cli.Context, lookupEnv func(string) (string, bool)) (stop func(), err error) {
+func startHeapFloor(c *cli.Context) (stop func(), err error) {
 	mib := c.Int("heap-floor-mib")
 	if mib < 0 || mib > heapfloor.MaxMiB {
 		return nil, usageError("--heap-floor-mib %d: must be between 0 (Go's default collector) and %d", mib, heapfloor.MaxMiB)
 	}
 	for _, name := range []string{"GOGC", "GOMEMLIMIT"} {
-		if _, ok := lookupEnv(name); ok {
+		if _, ok := os.LookupEnv(name); ok {
 			if c.IsSet("heap-floor-mib") && mib > 0 {
 				fmt.Fprintf(c.App.ErrWriter, "stormtest: --heap-floor-mib %d not applied: %s is set in the environment and decides the garbage collector\n", mib, name)
 			}

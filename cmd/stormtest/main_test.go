@@ -56,6 +56,8 @@ func TestBadInputGetsOneLineAndExit2(t *testing.T) {
 		{"no results file", []string{"analyze"}, "no results file"},
 		{"unreachable target", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--out", filepath.Join(t.TempDir(), "x.st")}, "unreachable"},
 		{"bad scale", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--rate-scale", "0", "--out", "x.st"}, "--rate-scale"},
+		{"negative heap floor", []string{"attack", "--target", "http://127.0.0.1:1", "--profile", "steady", "--heap-floor-mib", "-1", "--out", "x.st"}, "--heap-floor-mib -1: must be between 0"},
+		{"heap floor past its bound for capacity", []string{"capacity", "--target", "http://127.0.0.1:1", "--profile", "steady", "--heap-floor-mib", "70000"}, "--heap-floor-mib 70000: must be between 0"},
 		{"bad serve knob", []string{"serve", "--capacity-fraction", "1.5"}, "CapacityFraction"},
 		{"serve TLS key without certificate", []string{"serve", "--addr", "127.0.0.1:0", "--tls-key", notResults}, "--tls-key without --tls-cert"},
 		{"serve TLS certificate that is not one", []string{"serve", "--addr", "127.0.0.1:0", "--tls-cert", notResults, "--tls-key", notResults}, "--tls-cert/--tls-key: tls: failed to find any PEM data"},

@@ -49,24 +49,18 @@ type Floor struct {
 	samples []metrics.Sample
 }
 
-// Metrics the pace is computed from: the heap a collection found live, and the stacks and
-// globals it scanned, which Go's heap goal counts as well (goal = live + (live + stacks +
-// globals) × GOGC/100).
-var metricNames = [...]string{"/gc/heap/live:bytes", "/gc/scan/stack:bytes", "/gc/scan/globals:bytes"}
-
 // Start sets the collector's pace for a floor of the given bytes now and after every
 // collection until Stop. A floor of zero does nothing. GOGC is the process's: one floor at a
 // time, started and stopped by the goroutine that owns the process's run.
 func Start(bytes uint64) *Floor {
-	f := &Floor{bytes: bytes, before: debug.SetGCPercent(defaultPercent)}
 	if bytes == 0 {
-		debug.SetGCPercent(f.before)
-		f.stopped = true
-		return f
+		return &Floor{stopped: true}
 	}
-	for _, n := range metricNames {
-		f.samples = append(f.samples, metrics.Sample{Name: n})
-	}
+	f := &Floor{bytes: bytes, before: debug.SetGCPercent(defaultPercent)}
+	// What the pace is computed from: the heap a collection found live, and the stacks and
+	// globals it scanned, which Go's heap goal counts as well (goal = live + (live + stacks
+	// + globals) × GOGC/100).
+	f.samples = []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}
 	f.tune()
 	f.arm()
 	return f
@@ -106,7 +100,7 @@ func (f *Floor) tune() bool {
 		return false
 	}
 	metrics.Read(f.samples)
-	var v [len(metricNames)]uint64
+	var v [3]uint64 // live, stacks, globals; 0 where this Go does not have one
 	for i, s := range f.samples {
 		if s.Value.Kind() == metrics.KindUint64 {
 			v[i] = s.Value.Uint64()
