@@ -555,6 +555,7 @@ func runStormtest(o options, bin, url, engine string) (sample, error) {
 type runStats struct {
 	attempts, firsts, ok int
 	lags                 []time.Duration // first attempts' send lag
+	services             []time.Duration // first attempts' service time
 	late                 []lateAttempt   // first attempts sent over lateThreshold late, in file order
 }
 
@@ -621,6 +622,7 @@ func readStormtest(path string) (runStats, error) {
 		if rec.Attempt == 1 {
 			st.firsts++
 			st.lags = append(st.lags, rec.SendLag)
+			st.services = append(st.services, rec.ServiceTime)
 			if rec.SendLag > lateThreshold {
 				st.late = append(st.late, lateAttempt{rec.Intended, rec.SendLag})
 			}
@@ -841,7 +843,7 @@ func pacing(o options, stormtest string) error {
 	fmt.Printf("pacing, %s target, engine %s, %s per rate, max-workers %d, connections %d (medians of %d runs), load average %s\n\n",
 		o.pacingTarget, o.engine, o.pacingDur, o.workers, o.connections, o.runs, loadAverage())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "intended/s\tgenerator\tachieved first/s\terror %\tlag p50 µs\tlag p99 µs\tlag max µs\tstalls\tlongest stall ms\tCPU µs/req\thiccup p99 µs\thiccup max µs\t≤1 % and p99<1ms\tp99 / C's\t")
+	fmt.Fprintln(tw, "intended/s\tgenerator\tachieved first/s\terror %\tlag p50 µs\tlag p99 µs\tlag max µs\tservice p99 µs\tstalls\tlongest stall ms\tCPU µs/req\thiccup p99 µs\thiccup max µs\t≤1 % and p99<1ms\tp99 / C's\t")
 	for _, rs := range strings.Split(o.rates, ",") {
 		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
 		if err != nil {
@@ -854,8 +856,8 @@ func pacing(o options, stormtest string) error {
 			return err
 		}
 		type series struct {
-			name                                                   string
-			ach, p50, p99, pmax, cpus, h99, hmax, nstalls, longest []float64
+			name                                                          string
+			ach, p50, p99, pmax, svc99, cpus, h99, hmax, nstalls, longest []float64
 		}
 		rows := make([]series, len(pre), len(pre)+1)
 		for i, v := range pre {
@@ -892,6 +894,7 @@ func pacing(o options, stormtest string) error {
 				m.p50 = append(m.p50, float64(r.p50)/1e3)
 				m.p99 = append(m.p99, float64(r.p99)/1e3)
 				m.pmax = append(m.pmax, float64(r.max)/1e3)
+				m.svc99 = append(m.svc99, float64(r.svc99)/1e3)
 				m.cpus = append(m.cpus, r.cpu.Seconds()/float64(r.attempts)*1e6)
 				m.nstalls = append(m.nstalls, float64(r.stalls))
 				m.longest = append(m.longest, r.longest.Seconds()*1e3)
@@ -915,19 +918,21 @@ func pacing(o options, stormtest string) error {
 					ratio = fmt.Sprintf("%.2f×", median(m.p99)/refP99)
 				}
 			}
-			fmt.Fprintf(tw, "%.0f\t%s\t%.0f\t%+.2f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%.1f\t%.0f\t%.0f\t%s\t%s\t\n", rate, m.name, a, errPct, median(m.p50), median(m.p99), median(m.pmax),
-				stalls, longest, median(m.cpus), median(m.h99), median(m.hmax), ok, ratio)
+			fmt.Fprintf(tw, "%.0f\t%s\t%.0f\t%+.2f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%.1f\t%.0f\t%.0f\t%s\t%s\t\n", rate, m.name, a, errPct, median(m.p50), median(m.p99), median(m.pmax),
+				median(m.svc99), stalls, longest, median(m.cpus), median(m.h99), median(m.hmax), ok, ratio)
 		}
 	}
 	return tw.Flush()
 }
 
-// pacingRun is one fixed-rate run of a generator: its first attempts and their lag
-// (scheduled time to send), all attempts and the CPU they took, and the stalls (stormtest's
-// runs only: the C reference prints percentiles, not attempts).
+// pacingRun is one fixed-rate run of a generator: its first attempts, their lag (scheduled
+// time to send) and service time (send to whole response: a stall the target or the machine
+// causes shows here as well as in the lag), all attempts and the CPU they took, and the
+// stalls (stormtest's runs only: the C reference prints percentiles, not attempts).
 type pacingRun struct {
 	firsts, attempts int
 	p50, p99, max    time.Duration
+	svc99            time.Duration
 	cpu              time.Duration
 	stalls           int
 	longest          time.Duration
@@ -948,8 +953,10 @@ func runPacing(o options, stormtest, url, prof string, preconnect, floor int) (p
 		return pacingRun{}, err
 	}
 	slices.Sort(st.lags)
+	slices.Sort(st.services)
 	r := pacingRun{firsts: st.firsts, attempts: st.attempts, cpu: cpu,
-		p50: quantile(st.lags, 0.50), p99: quantile(st.lags, 0.99), max: st.lags[len(st.lags)-1]}
+		p50: quantile(st.lags, 0.50), p99: quantile(st.lags, 0.99), max: st.lags[len(st.lags)-1],
+		svc99: quantile(st.services, 0.99)}
 	ss := stalls(st.late)
 	r.stalls = len(ss)
 	for _, x := range ss {
@@ -998,7 +1005,7 @@ func buildOpenloop(o options, url string) (referenceClient, error) {
 	return ref, nil
 }
 
-// openloopRun is what one openloop run printed: responses and the lag percentiles.
+// openloopRun is what one openloop run printed: responses, the lag and service percentiles.
 type openloopRun struct {
 	n             int
 	p50, p99, max time.Duration // lag: scheduled time to send
@@ -1019,7 +1026,7 @@ func (r referenceClient) run(rate float64, d time.Duration) (pacingRun, error) {
 	if err != nil {
 		return pacingRun{}, err
 	}
-	return pacingRun{firsts: res.n, attempts: res.n, p50: res.p50, p99: res.p99, max: res.max, cpu: cpu}, nil
+	return pacingRun{firsts: res.n, attempts: res.n, p50: res.p50, p99: res.p99, max: res.max, svc99: res.svc99, cpu: cpu}, nil
 }
 
 // parseOpenloop reads openloop's one line of output:
