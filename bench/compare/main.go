@@ -92,13 +92,13 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 64, "connections (wrk, bombardier, hey) and max workers (vegeta, stormtest), the same for every generator")
 	flag.IntVar(&o.connections, "connections", 64, "idle keep-alive connections per host, for vegeta and stormtest's std engine")
 	flag.StringVar(&o.targets, "targets", "nginx,minimal", "targets to measure: nginx, minimal, serve")
-	flag.StringVar(&o.generators, "generators", "wrk,bombardier,hey,vegeta,stormtest-std,stormtest-fast", "generators to run, in the first round's order")
+	flag.StringVar(&o.generators, "generators", "wrk,bombardier,hey,vegeta,goloop,stormtest-std,stormtest-fast", "generators to run, in the first round's order")
 	flag.StringVar(&o.engine, "engine", "fast", "stormtest's engine for -pacing and the profiled run: std, fast or auto")
 	flag.StringVar(&o.work, "work", "", "directory for binaries and results (default: a cache directory)")
 	flag.BoolVar(&o.pacing, "pacing", false, "measure pacing accuracy at fixed rates instead")
 	flag.StringVar(&o.preconnect, "preconnect", "0", "for -pacing: stormtest's --preconnect values to compare, alternating within each round, e.g. 0,256")
 	flag.StringVar(&o.heapFloor, "heap-floor", strconv.Itoa(heapfloor.DefaultMiB), "for -pacing: stormtest's --heap-floor-mib values to compare, alternating within each round, e.g. 0,128")
-	flag.BoolVar(&o.reference, "reference", true, "for -pacing: run the C open-loop reference (bench/openloop, built with cc) in each round too")
+	flag.BoolVar(&o.reference, "reference", true, "for -pacing: run the event-loop references in each round too (bench/openloop in C, built with cc, and bench/goloop in Go)")
 	flag.StringVar(&o.rates, "rates", "100,1000,5000,10000,20000,30000,40000,45000", "fixed rates for -pacing")
 	flag.DurationVar(&o.pacingDur, "pacing-duration", 5*time.Second, "length of each -pacing run")
 	flag.StringVar(&o.pacingTarget, "pacing-target", "minimal", "target of -pacing: minimal or nginx")
@@ -275,11 +275,17 @@ func setUpGenerators(o options, stormtest string) ([]generator, error) {
 				return nil, err
 			}
 			run = func(url string) (sample, error) { return runVegeta(o, bin, url) }
+		case "goloop":
+			bin, err := buildGoloop(o)
+			if err != nil {
+				return nil, err
+			}
+			run = func(url string) (sample, error) { return runGoloop(o, bin, url) }
 		case "stormtest-std", "stormtest-fast", "stormtest-auto":
 			engine := strings.TrimPrefix(name, "stormtest-")
 			run = func(url string) (sample, error) { return runStormtest(o, stormtest, url, engine) }
 		default:
-			return nil, fmt.Errorf("unknown generator %q (want wrk, bombardier, hey, vegeta, stormtest-std, stormtest-fast, stormtest-auto)", name)
+			return nil, fmt.Errorf("unknown generator %q (want wrk, bombardier, hey, vegeta, goloop, stormtest-std, stormtest-fast, stormtest-auto)", name)
 		}
 		gens = append(gens, generator{name: name, run: run})
 	}
@@ -362,6 +368,28 @@ func runWrk(o options, bin, url string) (sample, error) {
 		}
 	}
 	return newSample(n, failed, o.duration, cpu, rss)
+}
+
+// runGoloop runs bench/goloop at max rate for the duration: an event loop in Go, what the
+// language can do here without a goroutine per connection.
+func runGoloop(o options, bin, url string) (sample, error) {
+	port, err := loopbackPort(url)
+	if err != nil {
+		return sample{}, err
+	}
+	ref := referenceClient{bin: bin, port: port, conns: min(o.workers, referenceConns)}
+	var stdout strings.Builder
+	cmd := ref.command(0, o.duration)
+	cmd.Stdout = &stdout
+	cpu, rss, err := runChild(cmd)
+	if err != nil {
+		return sample{}, err
+	}
+	res, err := parseOpenloop(stdout.String())
+	if err != nil {
+		return sample{}, err
+	}
+	return newSample(res.n, 0, o.duration, cpu, rss) // it stops at the first error, so none failed
 }
 
 // runBombardier runs bombardier (fasthttp) for the duration and reads its JSON result.
@@ -812,6 +840,8 @@ func buildVegeta(work string) (string, error) {
 // connections opened before the run, at the same rate against the same target: what this
 // machine can do without Go, measured minutes apart at most from stormtest's runs, so that a
 // lag target is read as a ratio to it, as the max-rate figures are read as ratios to peers.
+// bench/goloop, the same loop in Go, runs beside it: what Go can do without a goroutine per
+// connection.
 func pacing(o options, stormtest string) error {
 	tgt, err := startTarget(o.pacingTarget, stormtest, o.work)
 	if err != nil {
@@ -834,9 +864,9 @@ func pacing(o options, stormtest string) error {
 			pre = append(pre, variant{pc, hf})
 		}
 	}
-	var ref referenceClient
+	var refs []referenceClient
 	if o.reference {
-		if ref, err = buildOpenloop(o, tgt.url); err != nil {
+		if refs, err = references(o, tgt.url); err != nil {
 			return err
 		}
 	}
@@ -869,8 +899,8 @@ func pacing(o options, stormtest string) error {
 				rows[i].name += " --heap-floor-mib " + strconv.Itoa(v.floor)
 			}
 		}
-		if o.reference {
-			rows = append(rows, series{name: fmt.Sprintf("C openloop, %d conns", ref.conns)})
+		for _, ref := range refs {
+			rows = append(rows, series{name: ref.name})
 		}
 		// Rounds alternate the stormtest variants and the reference, so that a noisy minute
 		// hits each alike.
@@ -882,7 +912,7 @@ func pacing(o options, stormtest string) error {
 				if i < len(pre) {
 					r, err = runPacing(o, stormtest, tgt.url, prof, pre[i].preconnect, pre[i].floor)
 				} else {
-					r, err = ref.run(rate, o.pacingDur)
+					r, err = refs[i-len(pre)].run(rate, o.pacingDur)
 				}
 				hiccups := stopMeter()
 				if err != nil {
@@ -900,9 +930,9 @@ func pacing(o options, stormtest string) error {
 				m.longest = append(m.longest, r.longest.Seconds()*1e3)
 			}
 		}
-		refP99 := 0.0
-		if o.reference {
-			refP99 = median(rows[len(rows)-1].p99)
+		refP99 := 0.0 // the C reference's
+		if len(refs) > 0 {
+			refP99 = median(rows[len(pre)].p99)
 		}
 		for i, m := range rows {
 			a := median(m.ach)
@@ -928,7 +958,7 @@ func pacing(o options, stormtest string) error {
 // pacingRun is one fixed-rate run of a generator: its first attempts, their lag (scheduled
 // time to send) and service time (send to whole response: a stall the target or the machine
 // causes shows here as well as in the lag), all attempts and the CPU they took, and the
-// stalls (stormtest's runs only: the C reference prints percentiles, not attempts).
+// stalls (stormtest's runs only: the references print percentiles, not attempts).
 type pacingRun struct {
 	firsts, attempts int
 	p50, p99, max    time.Duration
@@ -978,31 +1008,77 @@ func counts(list, flag, expected string) ([]int, error) {
 	return ns, nil
 }
 
-// referenceClient runs bench/openloop, built by buildOpenloop, against one target.
+// referenceClient runs one of the event-loop references against one target: bench/openloop
+// (C, built by buildOpenloop) or bench/goloop (Go, built by buildGoloop). Both take the same
+// arguments and print the same line.
 type referenceClient struct {
+	name  string
 	bin   string
 	port  string
-	conns int // openloop's connections: the run's max workers, up to its limit of 256
+	conns int // the reference's connections: the run's max workers, up to their limit of 256
+}
+
+// referenceConns is the most connections openloop and goloop open.
+const referenceConns = 256
+
+// loopbackPort is the port of a target's loopback URL, which the references dial.
+func loopbackPort(url string) (string, error) {
+	u, err := neturl.Parse(url)
+	if err != nil || u.Port() == "" {
+		return "", fmt.Errorf("no port in the target's URL %q for the event-loop references", url)
+	}
+	return u.Port(), nil
 }
 
 // buildOpenloop compiles bench/openloop with the machine's C compiler (Debian's gcc, installed
-// when missing) into the work directory, for the target at url (a loopback port).
-func buildOpenloop(o options, url string) (referenceClient, error) {
+// when missing) into the work directory.
+func buildOpenloop(o options) (string, error) {
 	cc, err := aptTool("cc", "gcc")
 	if err != nil {
-		return referenceClient{}, err
+		return "", err
 	}
-	u, err := neturl.Parse(url)
-	if err != nil || u.Port() == "" {
-		return referenceClient{}, fmt.Errorf("no port in the target's URL %q for the C reference", url)
-	}
-	ref := referenceClient{bin: filepath.Join(o.work, "openloop"), port: u.Port(), conns: min(o.workers, 256)}
-	cmd := exec.Command(cc, "-O2", "-o", ref.bin, "bench/openloop/openloop.c")
+	bin := filepath.Join(o.work, "openloop")
+	cmd := exec.Command(cc, "-O2", "-o", bin, "bench/openloop/openloop.c")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
-		return referenceClient{}, fmt.Errorf("building bench/openloop/openloop.c with %s (run from the repository's root, or pass -reference=false): %w", cc, err)
+		return "", fmt.Errorf("building bench/openloop/openloop.c with %s (run from the repository's root, or pass -reference=false): %w", cc, err)
 	}
-	return ref, nil
+	return bin, nil
+}
+
+// buildGoloop builds bench/goloop, the same event loop in Go, into the work directory.
+func buildGoloop(o options) (string, error) {
+	bin := filepath.Join(o.work, "goloop")
+	if err := goBuild("", bin, "./bench/goloop"); err != nil {
+		return "", fmt.Errorf("%w (run from the repository's root, or pass -reference=false)", err)
+	}
+	return bin, nil
+}
+
+// references builds both event-loop references for the target at url.
+func references(o options, url string) ([]referenceClient, error) {
+	port, err := loopbackPort(url)
+	if err != nil {
+		return nil, err
+	}
+	conns := min(o.workers, referenceConns)
+	c, err := buildOpenloop(o)
+	if err != nil {
+		return nil, err
+	}
+	g, err := buildGoloop(o)
+	if err != nil {
+		return nil, err
+	}
+	return []referenceClient{
+		{name: fmt.Sprintf("C openloop, %d conns", conns), bin: c, port: port, conns: conns},
+		{name: fmt.Sprintf("Go goloop, %d conns", conns), bin: g, port: port, conns: conns},
+	}, nil
+}
+
+// command is the reference's command line: RATE SECONDS CONNS PORT.
+func (r referenceClient) command(rate float64, d time.Duration) *exec.Cmd {
+	return exec.Command(r.bin, strconv.FormatFloat(rate, 'f', -1, 64), strconv.FormatFloat(d.Seconds(), 'f', -1, 64), strconv.Itoa(r.conns), r.port)
 }
 
 // openloopRun is what one openloop run printed: responses, the lag and service percentiles.
@@ -1012,11 +1088,11 @@ type openloopRun struct {
 	svc99, svcMax time.Duration // service time: send to whole response
 }
 
-// run runs openloop once at rate for d. Every request it schedules is sent once: its
-// responses are its first attempts and all of them.
+// run runs the reference once at rate for d (0: as fast as its connections go). Every
+// request it schedules is sent once: its responses are its first attempts and all of them.
 func (r referenceClient) run(rate float64, d time.Duration) (pacingRun, error) {
 	var stdout strings.Builder
-	cmd := exec.Command(r.bin, strconv.FormatFloat(rate, 'f', -1, 64), strconv.FormatFloat(d.Seconds(), 'f', -1, 64), strconv.Itoa(r.conns), r.port)
+	cmd := r.command(rate, d)
 	cmd.Stdout = &stdout
 	cpu, _, err := runChild(cmd)
 	if err != nil {
