@@ -378,14 +378,7 @@ func runGoloop(o options, bin, url string) (sample, error) {
 		return sample{}, err
 	}
 	ref := referenceClient{bin: bin, port: port, conns: min(o.workers, referenceConns)}
-	var stdout strings.Builder
-	cmd := ref.command(0, o.duration)
-	cmd.Stdout = &stdout
-	cpu, rss, err := runChild(cmd)
-	if err != nil {
-		return sample{}, err
-	}
-	res, err := parseOpenloop(stdout.String())
+	res, cpu, rss, err := ref.runOnce(0, o.duration)
 	if err != nil {
 		return sample{}, err
 	}
@@ -1076,9 +1069,17 @@ func references(o options, url string) ([]referenceClient, error) {
 	}, nil
 }
 
-// command is the reference's command line: RATE SECONDS CONNS PORT.
-func (r referenceClient) command(rate float64, d time.Duration) *exec.Cmd {
-	return exec.Command(r.bin, strconv.FormatFloat(rate, 'f', -1, 64), strconv.FormatFloat(d.Seconds(), 'f', -1, 64), strconv.Itoa(r.conns), r.port)
+// runOnce runs the reference (RATE SECONDS CONNS PORT) and reads the line it printed, with
+// the CPU and peak memory it took.
+func (r referenceClient) runOnce(rate float64, d time.Duration) (res openloopRun, cpu time.Duration, rssMB float64, err error) {
+	var stdout strings.Builder
+	cmd := exec.Command(r.bin, strconv.FormatFloat(rate, 'f', -1, 64), strconv.FormatFloat(d.Seconds(), 'f', -1, 64), strconv.Itoa(r.conns), r.port)
+	cmd.Stdout = &stdout
+	if cpu, rssMB, err = runChild(cmd); err != nil {
+		return openloopRun{}, 0, 0, err
+	}
+	res, err = parseOpenloop(stdout.String())
+	return res, cpu, rssMB, err
 }
 
 // openloopRun is what one openloop run printed: responses, the lag and service percentiles.
@@ -1091,14 +1092,7 @@ type openloopRun struct {
 // run runs the reference once at rate for d (0: as fast as its connections go). Every
 // request it schedules is sent once: its responses are its first attempts and all of them.
 func (r referenceClient) run(rate float64, d time.Duration) (pacingRun, error) {
-	var stdout strings.Builder
-	cmd := r.command(rate, d)
-	cmd.Stdout = &stdout
-	cpu, _, err := runChild(cmd)
-	if err != nil {
-		return pacingRun{}, err
-	}
-	res, err := parseOpenloop(stdout.String())
+	res, cpu, _, err := r.runOnce(rate, d)
 	if err != nil {
 		return pacingRun{}, err
 	}
