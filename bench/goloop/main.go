@@ -129,6 +129,9 @@ func run(args []string, out io.Writer) error {
 			timeout = 10
 		case rate > 0 && len(pending) == 0:
 			timeout = int((time.Duration(k)*interval - time.Since(start)) / time.Millisecond)
+		case rate == 0 && len(pending) == 0:
+			// Every connection is busy: wait for a response (or the end) instead of polling.
+			timeout = max(int((d-time.Since(start))/time.Millisecond), 1)
 		}
 		ne, err := unix.EpollWait(ep, events[:], max(timeout, 0))
 		if err != nil && err != unix.EINTR {
