@@ -559,18 +559,23 @@ func runStormtest(o options, bin, url, engine string) (sample, error) {
 	if err := os.WriteFile(prof, []byte(maxProfile(o.duration)), 0o644); err != nil {
 		return sample{}, err
 	}
-	out := filepath.Join(o.work, "stormtest.st")
-	cmd := exec.Command(bin, "attack", "--target", url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
-		"--engine", engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections))
-	cpu, rss, err := runChild(cmd)
-	if err != nil {
-		return sample{}, err
-	}
-	st, err := readStormtest(out)
+	st, cpu, rss, err := attackOnce(o, bin, url, prof, filepath.Join(o.work, "stormtest.st"), engine)
 	if err != nil {
 		return sample{}, err
 	}
 	return newSample(st.attempts, st.attempts-st.ok, o.duration, cpu, rss)
+}
+
+// attackOnce runs stormtest attack once with prof against url, with engine, the comparison's
+// workers and connections and any extra flags, and reads the results file it wrote to out.
+func attackOnce(o options, bin, url, prof, out, engine string, extra ...string) (st runStats, cpu time.Duration, rssMB float64, err error) {
+	args := append([]string{"attack", "--target", url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
+		"--engine", engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections)}, extra...)
+	if cpu, rssMB, err = runChild(exec.Command(bin, args...)); err != nil {
+		return runStats{}, 0, 0, err
+	}
+	st, err = readStormtest(out)
+	return st, cpu, rssMB, err
 }
 
 type runStats struct {
@@ -882,7 +887,7 @@ func pacing(o options, stormtest string) error {
 			name                                                          string
 			ach, p50, p99, pmax, svc99, cpus, h99, hmax, nstalls, longest []float64
 		}
-		rows := make([]series, len(pre), len(pre)+1)
+		rows := make([]series, len(pre), len(pre)+len(refs))
 		for i, v := range pre {
 			rows[i].name = "stormtest"
 			if v.preconnect > 0 {
@@ -963,15 +968,8 @@ type pacingRun struct {
 
 // runPacing runs stormtest once at the rate prof gives and reads its results file.
 func runPacing(o options, stormtest, url, prof string, preconnect, floor int) (pacingRun, error) {
-	out := filepath.Join(o.work, "pacing.st")
-	cmd := exec.Command(stormtest, "attack", "--target", url, "--profile", prof, "--out", out, "--overwrite", "--quiet",
-		"--engine", o.engine, "--max-workers", strconv.Itoa(o.workers), "--connections", strconv.Itoa(o.connections),
+	st, cpu, _, err := attackOnce(o, stormtest, url, prof, filepath.Join(o.work, "pacing.st"), o.engine,
 		"--preconnect", strconv.Itoa(preconnect), "--heap-floor-mib", strconv.Itoa(floor))
-	cpu, _, err := runChild(cmd)
-	if err != nil {
-		return pacingRun{}, err
-	}
-	st, err := readStormtest(out)
 	if err != nil {
 		return pacingRun{}, err
 	}
@@ -1043,7 +1041,7 @@ func buildOpenloop(o options) (string, error) {
 func buildGoloop(o options) (string, error) {
 	bin := filepath.Join(o.work, "goloop")
 	if err := goBuild("", bin, "./bench/goloop"); err != nil {
-		return "", fmt.Errorf("%w (run from the repository's root, or pass -reference=false)", err)
+		return "", fmt.Errorf("%w (run from the repository's root; -reference=false leaves it out of -pacing, and -generators without goloop out of max rate)", err)
 	}
 	return bin, nil
 }

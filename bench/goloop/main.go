@@ -177,19 +177,23 @@ func run(args []string, out io.Writer) error {
 }
 
 // complete reports whether b holds one whole response: its head and Content-Length bytes of body.
+// It runs on every response, so it allocates nothing: the loop's CPU is the figure it exists for.
 func complete(b []byte) bool {
 	h := bytes.Index(b, []byte("\r\n\r\n"))
 	if h < 0 {
 		return false
 	}
 	length := 0
-	head := b[:h]
-	if i := bytes.Index(bytes.ToLower(head), []byte("\r\ncontent-length:")); i >= 0 {
-		v := head[i+len("\r\ncontent-length:"):]
-		if j := bytes.IndexByte(v, '\r'); j >= 0 {
-			v = v[:j]
+	for rest := b[:h]; len(rest) > 0; {
+		line := rest
+		if i := bytes.Index(rest, []byte("\r\n")); i >= 0 {
+			line, rest = rest[:i], rest[i+2:]
+		} else {
+			rest = nil
 		}
-		length, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		if name, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(name, []byte("Content-Length")) {
+			length, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		}
 	}
 	return len(b) >= h+4+length
 }

@@ -35,6 +35,13 @@ func TestComplete(t *testing.T) {
 	}
 }
 
+func TestCompleteAllocatesNothing(t *testing.T) {
+	resp := []byte("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
+	if n := testing.AllocsPerRun(100, func() { complete(resp) }); n != 0 {
+		t.Errorf("complete allocates %v times per response, want 0", n)
+	}
+}
+
 // TestRun drives goloop against a loopback server at a fixed rate and at max rate, and checks
 // that every scheduled request was answered and the summary line is openloop's.
 func TestRun(t *testing.T) {
