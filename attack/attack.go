@@ -221,7 +221,7 @@ func (c Config) Validate() error {
 	return err
 }
 
-// Engine says which engine Run will send with ("std" or "fast") and why, for a profile whose
+// Engine says which engine Run will send with ("std", "fast" or "loop") and why, for a profile whose
 // request section can be read (Validate passed).
 func (c Config) Engine() (name, reason string, err error) {
 	if c.Profile == nil {
@@ -597,7 +597,7 @@ func run(ctx context.Context, cfg Config, snd sender, rec Recorder, scr *scrape.
 	return sum, c.err
 }
 
-// newGroups sets up a scheduler and an engine (engineStd or engineFast) per client group: each
+// newGroups sets up a scheduler and an engine (engineStd, engineFast or engineLoop) per client group: each
 // group has its own timeout, and its share of the profile's first attempts as its own
 // schedule, so that shares are exact.
 func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, eng string, start time.Time, cfg Config, progress *Progress) ([]*group, error) {
@@ -621,7 +621,15 @@ func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, eng string
 			retry:    retry.New(cl, seed, uint64(i)),
 		}
 		workers := maxWorkers(cfg.MaxWorkers, gp, cl)
-		if eng == engineFast {
+		switch eng {
+		case engineLoop:
+			e, err := newLoopEngine(g, tr, plan, cl, workers)
+			if err != nil {
+				return nil, err
+			}
+			e.dateUntil = start.Add(shard.ClockWindow)
+			g.engine = e
+		case engineFast:
 			e, err := newFastEngine(g, tr, plan, cl, workers)
 			if err != nil {
 				return nil, err
@@ -630,7 +638,7 @@ func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, eng string
 			// responses; after that the fast engine copies no header it need not.
 			e.dateUntil = start.Add(shard.ClockWindow)
 			g.engine = e
-		} else {
+		default:
 			g.engine = newStdEngine(g, tr, cl, connections(cfg.Connections), workers)
 		}
 		groups[i] = g

@@ -16,16 +16,17 @@ import (
 )
 
 // engine sends one client group's attempts: it is the seam between deciding (the group's
-// scheduler, which says when and what) and sending (an HTTP client). Two implement it:
+// scheduler, which says when and what) and sending (an HTTP client). Three implement it:
 // stdEngine (net/http: everything the transport section can ask for) and fastEngine
 // (fasthttp: plain HTTP/1.1 and TLS, less CPU per attempt), each sending from a pool
-// (pool.go). chooseEngine picks one per run.
+// (pool.go), and loopEngine (plain HTTP/1.1 from one event loop per group, on the consumer's
+// goroutine; Linux). chooseEngine picks one per run.
 //
 // Run's goroutine calls attack once per group, then calls the next function it returns until
 // it reports false; next is called from that one goroutine only (the consumer's, or the
 // fan-in's when several groups or scrapes are merged), so an engine may turn its client's
 // results into outcomes inside next rather than on a goroutine of its own: one channel hop
-// per attempt fewer. The engine's own goroutines take attempts from the group (the scheduler's Pace,
+// per attempt fewer (loopEngine runs its whole event loop inside next). The engine's own goroutines (or loop) take attempts from the group (the scheduler's Pace,
 // which blocks until one is due and claims it, called by one goroutine at a time; then
 // group.take) and send each one once, with no retry of their own; every attempt taken is
 // delivered as exactly one outcome, and next reports false once the scheduler said stop
@@ -59,17 +60,19 @@ type outcome struct {
 const (
 	engineStd  = profiles.EngineStd
 	engineFast = profiles.EngineFast
+	engineLoop = profiles.EngineLoop
 )
 
 // engineChoice is which engine a run uses and why, for the results header and the analysis.
 type engineChoice struct {
-	name   string // engineStd or engineFast
+	name   string // engineStd, engineFast or engineLoop
 	reason string
 }
 
 // chooseEngine decides the run's engine from what was asked (the profile's transport.engine,
-// which --engine sets) and what the run needs. An explicit fast that the run needs more than
-// fast can do is bad input: an error naming the first such need and what to do.
+// which --engine sets) and what the run needs. An explicit fast or loop that the run needs
+// more than it can do is bad input: an error naming the first such need and what to do.
+// auto picks the leanest engine that can do everything: loop, then fast, then std.
 // urls are where the run sends: the target, or every endpoint of the request plan.
 func chooseEngine(p *profiles.Profile, tr *transport, urls []string) (engineChoice, error) {
 	asked := ""
@@ -79,20 +82,50 @@ func chooseEngine(p *profiles.Profile, tr *transport, urls []string) (engineChoi
 	switch asked {
 	case "", engineStd:
 		return engineChoice{engineStd, "the default (--engine std): net/http, every transport option"}, nil
-	case engineFast, profiles.EngineAuto:
+	case engineFast, engineLoop, profiles.EngineAuto:
 	default:
-		return engineChoice{}, fmt.Errorf("--engine (transport.engine): %q is not an engine (expected std, fast or auto)", asked)
+		return engineChoice{}, fmt.Errorf("--engine (transport.engine): %q is not an engine (expected std, fast, loop or auto)", asked)
 	}
-	need := fastCannot(p, tr, urls)
+	fastNeed := fastCannot(p, tr, urls)
+	loopNeed := fastNeed
+	if loopNeed == "" {
+		loopNeed = loopCannot(urls)
+	}
 	switch {
-	case asked == engineFast && need != "":
-		return engineChoice{}, fmt.Errorf("--engine fast (transport.engine) cannot run this profile: %s; use --engine std or auto", need)
+	case asked == engineLoop && loopNeed != "":
+		alt := "use --engine std or auto"
+		if fastNeed == "" {
+			alt = "use --engine fast or auto"
+		}
+		return engineChoice{}, fmt.Errorf("--engine loop (transport.engine) cannot run this profile: %s; %s", loopNeed, alt)
+	case asked == engineLoop:
+		return engineChoice{engineLoop, "asked for (--engine loop): one event loop per client group, plain HTTP/1.1"}, nil
+	case asked == engineFast && fastNeed != "":
+		return engineChoice{}, fmt.Errorf("--engine fast (transport.engine) cannot run this profile: %s; use --engine std or auto", fastNeed)
 	case asked == engineFast:
 		return engineChoice{engineFast, "asked for (--engine fast): fasthttp, HTTP/1.1"}, nil
-	case need != "":
-		return engineChoice{engineStd, "auto: " + need + ", which only std does"}, nil
+	case fastNeed != "":
+		return engineChoice{engineStd, "auto: " + fastNeed + ", which only std does"}, nil
+	case loopNeed != "":
+		return engineChoice{engineFast, "auto: the profile needs only HTTP/1.1, which fast does with less CPU per attempt than std (not loop: " + loopNeed + ")"}, nil
 	}
-	return engineChoice{engineFast, "auto: the profile needs only HTTP/1.1, which fast does with less CPU per attempt"}, nil
+	return engineChoice{engineLoop, "auto: the profile needs only plain HTTP/1.1, which loop does with the least CPU per attempt"}, nil
+}
+
+// loopCannot names the first thing a run that fast can do needs that loopEngine cannot, or "".
+func loopCannot(urls []string) string {
+	if !loopSupported {
+		return "the loop engine needs Linux (epoll)"
+	}
+	for _, s := range urls {
+		if s == "" {
+			continue // a targets file's URLs, checked once it is read
+		}
+		if u, err := url.Parse(s); err != nil || u.Scheme != "http" {
+			return "TLS (an https:// target); the loop engine speaks plain HTTP/1.1 only"
+		}
+	}
+	return ""
 }
 
 // fastCannot names the first thing the run needs that fastEngine cannot do, or "".

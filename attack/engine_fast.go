@@ -82,34 +82,40 @@ func newFastEngine(g *group, tr *transport, plan *requestPlan, cl profiles.Clien
 			byOrigin[origin] = hc
 		}
 		e.hosts[i] = hc
-		req := &e.protos[i]
-		req.SetRequestURI(ep.url)
-		req.Header.SetMethod(ep.method)
-		req.Header.SetUserAgent(fastUserAgent)
-		for name, values := range ep.header {
-			if http.CanonicalHeaderKey(name) == "Host" {
-				if len(values) > 0 {
-					req.Header.SetHost(values[0])
-				}
-				continue
-			}
-			// Set, then Add: a profile's User-Agent replaces the default one.
-			for j, v := range values {
-				if j == 0 {
-					req.Header.Set(name, v)
-				} else {
-					req.Header.Add(name, v)
-				}
-			}
-		}
-		if len(ep.body) > 0 {
-			req.SetBodyRaw(ep.body)
-		}
-		if !cl.Reuses() {
-			req.SetConnectionClose()
-		}
+		fastRequest(&e.protos[i], ep, cl.Reuses())
 	}
 	return e, nil
+}
+
+// fastRequest sets req to ep's request as the fast and loop engines send it: net/http's
+// User-Agent unless the profile sets one, the profile's Host header, and Connection: close
+// when the client does not reuse connections.
+func fastRequest(req *fasthttp.Request, ep *endpoint, reuse bool) {
+	req.SetRequestURI(ep.url)
+	req.Header.SetMethod(ep.method)
+	req.Header.SetUserAgent(fastUserAgent)
+	for name, values := range ep.header {
+		if http.CanonicalHeaderKey(name) == "Host" {
+			if len(values) > 0 {
+				req.Header.SetHost(values[0])
+			}
+			continue
+		}
+		// Set, then Add: a profile's User-Agent replaces the default one.
+		for j, v := range values {
+			if j == 0 {
+				req.Header.Set(name, v)
+			} else {
+				req.Header.Add(name, v)
+			}
+		}
+	}
+	if len(ep.body) > 0 {
+		req.SetBodyRaw(ep.body)
+	}
+	if !reuse {
+		req.SetConnectionClose()
+	}
 }
 
 // fastHostClient is a fasthttp client for the origin of u, with the run's TLS configuration

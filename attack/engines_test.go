@@ -19,8 +19,13 @@ import (
 // engines are the engines the behavioural tests run against: every test of an attack's
 // behaviour (timeouts, retries and budgets, Retry-After, the client mix, closed-loop users,
 // error kinds, redirects, latency from the intended start, every attempt recorded) runs once
-// per engine, as a subtest named after it.
-var engines = []string{engineStd, engineFast}
+// per engine, as a subtest named after it (loop where the build has it).
+var engines = func() []string {
+	if loopSupported {
+		return []string{engineStd, engineFast, engineLoop}
+	}
+	return []string{engineStd, engineFast}
+}()
 
 func forEachEngine(t *testing.T, test func(t *testing.T, eng string)) {
 	for _, eng := range engines {
@@ -156,8 +161,9 @@ func TestFastEngineTransports(t *testing.T) {
 	})
 }
 
-// TestChooseEngine: auto picks fast only when the run needs nothing only std does, and says
-// why; fast asked for such a run is refused in one line naming the need and the way out.
+// TestChooseEngine: auto picks the leanest engine that can do everything the run needs (loop
+// for plain HTTP/1.1, fast for HTTP/1.1 over TLS, std otherwise), and says why; an engine
+// asked for that cannot run the profile is refused in one line naming the need and the way out.
 func TestChooseEngine(t *testing.T) {
 	no := false
 	cases := []struct {
@@ -166,19 +172,19 @@ func TestChooseEngine(t *testing.T) {
 		tr     profiles.Transport
 		client string
 		env    map[string]string
-		want   string // engine auto picks
-		why    string // in auto's reason, and in fast's refusal when want is std
+		want   string // engine auto picks (fast for loop where the build has no loop)
+		why    string // in auto's reason, and in the refusals of the engines it passed over
 	}{
-		{"plain http", "http://127.0.0.1:8080", profiles.Transport{}, "", nil, engineFast, "HTTP/1.1"},
+		{"plain http", "http://127.0.0.1:8080", profiles.Transport{}, "", nil, engineLoop, "plain HTTP/1.1"},
 		{"https may negotiate HTTP/2", "https://127.0.0.1:8443", profiles.Transport{}, "", nil, engineStd, "HTTP/2"},
-		{"https, http2 false", "https://127.0.0.1:8443", profiles.Transport{HTTP2: &no}, "", nil, engineFast, "HTTP/1.1"},
+		{"https, http2 false", "https://127.0.0.1:8443", profiles.Transport{HTTP2: &no}, "", nil, engineFast, "TLS"},
 		{"h2c", "http://127.0.0.1:8080", profiles.Transport{H2C: true}, "", nil, engineStd, "h2c"},
 		{"explicit proxy", "http://svc.invalid", profiles.Transport{Proxy: "http://127.0.0.1:3128"}, "", nil, engineStd, "proxy"},
 		{"proxy from the environment", "http://svc.invalid", profiles.Transport{}, "", map[string]string{"HTTP_PROXY": "http://127.0.0.1:3128"}, engineStd, "environment"},
-		{"environment proxy, proxy none", "http://svc.invalid", profiles.Transport{Proxy: profiles.ProxyNone}, "", map[string]string{"HTTP_PROXY": "http://127.0.0.1:3128"}, engineFast, "HTTP/1.1"},
-		{"NO_PROXY exempts the target", "http://svc.invalid", profiles.Transport{}, "", map[string]string{"HTTP_PROXY": "http://127.0.0.1:3128", "NO_PROXY": "svc.invalid"}, engineFast, "HTTP/1.1"},
+		{"environment proxy, proxy none", "http://svc.invalid", profiles.Transport{Proxy: profiles.ProxyNone}, "", map[string]string{"HTTP_PROXY": "http://127.0.0.1:3128"}, engineLoop, "plain HTTP/1.1"},
+		{"NO_PROXY exempts the target", "http://svc.invalid", profiles.Transport{}, "", map[string]string{"HTTP_PROXY": "http://127.0.0.1:3128", "NO_PROXY": "svc.invalid"}, engineLoop, "plain HTTP/1.1"},
 		{"follow_redirects", "http://127.0.0.1:8080", profiles.Transport{}, ", follow_redirects: 2", nil, engineStd, "follow_redirects 2"},
-		{"unix socket", "http://svc.invalid", profiles.Transport{UnixSocket: "/tmp/x.sock"}, "", nil, engineFast, "HTTP/1.1"},
+		{"unix socket", "http://svc.invalid", profiles.Transport{UnixSocket: "/tmp/x.sock"}, "", nil, engineLoop, "plain HTTP/1.1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,19 +196,27 @@ func TestChooseEngine(t *testing.T) {
 				tr.Engine = eng
 				return Config{Target: tc.target, Profile: transportProfile(t, &tr, tc.client)}
 			}
-			name, why, err := cfg(profiles.EngineAuto).Engine()
-			if err != nil || name != tc.want || !strings.Contains(why, "auto") || !strings.Contains(why, tc.why) {
-				t.Fatalf("auto: %q (%q), %v; want %s because of %q", name, why, err, tc.want, tc.why)
+			want, why := tc.want, tc.why
+			if want == engineLoop && !loopSupported {
+				want, why = engineFast, "Linux"
+			}
+			name, reason, err := cfg(profiles.EngineAuto).Engine()
+			if err != nil || name != want || !strings.Contains(reason, "auto") || !strings.Contains(reason, why) {
+				t.Fatalf("auto: %q (%q), %v; want %s because of %q", name, reason, err, want, why)
 			}
 			if name, _, err := cfg("").Engine(); name != engineStd || err != nil {
 				t.Errorf("default: %q, %v; want std", name, err)
 			}
-			err = cfg(engineFast).Validate()
-			switch {
-			case tc.want == engineFast && err != nil:
-				t.Errorf("fast: %v", err)
-			case tc.want == engineStd && (err == nil || !strings.Contains(err.Error(), tc.why) || !strings.Contains(err.Error(), "use --engine std or auto")):
-				t.Errorf("fast: error %v, want one naming %q and the way out", err, tc.why)
+			// Each engine leaner than the one auto picked is refused, naming the need and a way out.
+			for _, eng := range []string{engineFast, engineLoop} {
+				err := cfg(eng).Validate()
+				can := eng == want || (eng == engineFast && want == engineLoop)
+				switch {
+				case can && err != nil:
+					t.Errorf("%s: %v", eng, err)
+				case !can && (err == nil || !strings.Contains(err.Error(), why) || !strings.Contains(err.Error(), "auto")):
+					t.Errorf("%s: error %v, want one naming %q and the way out", eng, err, why)
+				}
 			}
 		})
 	}

@@ -428,7 +428,8 @@ func TestPreconnectKeepsWorkers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if samples < 5 || least < n {
+		// The loop engine has no workers: its connections are what preconnect keeps.
+		if eng != engineLoop && (samples < 5 || least < n) {
 			t.Errorf("fewest workers %d in %d samples during the run, want at least %d", least, samples, n)
 		}
 		if sum.Connections != n {

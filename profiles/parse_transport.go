@@ -72,7 +72,7 @@ func (w *walker) transport(n *yaml.Node) (*Transport, *fieldError) {
 		case "unix_socket":
 			t.UnixSocket, err = str(f.val, p, "the path of a Unix socket")
 		case "engine":
-			t.Engine, err = str(f.val, p, "std, fast or auto")
+			t.Engine, err = str(f.val, p, "std, fast, loop or auto")
 		case "preconnect":
 			err = integer(f.val, p, preconnectExpected, &t.Preconnect)
 		}

@@ -37,8 +37,10 @@ type Transport struct {
 	UnixSocket string `yaml:"unix_socket,omitempty" json:"unix_socket,omitempty"`
 	// Engine picks the HTTP client that sends the attempts: one of Engines. Empty is
 	// EngineStd. EngineFast is a lean HTTP/1.1 client that cannot negotiate HTTP/2, speak
-	// h2c, go through a proxy or follow redirects; EngineAuto picks it when the run asks
-	// for none of those, and EngineStd otherwise (package attack decides, and says why).
+	// h2c, go through a proxy or follow redirects; EngineLoop is leaner still (one event
+	// loop per client group, Linux only) and also cannot speak TLS. EngineAuto picks the
+	// leanest that can do everything the run asks, and EngineStd when neither can
+	// (package attack decides, and says why).
 	Engine string `yaml:"engine,omitempty" json:"engine,omitempty"`
 	// Preconnect keeps at least this many connections open to each origin from before the
 	// first attempt to the end of the run, as wrk opens all of its connections before it
@@ -56,11 +58,12 @@ const MaxPreconnect = 60000
 const (
 	EngineStd  = "std"
 	EngineFast = "fast"
+	EngineLoop = "loop"
 	EngineAuto = "auto"
 )
 
 // Engines lists the values Transport.Engine takes.
-var Engines = []string{EngineStd, EngineFast, EngineAuto}
+var Engines = []string{EngineStd, EngineFast, EngineLoop, EngineAuto}
 
 // ProxyNone as Transport.Proxy ignores the proxy environment variables.
 const ProxyNone = "none"
@@ -199,7 +202,7 @@ func (t *Transport) validate() *fieldError {
 		}
 	}
 	if t.Engine != "" && !slices.Contains(Engines, t.Engine) {
-		return errAt("transport.engine", fmt.Sprintf("is %q", t.Engine), "std, fast or auto")
+		return errAt("transport.engine", fmt.Sprintf("is %q", t.Engine), "std, fast, loop or auto")
 	}
 	if t.Preconnect < 0 || t.Preconnect > MaxPreconnect {
 		return errAt("transport.preconnect", fmt.Sprintf("%d is out of range", t.Preconnect), preconnectExpected)

@@ -93,7 +93,7 @@ func main() {
 	flag.IntVar(&o.connections, "connections", 64, "idle keep-alive connections per host, for vegeta and stormtest's std engine")
 	flag.StringVar(&o.targets, "targets", "nginx,minimal", "targets to measure: nginx, minimal, serve")
 	flag.StringVar(&o.generators, "generators", "wrk,bombardier,hey,vegeta,goloop,stormtest-std,stormtest-fast", "generators to run, in the first round's order")
-	flag.StringVar(&o.engine, "engine", "fast", "stormtest's engine for -pacing and the profiled run: std, fast or auto")
+	flag.StringVar(&o.engine, "engine", "fast", "stormtest's engine for -pacing and the profiled run: std, fast, loop or auto")
 	flag.StringVar(&o.work, "work", "", "directory for binaries and results (default: a cache directory)")
 	flag.BoolVar(&o.pacing, "pacing", false, "measure pacing accuracy at fixed rates instead")
 	flag.StringVar(&o.preconnect, "preconnect", "0", "for -pacing: stormtest's --preconnect values to compare, alternating within each round, e.g. 0,256")
