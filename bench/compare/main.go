@@ -1,7 +1,8 @@
 // Command compare measures stormtest's generator against the load testers its users compare
 // it with, at maximum rate on loopback, side by side: wrk (C, Debian's package), bombardier
 // (Go, fasthttp) and hey (Go, net/http) from the Go module proxy at pinned versions, vegeta's
-// CLI, and stormtest with each engine (std: net/http through vegeta; fast: fasthttp). It
+// CLI, and stormtest with each engine (std: net/http through vegeta; fast: fasthttp; loop: its own
+// event loop). It
 // prints, per target, each generator's rate and CPU per request (medians of alternating
 // rounds) and stormtest's ratios to each peer; with -pacing it measures stormtest's pacing
 // accuracy at fixed rates instead.
@@ -92,8 +93,8 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 64, "connections (wrk, bombardier, hey) and max workers (vegeta, stormtest), the same for every generator")
 	flag.IntVar(&o.connections, "connections", 64, "idle keep-alive connections per host, for vegeta and stormtest's std engine")
 	flag.StringVar(&o.targets, "targets", "nginx,minimal", "targets to measure: nginx, minimal, serve")
-	flag.StringVar(&o.generators, "generators", "wrk,bombardier,hey,vegeta,goloop,stormtest-std,stormtest-fast", "generators to run, in the first round's order")
-	flag.StringVar(&o.engine, "engine", "fast", "stormtest's engine for -pacing and the profiled run: std, fast, loop or auto")
+	flag.StringVar(&o.generators, "generators", "wrk,bombardier,hey,vegeta,goloop,stormtest-std,stormtest-fast,stormtest-loop", "generators to run, in the first round's order")
+	flag.StringVar(&o.engine, "engine", "loop", "stormtest's engine for -pacing and the profiled run: std, fast, loop or auto")
 	flag.StringVar(&o.work, "work", "", "directory for binaries and results (default: a cache directory)")
 	flag.BoolVar(&o.pacing, "pacing", false, "measure pacing accuracy at fixed rates instead")
 	flag.StringVar(&o.preconnect, "preconnect", "0", "for -pacing: stormtest's --preconnect values to compare, alternating within each round, e.g. 0,256")
@@ -281,11 +282,11 @@ func setUpGenerators(o options, stormtest string) ([]generator, error) {
 				return nil, err
 			}
 			run = func(url string) (sample, error) { return runGoloop(o, bin, url) }
-		case "stormtest-std", "stormtest-fast", "stormtest-auto":
+		case "stormtest-std", "stormtest-fast", "stormtest-loop", "stormtest-auto":
 			engine := strings.TrimPrefix(name, "stormtest-")
 			run = func(url string) (sample, error) { return runStormtest(o, stormtest, url, engine) }
 		default:
-			return nil, fmt.Errorf("unknown generator %q (want wrk, bombardier, hey, vegeta, goloop, stormtest-std, stormtest-fast, stormtest-auto)", name)
+			return nil, fmt.Errorf("unknown generator %q (want wrk, bombardier, hey, vegeta, goloop, stormtest-std, stormtest-fast, stormtest-loop, stormtest-auto)", name)
 		}
 		gens = append(gens, generator{name: name, run: run})
 	}
