@@ -70,8 +70,8 @@ type loopEngine struct {
 	nextSweep time.Time // no deadline or idle expiry falls before it
 	buf       []byte
 	events    [256]unix.EpollEvent
-	pwait2    bool   // the kernel has epoll_pwait2 (Linux 5.11)
-	date      string // the last Date handed over (see fastWorker.date)
+	pwait2    bool      // the kernel has epoll_pwait2 (Linux 5.11)
+	date      string    // the last Date handed over (see fastWorker.date)
 	yielded   time.Time // the last yield before a wait
 }
 
@@ -88,7 +88,7 @@ const (
 type loopConn struct {
 	nc       net.Conn // a spare connection, closed through it so that the spares count it gone
 	fd       int      // the loop's own descriptor of the connection (detach)
-	idx      int32 // in the loop's conns, and its epoll data
+	idx      int32    // in the loop's conns, and its epoll data
 	origin   int32
 	state    uint8
 	headReq  bool
