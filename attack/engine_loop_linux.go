@@ -91,6 +91,7 @@ type loopConn struct {
 	idx      int32    // in the loop's conns, and its epoll data
 	origin   int32
 	state    uint8
+	listed   bool // c's index is in its origin's idle list
 	headReq  bool
 	slot     uint32
 	sent     time.Time
@@ -329,6 +330,7 @@ func (e *loopEngine) idleConn(o int32, now time.Time) *loopConn {
 	for l := e.idle[o]; len(l) > 0; l = e.idle[o] {
 		c := e.conns[l[len(l)-1]]
 		e.idle[o] = l[:len(l)-1]
+		c.listed = false
 		if c.state == lcIdle && now.Sub(c.idleAt) < fastIdleConn {
 			return c
 		}
@@ -536,7 +538,10 @@ func (e *loopEngine) complete(c *loopConn, surplus bool) {
 		return
 	}
 	c.state, c.idleAt = lcIdle, end
-	e.idle[c.origin] = append(e.idle[c.origin], c.idx)
+	if !c.listed {
+		e.idle[c.origin] = append(e.idle[c.origin], c.idx)
+		c.listed = true
+	}
 	e.sweepBy(c.idleAt.Add(fastIdleConn))
 }
 
@@ -568,6 +573,18 @@ func (e *loopEngine) deliver(c *loopConn, o outcome) time.Time {
 
 // closeConn closes c's connection and frees c.
 func (e *loopEngine) closeConn(c *loopConn) {
+	if c.listed {
+		// Closed while idle (by the server, or idle too long): out of its origin's list, which
+		// therefore never holds more than the idle connections. Rare, so a scan is fine.
+		l := e.idle[c.origin]
+		for i, x := range l {
+			if x == c.idx {
+				e.idle[c.origin] = append(l[:i], l[i+1:]...)
+				break
+			}
+		}
+		c.listed = false
+	}
 	if c.fd >= 0 {
 		_ = unix.EpollCtl(e.ep, unix.EPOLL_CTL_DEL, c.fd, nil)
 		unix.Close(c.fd)

@@ -112,6 +112,9 @@ func TestLoopEngineFraming(t *testing.T) {
 		{"Connection: close", "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 4\r\n\r\nbusy", true, "", 503, results.Kind5xx, 20},
 		{"garbage", "SSH-2.0-OpenSSH_9.6\r\n\r\n", false, "", 0, results.KindMalformed, 20},
 		{"bad chunk", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", false, "", 0, results.KindMalformed, 20},
+		// The server closes each connection after its response without saying so: the loop
+		// sees the close while the connection is idle and dials the next attempt a new one.
+		{"closed while idle", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true, "", 200, results.KindOK, 20},
 		{"closed mid-body", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", true, "", 0, results.KindReset, 20},
 	}
 	for _, tc := range cases {

@@ -401,3 +401,41 @@ func TestChunkSize(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRespFramer feeds arbitrary bytes, as a response that ends with the connection, whole,
+// byte by byte and split where the fuzzer says: the framer must never panic, must take every
+// byte of a read until the response is complete, and must come to the same outcome however
+// the reads fell (what a hostile target sends cannot make the recorded kind depend on timing).
+func FuzzRespFramer(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 503 Busy\r\nRetry-After: 3\r\n\r\nbody",
+		"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+		"SSH-2.0-x\r\n", "HTTP/1.1 2", "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n",
+	} {
+		f.Add([]byte(s), uint16(len(s)/2), false, int64(0))
+	}
+	f.Fuzz(func(t *testing.T, in []byte, at uint16, head bool, capBytes int64) {
+		if len(in) > 1<<12 || capBytes < 0 {
+			t.Skip()
+		}
+		k := int(at) % (len(in) + 1)
+		var fr respFramer
+		var buf []byte
+		run := func(reads []string) frameOutcome {
+			fr.reset(head, true, capBytes)
+			return runFrame(t, &fr, &buf, reads, true)
+		}
+		whole := run([]string{string(in)})
+		split := run([]string{string(in[:k]), string(in[k:])})
+		bytewise := make([]string, len(in))
+		for i := range in {
+			bytewise[i] = string(in[i : i+1])
+		}
+		one := run(bytewise)
+		if whole.String() != split.String() || whole.String() != one.String() {
+			t.Fatalf("whole %v\nsplit at %d %v\nbyte by byte %v", whole, k, split, one)
+		}
+	})
+}

@@ -25,7 +25,7 @@ func transportFlags() []cli.Flag {
 		&cli.StringFlag{Name: "proxy", Usage: "proxy URL (http://, https://, socks5://) instead of HTTPS_PROXY/HTTP_PROXY/NO_PROXY, or none to go direct (profile: transport.proxy)"},
 		&cli.StringFlag{Name: "unix-socket", Usage: "send every connection to this Unix socket; the target URL still gives the Host header (profile: transport.unix_socket)"},
 		&cli.IntFlag{Name: "preconnect", Usage: "keep at least `N` connections open to each origin from before the first attempt, as wrk does: a burst of late attempts finds them ready instead of dialing (HTTP/1.1 with keep-alive only; profile: transport.preconnect)"},
-		&cli.StringFlag{Name: "engine", Usage: "HTTP engine: std (net/http, everything: the default), fast (fasthttp, HTTP/1.1 only, less CPU per attempt) or auto (fast when the run needs nothing only std does) (profile: transport.engine)"},
+		&cli.StringFlag{Name: "engine", Usage: "HTTP engine: std (net/http, everything: the default), fast (fasthttp, HTTP/1.1 only, less CPU per attempt), loop (one event loop per client group, plain HTTP/1.1 on Linux, least CPU) or auto (the leanest that can do what the run asks) (profile: transport.engine)"},
 	}
 }
 

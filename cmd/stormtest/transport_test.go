@@ -191,7 +191,7 @@ func TestAttackEngineFlag(t *testing.T) {
 		want string
 	}{
 		{"fast where HTTP/2 may be negotiated", []string{"--engine", "fast", "--ca", caFile}, "--engine fast (transport.engine) cannot run this profile: HTTP/2 may be negotiated"},
-		{"no such engine", []string{"--engine", "turbo", "--ca", caFile}, `transport.engine: is "turbo" (expected std, fast or auto)`},
+		{"no such engine", []string{"--engine", "turbo", "--ca", caFile}, `transport.engine: is "turbo" (expected std, fast, loop or auto)`},
 		{"preconnect where HTTP/2 may be negotiated", []string{"--preconnect", "8", "--ca", caFile}, "--preconnect 8 (transport.preconnect) keeps HTTP/1.1 connections ready, but " + srv.URL + " may negotiate HTTP/2"},
 		{"preconnect negative", []string{"--preconnect", "-1", "--ca", caFile}, "transport.preconnect: -1 is out of range (expected the connections to keep open to each origin, 0 to 60000)"},
 	} {
