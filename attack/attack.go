@@ -625,6 +625,10 @@ func newGroups(p *profiles.Profile, plan *requestPlan, tr *transport, eng string
 		case engineLoop:
 			e, err := newLoopEngine(g, tr, plan, cl, workers)
 			if err != nil {
+				// The groups before this one hold an epoll set and an eventfd each.
+				for _, prev := range groups[:i] {
+					prev.engine.(*loopEngine).end()
+				}
 				return nil, err
 			}
 			e.dateUntil = start.Add(shard.ClockWindow)
