@@ -237,12 +237,7 @@ func parseHead(head []byte) (code int, length int64, ok bool) {
 	}
 	length = -1
 	for len(rest) > 0 {
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
-			line, rest = rest, nil
-		} else {
-			line, rest = rest[:i], rest[i+1:]
-		}
+		line, rest = cutLine(rest)
 		colon := bytes.IndexByte(line, ':')
 		if colon < 0 {
 			continue
@@ -260,6 +255,14 @@ func parseHead(head []byte) (code int, length int64, ok bool) {
 		}
 	}
 	return code, length, true
+}
+
+// cutLine splits b at its first "\n": the line before it (with any "\r"), and the rest.
+func cutLine(b []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
 }
 
 // digits3 reads a three-digit status code.

@@ -3,7 +3,6 @@
 package attack
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -12,77 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stormtest/stormtest/results"
 )
-
-// scriptServer speaks HTTP/1 itself, on 127.0.0.1, so that a test can send what net/http's
-// server never would: answer(n) is the response to the connection's n-th request (from 1),
-// and close says whether the server closes the connection after writing it. It counts the
-// connections it accepted and the requests it read.
-type scriptServer struct {
-	url      string
-	conns    atomic.Int64
-	requests atomic.Int64
-}
-
-func newScriptServer(t *testing.T, answer func(n int, req *http.Request) (resp string, close bool)) *scriptServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &scriptServer{url: "http://" + ln.Addr().String()}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var open []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range open {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.conns.Add(1)
-			mu.Lock()
-			open = append(open, conn)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer conn.Close()
-				br := bufio.NewReader(conn)
-				for n := 1; ; n++ {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					_, _ = io.Copy(io.Discard, req.Body)
-					s.requests.Add(1)
-					resp, closeAfter := answer(n, req)
-					if _, err := io.WriteString(conn, resp); err != nil || closeAfter {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return s
-}
 
 // TestLoopEngineFraming: responses framed every way HTTP/1 frames them, sent by a server of
 // the test's own to the loop engine. Each must be recorded as the status it carried, and the

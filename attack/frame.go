@@ -90,14 +90,9 @@ func (f *respFramer) feed(b []byte) (int, error) {
 				return i, err
 			}
 		case frLength:
-			take := min(f.remaining, int64(len(b)-i))
-			f.remaining -= take
-			i += int(take)
-			if err := f.count(take); err != nil {
+			var err error
+			if i, err = f.take(b, i, frDone); err != nil {
 				return i, err
-			}
-			if f.remaining == 0 {
-				f.state = frDone
 			}
 		case frUntilClose:
 			take := int64(len(b) - i)
@@ -127,14 +122,9 @@ func (f *respFramer) feed(b []byte) (int, error) {
 				f.state, f.remaining = frChunkData, size
 			}
 		case frChunkData:
-			take := min(f.remaining, int64(len(b)-i))
-			f.remaining -= take
-			i += int(take)
-			if err := f.count(take); err != nil {
+			var err error
+			if i, err = f.take(b, i, frChunkEnd); err != nil {
 				return i, err
-			}
-			if f.remaining == 0 {
-				f.state = frChunkEnd
 			}
 		case frChunkEnd:
 			// "\r\n", or as net/http also accepts "\n"; the "\r" may end one read.
@@ -165,6 +155,17 @@ func (f *respFramer) eof() error {
 		return errMalformedStatus
 	}
 	return errClosedEarly
+}
+
+// take reads what b[i:] holds of the remaining body (or chunk) bytes, and moves to next once
+// they are all read. It returns where the reading stopped.
+func (f *respFramer) take(b []byte, i int, next uint8) (int, error) {
+	n := min(f.remaining, int64(len(b)-i))
+	f.remaining -= n
+	if f.remaining == 0 {
+		f.state = next
+	}
+	return i + int(n), f.count(n)
 }
 
 // count adds n body bytes and checks them against the cap.
@@ -232,12 +233,7 @@ func (f *respFramer) parseHead(head []byte) error {
 	closeConn, keepAlive := false, false
 	var retryAfter, date []byte
 	for len(rest) > 0 {
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
-			line, rest = rest, nil
-		} else {
-			line, rest = rest[:i], rest[i+1:]
-		}
+		line, rest = cutLine(rest)
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
 			continue // the blank line, or an obsolete continuation

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stormtest/stormtest/results"
@@ -17,20 +18,36 @@ import (
 
 // rawServer answers every request on a kept-alive connection with response, written in one
 // piece as a broken server would. net/http's server refuses to send a body longer than its
-// Content-Length, so the test speaks HTTP itself. It listens on 127.0.0.1 only.
+// Content-Length, so the test speaks HTTP itself (scriptServer).
 func rawServer(t *testing.T, response string) string {
+	t.Helper()
+	return newScriptServer(t, func(int, *http.Request) (string, bool) { return response, false }).url
+}
+
+// scriptServer speaks HTTP/1 itself, on 127.0.0.1, so that a test can send what net/http's
+// server never would: answer(n) is the response to the connection's n-th request (from 1),
+// and close says whether the server closes the connection after writing it. It counts the
+// connections it accepted and the requests it read.
+type scriptServer struct {
+	url      string
+	conns    atomic.Int64
+	requests atomic.Int64
+}
+
+func newScriptServer(t *testing.T, answer func(n int, req *http.Request) (resp string, close bool)) *scriptServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := &scriptServer{url: "http://" + ln.Addr().String()}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var conns []net.Conn // closed at the end: the client keeps idle connections open
+	var open []net.Conn
 	t.Cleanup(func() {
 		ln.Close()
 		mu.Lock()
-		for _, c := range conns {
+		for _, c := range open {
 			c.Close()
 		}
 		mu.Unlock()
@@ -44,28 +61,31 @@ func rawServer(t *testing.T, response string) string {
 			if err != nil {
 				return
 			}
+			s.conns.Add(1)
 			mu.Lock()
-			conns = append(conns, conn)
+			open = append(open, conn)
 			mu.Unlock()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer conn.Close()
 				br := bufio.NewReader(conn)
-				for {
+				for n := 1; ; n++ {
 					req, err := http.ReadRequest(br)
 					if err != nil {
 						return
 					}
 					_, _ = io.Copy(io.Discard, req.Body)
-					if _, err := io.WriteString(conn, response); err != nil {
+					s.requests.Add(1)
+					resp, closeAfter := answer(n, req)
+					if _, err := io.WriteString(conn, resp); err != nil || closeAfter {
 						return
 					}
 				}
 			}()
 		}
 	}()
-	return "http://" + ln.Addr().String()
+	return s
 }
 
 // TestBodyLongerThanContentLength: a response whose body runs past its Content-Length left
