@@ -22,6 +22,7 @@
 //	go run ./bench/compare -pacing -preconnect 0,256   # the same, without and with --preconnect 256
 //	go run ./bench/compare -cpuprofile cpu.pprof -memprofile mem.pprof -runs 0 [-engine fast] [-profile-target URL]
 //	                                         # one in-process max-rate attack, profiled
+//	                                         # (-profile-rate 10000: at a fixed rate instead)
 package main
 
 import (
@@ -83,6 +84,7 @@ type options struct {
 	cpuprofile   string
 	memprofile   string
 	profileURL   string
+	profileRate  int
 }
 
 func main() {
@@ -106,6 +108,7 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "profile one in-process max-rate stormtest attack (CPU) to this file")
 	flag.StringVar(&o.memprofile, "memprofile", "", "and its allocations to this file")
 	flag.StringVar(&o.profileURL, "profile-target", "", "with -cpuprofile: attack this URL (e.g. a running nginx) instead of starting the minimal server")
+	flag.IntVar(&o.profileRate, "profile-rate", 0, "with -cpuprofile: profile a run at this fixed rate (first attempts per second) instead of max rate")
 	flag.Parse()
 	if *serve {
 		serveMinimal()
@@ -555,6 +558,12 @@ client:
 `, d)
 }
 
+// pacingProfile is the fixed-rate profile of -pacing (and of -profile-rate).
+func pacingProfile(rate float64, d time.Duration) string {
+	return fmt.Sprintf("name: bench-pacing\nphases: [{name: fixed, duration: %s, rate: %g}]\n"+
+		"client:\n  timeout: 10s\n  retry: {policy: immediate, max_attempts: 3}\n", d, rate)
+}
+
 func runStormtest(o options, bin, url, engine string) (sample, error) {
 	prof := filepath.Join(o.work, "bench-max.yaml")
 	if err := os.WriteFile(prof, []byte(maxProfile(o.duration)), 0o644); err != nil {
@@ -879,8 +888,7 @@ func pacing(o options, stormtest string) error {
 			return fmt.Errorf("bad rate %q", rs)
 		}
 		prof := filepath.Join(o.work, "bench-pacing.yaml")
-		doc := fmt.Sprintf("name: bench-pacing\nphases: [{name: fixed, duration: %s, rate: %g}]\n"+
-			"client:\n  timeout: 10s\n  retry: {policy: immediate, max_attempts: 3}\n", o.pacingDur, rate)
+		doc := pacingProfile(rate, o.pacingDur)
 		if err := os.WriteFile(prof, []byte(doc), 0o644); err != nil {
 			return err
 		}
@@ -1166,7 +1174,11 @@ func profileRun(o options, stormtest string) error {
 		}
 	}
 	defer tgt.stop()
-	p, err := profiles.Parse([]byte(maxProfile(o.duration)), "bench-max.yaml")
+	yaml := maxProfile(o.duration)
+	if o.profileRate > 0 {
+		yaml = pacingProfile(float64(o.profileRate), o.duration)
+	}
+	p, err := profiles.Parse([]byte(yaml), "bench-max.yaml")
 	if err != nil {
 		return err
 	}
