@@ -8,13 +8,17 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stormtest/stormtest/profiles"
 	"github.com/stormtest/stormtest/results"
 )
 
@@ -203,4 +207,79 @@ func goroutinesIn(fn string) int {
 		}
 	}
 	return count
+}
+
+// TestLoopEngineTransports: the transport options loop does, in real runs against servers
+// that check what they receive: connect_to (the Host header kept, the connection sent
+// elsewhere), a Unix socket, a connection per attempt, and preconnect (the connections dialed
+// ahead are the ones the attempts use).
+func TestLoopEngineTransports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-time runs")
+	}
+	loop := func(tr profiles.Transport) *profiles.Transport {
+		tr.Engine = engineLoop
+		return &tr
+	}
+	check := func(t *testing.T, rec *memRecorder, conns func(uint64) bool) {
+		t.Helper()
+		if rec.header.Engine != engineLoop {
+			t.Fatalf("engine %q (%s), want loop", rec.header.Engine, rec.header.EngineReason)
+		}
+		if got := rec.trailer.Protocols; !reflect.DeepEqual(got, map[string]uint64{"HTTP/1.1": 20}) {
+			t.Errorf("protocols %v", got)
+		}
+		if c := rec.trailer.Connections; !conns(c) {
+			t.Errorf("%d connections for 20 attempts", c)
+		}
+	}
+	reused := func(c uint64) bool { return c >= 1 && c <= 5 }
+	t.Run("connect_to keeps Host", func(t *testing.T) {
+		o := &observer{}
+		srv := serve(t, o.handler())
+		addr := strings.TrimPrefix(srv.URL, "http://")
+		check(t, runWith(t, "http://staging.invalid", transportProfile(t, loop(profiles.Transport{
+			ConnectTo: []string{"staging.invalid:80:" + addr}}), "")), reused)
+		if h := o.only(o.hosts); h != "staging.invalid" {
+			t.Errorf("server saw Host %v", o.hosts)
+		}
+	})
+	t.Run("keepalive false: a connection per attempt", func(t *testing.T) {
+		srv := serve(t, (&observer{}).handler())
+		check(t, runWith(t, srv.URL, transportProfile(t, loop(profiles.Transport{}), ", keepalive: false")),
+			func(c uint64) bool { return c == 20 })
+	})
+	t.Run("unix socket", func(t *testing.T) {
+		sock := filepath.Join(t.TempDir(), "app.sock")
+		ln, err := net.Listen("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := &observer{}
+		srv := &http.Server{Handler: o.handler()}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		check(t, runWith(t, "http://svc.invalid", transportProfile(t, loop(profiles.Transport{UnixSocket: sock}), "")), reused)
+		if o.only(o.hosts) != "svc.invalid" {
+			t.Errorf("server saw Host %v", o.hosts)
+		}
+	})
+	t.Run("preconnect", func(t *testing.T) {
+		var accepted atomic.Int64
+		srv := httptest.NewUnstartedServer((&observer{}).handler())
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				accepted.Add(1)
+			}
+		}
+		srv.Start()
+		t.Cleanup(srv.Close)
+		// 20 attempts 50 ms apart need one connection; 8 are dialed ahead, and kept.
+		check(t, runWith(t, srv.URL, transportProfile(t, loop(profiles.Transport{Preconnect: 8}), "")),
+			func(c uint64) bool { return c == 8 })
+		// runWith's preflight request opens one connection of its own before the run.
+		if n := accepted.Load(); n != 8+1 {
+			t.Errorf("server accepted %d connections, want the 8 dialed ahead and the preflight's", n)
+		}
+	})
 }
