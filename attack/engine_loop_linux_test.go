@@ -132,19 +132,21 @@ func TestLoopHoldsNoGoroutinePerAttempt(t *testing.T) {
 	var hold atomic.Bool
 	release := make(chan struct{})
 	var conns atomic.Int64
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if hold.Load() {
 			select {
 			case <-release:
 			case <-r.Context().Done():
 			}
 		}
-	})
+	}))
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
 		}
 	}
+	srv.Start() // binds 127.0.0.1
+	t.Cleanup(srv.Close)
 	peak := 0
 	done := make(chan struct{})
 	sampled := make(chan struct{})
