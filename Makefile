@@ -96,7 +96,7 @@ fuzz:
 ## child process, resets in 2 % of requests so retries fire), printing RSS, goroutines, open
 ## files and generator lag every minute, then "verdict: flat" (within 10 % after warm-up) or
 ## "growing" (exit 1). SOAK sets the length: make soak SOAK=5m. SOAK_ARGS passes more flags
-## to bench/soak (-rate, -every, -warmup, -keep).
+## to bench/soak (-rate, -every, -warmup, -keep, -engine).
 SOAK ?= 60m
 SOAK_ARGS ?=
 soak:

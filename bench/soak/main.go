@@ -55,6 +55,7 @@ func run() error {
 	every := flag.Duration("every", time.Minute, "sampling interval")
 	warmup := flag.Duration("warmup", 2*time.Minute, "samples before this are not judged (capped at a third of -duration)")
 	keep := flag.Bool("keep", false, "keep the results file")
+	engine := flag.String("engine", "", "the engine to send with (std, fast, loop or auto; empty: the default, std)")
 	serve := flag.String("serve", "", "internal: run the target on this address and print its URL")
 	flag.Parse()
 	if *serve != "" {
@@ -87,6 +88,9 @@ client: {timeout: 2s, retry: {policy: exponential, max_attempts: 3, base: 50ms, 
 	if err != nil {
 		return err
 	}
+	if prof, err = prof.WithTransport(profiles.Transport{Engine: *engine}); err != nil {
+		return err
+	}
 	out := attack.Output{Path: filepath.Join(dir, "soak.st")}
 	lag := &lagObserver{}
 	progress := new(attack.Progress)
@@ -94,8 +98,8 @@ client: {timeout: 2s, retry: {policy: exponential, max_attempts: 3, base: 50ms, 
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	fmt.Printf("soak: %g attempts/s with retries for %s against the built-in service at %s (reset fault in 2%% of requests); results in %s\n",
-		*rate, *duration, url, out.Path)
+	fmt.Printf("soak: %g attempts/s with retries for %s against the built-in service at %s (reset fault in 2%% of requests), engine %s; results in %s\n",
+		*rate, *duration, url, *engine, out.Path)
 	fmt.Printf("%8s %9s %10s %6s %9s %9s %10s %9s\n", "minute", "RSS MiB", "goroutines", "fds", "lag p99", "lag max", "attempts/s", "retries/s")
 
 	var samples []sample
