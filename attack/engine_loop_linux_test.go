@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -225,15 +224,7 @@ func TestLoopEngineTransports(t *testing.T) {
 	}
 	check := func(t *testing.T, rec *memRecorder, conns func(uint64) bool) {
 		t.Helper()
-		if rec.header.Engine != engineLoop {
-			t.Fatalf("engine %q (%s), want loop", rec.header.Engine, rec.header.EngineReason)
-		}
-		if got := rec.trailer.Protocols; !reflect.DeepEqual(got, map[string]uint64{"HTTP/1.1": 20}) {
-			t.Errorf("protocols %v", got)
-		}
-		if c := rec.trailer.Connections; !conns(c) {
-			t.Errorf("%d connections for 20 attempts", c)
-		}
+		checkTransportRun(t, rec, engineLoop, conns)
 	}
 	reused := func(c uint64) bool { return c >= 1 && c <= 5 }
 	t.Run("connect_to keeps Host", func(t *testing.T) {
@@ -252,15 +243,7 @@ func TestLoopEngineTransports(t *testing.T) {
 			func(c uint64) bool { return c == 20 })
 	})
 	t.Run("unix socket", func(t *testing.T) {
-		sock := filepath.Join(t.TempDir(), "app.sock")
-		ln, err := net.Listen("unix", sock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := &observer{}
-		srv := &http.Server{Handler: o.handler()}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
+		sock, o := unixServer(t)
 		check(t, runWith(t, "http://svc.invalid", transportProfile(t, loop(profiles.Transport{UnixSocket: sock}), "")), reused)
 		if o.only(o.hosts) != "svc.invalid" {
 			t.Errorf("server saw Host %v", o.hosts)

@@ -3,11 +3,7 @@ package attack
 import (
 	"context"
 	"crypto/tls"
-	"net"
-	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -84,15 +80,7 @@ func TestFastEngineTransports(t *testing.T) {
 	}
 	check := func(t *testing.T, rec *memRecorder, conns func(uint64) bool) {
 		t.Helper()
-		if rec.header.Engine != engineFast {
-			t.Fatalf("engine %q (%s), want fast", rec.header.Engine, rec.header.EngineReason)
-		}
-		if got := rec.trailer.Protocols; !reflect.DeepEqual(got, map[string]uint64{"HTTP/1.1": 20}) {
-			t.Errorf("protocols %v", got)
-		}
-		if c := rec.trailer.Connections; !conns(c) {
-			t.Errorf("%d connections for 20 attempts", c)
-		}
+		checkTransportRun(t, rec, engineFast, conns)
 	}
 	reused := func(c uint64) bool { return c >= 1 && c <= 5 }
 	t.Run("https with the CA, http2 false, on a server offering both", func(t *testing.T) {
@@ -145,15 +133,7 @@ func TestFastEngineTransports(t *testing.T) {
 			func(c uint64) bool { return c == 20 })
 	})
 	t.Run("unix socket", func(t *testing.T) {
-		sock := filepath.Join(t.TempDir(), "app.sock")
-		ln, err := net.Listen("unix", sock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := &observer{}
-		srv := &http.Server{Handler: o.handler()}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
+		sock, o := unixServer(t)
 		check(t, runWith(t, "http://svc.invalid", transportProfile(t, fast(profiles.Transport{UnixSocket: sock}), "")), reused)
 		if o.only(o.hosts) != "svc.invalid" {
 			t.Errorf("server saw Host %v", o.hosts)

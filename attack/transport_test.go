@@ -402,15 +402,7 @@ func TestTransportRuns(t *testing.T) {
 		}
 	})
 	t.Run("unix socket", func(t *testing.T) {
-		sock := filepath.Join(t.TempDir(), "app.sock")
-		ln, err := net.Listen("unix", sock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o := &observer{}
-		srv := &http.Server{Handler: o.handler()}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
+		sock, o := unixServer(t)
 		runWith(t, "http://svc.invalid", transportProfile(t, &profiles.Transport{UnixSocket: sock}, ""))
 		if o.only(o.hosts) != "svc.invalid" {
 			t.Errorf("server saw Host %v", o.hosts)
@@ -474,4 +466,34 @@ func testProxy(t *testing.T, routes map[string]string) (string, *proxyCounts) {
 		down.Close()
 	})
 	return srv.URL, counts
+}
+
+// unixServer serves an observer on a Unix socket in a temporary directory, until the test ends.
+func unixServer(t *testing.T) (sock string, o *observer) {
+	t.Helper()
+	sock = filepath.Join(t.TempDir(), "app.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o = &observer{}
+	srv := &http.Server{Handler: o.handler()}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return sock, o
+}
+
+// checkTransportRun checks a 20-attempt run (transportProfile) sent by eng over HTTP/1.1:
+// the engine that ran, the protocol of every response, and the connections opened.
+func checkTransportRun(t *testing.T, rec *memRecorder, eng string, conns func(uint64) bool) {
+	t.Helper()
+	if rec.header.Engine != eng {
+		t.Fatalf("engine %q (%s), want %s", rec.header.Engine, rec.header.EngineReason, eng)
+	}
+	if got := rec.trailer.Protocols; !reflect.DeepEqual(got, map[string]uint64{"HTTP/1.1": 20}) {
+		t.Errorf("protocols %v", got)
+	}
+	if c := rec.trailer.Connections; !conns(c) {
+		t.Errorf("%d connections for 20 attempts", c)
+	}
 }
