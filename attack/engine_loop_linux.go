@@ -562,13 +562,14 @@ func (e *loopEngine) complete(c *loopConn, surplus bool) {
 // fail delivers c's attempt as failed by err, and closes c.
 func (e *loopEngine) fail(c *loopConn, err error) {
 	var o outcome
-	switch {
-	case errors.Is(err, errBodyTooLarge), errors.Is(err, errClosedEarly), errors.Is(err, errBodyOverrun),
-		errors.Is(err, errMalformedStatus), errors.Is(err, errMalformedHeader), errors.Is(err, errMalformedLength),
-		errors.Is(err, errMalformedChunk), errors.Is(err, errHeadTooLong), errors.Is(err, errUnexpectedSwitch):
-		o.kind, o.err = classifyError(err.Error()), err.Error()
-	default:
+	var errno syscall.Errno
+	var ne net.Error
+	if errors.As(err, &errno) || errors.As(err, &ne) {
+		// The socket's own failures (reset, broken pipe…) and the deadline: as fast records them.
 		o.kind, o.err = fastError(err)
+	} else {
+		// The framer's (and the surplus check's) errors: whole messages that name their kind.
+		o.kind, o.err = classifyError(err.Error()), err.Error()
 	}
 	e.deliver(c, o)
 	e.closeConn(c)
