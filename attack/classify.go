@@ -69,6 +69,12 @@ func classifyError(errText string) results.Kind {
 // socket addresses, so that results files hold a handful of distinct messages rather than
 // one per URL or ephemeral port. net/http renders chains as `Get "URL": op: cause`; the
 // last ": "-separated part is the cause.
+// msgTimeout is what every engine records for an attempt past the client timeout, however
+// its client worded it (net/http's "context deadline exceeded (Client.Timeout exceeded while
+// awaiting headers)", a dial's "i/o timeout", fasthttp's ErrTimeout, the loop's sweep): one
+// message, so that runs on different engines count their timeouts alike.
+const msgTimeout = "timeout (no complete response within the client timeout)"
+
 func errorMessage(errText string) string {
 	if errText == "" {
 		return ""

@@ -271,7 +271,7 @@ func fastError(err error) (results.Kind, string) {
 	switch {
 	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
 		errors.As(err, &ne) && ne.Timeout():
-		return results.KindTimeout, "timeout (no complete response within the client timeout)"
+		return results.KindTimeout, msgTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return results.KindRefused, "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):

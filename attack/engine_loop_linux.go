@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"os"
 	"runtime"
 	"sync"
 	"syscall"
@@ -41,10 +43,11 @@ import (
 type loopEngine struct {
 	g         *group
 	tr        *transport
-	reqs      [][]byte // by endpoint: the request's bytes as sent
-	heads     []bool   // by endpoint: the request is a HEAD
-	origin    []int32  // by endpoint: its origin, an index into addrs
-	addrs     []string // by origin: the address the transport dials
+	reqs      [][]byte        // by endpoint: the request's bytes as sent
+	heads     []bool          // by endpoint: the request is a HEAD
+	origin    []int32         // by endpoint: its origin, an index into addrs
+	addrs     []string        // by origin: the address the transport dials
+	direct    []unix.Sockaddr // by origin: where the loop connects itself; nil: the transport dials
 	timeout   time.Duration
 	maxBody   int64
 	maxConns  int  // attempts in flight at most (max-workers)
@@ -77,11 +80,12 @@ type loopEngine struct {
 
 // Connection states of a loopConn.
 const (
-	lcFree    = iota
-	lcDialing // the transport is dialing it for an attempt
-	lcIdle    // open, no request outstanding
-	lcWriting // the request is partly written (the socket's buffer was full)
-	lcReading // the request is written; reading the response
+	lcFree       = iota
+	lcDialing    // the transport is dialing it for an attempt
+	lcConnecting // the loop's own non-blocking connect is under way (direct)
+	lcIdle       // open, no request outstanding
+	lcWriting    // the request is partly written (the socket's buffer was full)
+	lcReading    // the request is written; reading the response
 )
 
 // loopConn is one connection of the loop, and the attempt on it.
@@ -167,6 +171,14 @@ func newLoopEngine(g *group, tr *transport, plan *requestPlan, cl profiles.Clien
 		e.origin = append(e.origin, o)
 	}
 	e.idle = make([][]int32, len(e.addrs))
+	e.direct = make([]unix.Sockaddr, len(e.addrs))
+	if tr.spares == nil && tr.t.UnixSocket == "" {
+		// Run sets the spares before it builds the groups: with them, connections come
+		// from the spares, through the transport.
+		for o, a := range e.addrs {
+			e.direct[o] = directAddr(tr.route(a))
+		}
+	}
 	e.dials = make(chan loopDial, min(e.maxConns, 1024))
 	var err error
 	if e.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
@@ -269,6 +281,10 @@ func (e *loopEngine) step() {
 			continue
 		}
 		c := e.conns[ev.Fd]
+		if c.state == lcConnecting {
+			e.connected(c)
+			continue
+		}
 		if ev.Events&unix.EPOLLOUT != 0 && c.state == lcWriting {
 			e.write(c)
 		}
@@ -326,6 +342,10 @@ func (e *loopEngine) start(slot uint32, ep int) {
 		e.sweepBy(c.deadline)
 	}
 	if c.state == lcDialing {
+		if sa := e.direct[o]; sa != nil {
+			e.connect(c, sa)
+			return
+		}
 		go e.dial(c.idx, e.addrs[o], c.deadline)
 		return
 	}
@@ -432,12 +452,7 @@ func (e *loopEngine) wakeUp() {
 func (e *loopEngine) dialed(d loopDial) {
 	c := e.conns[d.idx]
 	if d.err != nil {
-		kind, msg := classify(0, d.err.Error()), errorMessage(d.err.Error())
-		if kind == results.KindTimeout {
-			msg = msgTimeout
-		}
-		e.deliver(c, outcome{kind: kind, err: msg})
-		e.release(c)
+		e.dialFailed(c, d.err)
 		return
 	}
 	c.nc, c.fd = d.nc, d.fd
@@ -447,6 +462,99 @@ func (e *loopEngine) dialed(d loopDial) {
 	}
 	c.state = lcReading
 	e.write(c)
+}
+
+// dialFailed delivers c's attempt as failed by its dial's err, as the other engines record a
+// failed dial, and frees c.
+func (e *loopEngine) dialFailed(c *loopConn, err error) {
+	kind, msg := classify(0, err.Error()), errorMessage(err.Error())
+	if kind == results.KindTimeout {
+		msg = msgTimeout
+	}
+	e.deliver(c, outcome{kind: kind, err: msg})
+	if c.fd >= 0 {
+		unix.Close(c.fd) // closing takes it out of the epoll set too: no other descriptor has it
+	}
+	e.release(c)
+}
+
+// directAddr is the socket address of route when the loop can connect to it itself: an IP
+// address without a zone. A name is left to the transport, which resolves it on every dial.
+func directAddr(route string) unix.Sockaddr {
+	ap, err := netip.ParseAddrPort(route)
+	if err != nil || ap.Addr().Zone() != "" {
+		return nil
+	}
+	if a := ap.Addr().Unmap(); a.Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+}
+
+// connect opens c's connection to sa without blocking, on the loop itself, as wrk does: no
+// goroutine, no round trip through Go's poller, and no descriptor to take out of it. A burst
+// of attempts beyond the connections open (the backlog of a pause) dials dozens at once, and
+// on a goroutine each those dials cost the loop's core what it needed to send. The attempt
+// waits for EPOLLOUT (connected); its deadline covers the connect, as the dial's does.
+func (e *loopEngine) connect(c *loopConn, sa unix.Sockaddr) {
+	fam := unix.AF_INET
+	if _, ok := sa.(*unix.SockaddrInet6); ok {
+		fam = unix.AF_INET6
+	}
+	fd, err := unix.Socket(fam, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		e.dialFailed(c, e.dialError(c, "socket", err))
+		return
+	}
+	c.fd = fd
+	// As net.Dialer{KeepAlive: 30s} sets up the transport's connections.
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 30)
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 30)
+	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS {
+		e.dialFailed(c, e.dialError(c, "connect", err))
+		return
+	}
+	c.state = lcConnecting
+	if err := unix.EpollCtl(e.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLRDHUP, Fd: c.idx}); err != nil {
+		e.dialFailed(c, fmt.Errorf("loop engine: epoll: %w", err))
+	}
+}
+
+// connected handles an event on a connecting c: the connect's outcome is the socket's error.
+func (e *loopEngine) connected(c *loopConn) {
+	errno, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && errno != 0 {
+		err = syscall.Errno(errno)
+	}
+	if err != nil {
+		e.dialFailed(c, e.dialError(c, "connect", err))
+		return
+	}
+	e.tr.stats.conns.Add(1)
+	c.state = lcReading
+	e.watch(c, unix.EPOLLIN|unix.EPOLLRDHUP)
+	if c.state == lcReading {
+		e.write(c)
+	}
+}
+
+// dialError is err as net.Dialer words it ("dial tcp 127.0.0.1:1: connect: connection
+// refused"), so that a failed connect is recorded as on every other engine.
+func (e *loopEngine) dialError(c *loopConn, call string, err error) error {
+	return &net.OpError{Op: "dial", Net: "tcp", Addr: addrOf(e.direct[c.origin]), Err: os.NewSyscallError(call, err)}
+}
+
+// addrOf is sa as a net.Addr.
+func addrOf(sa unix.Sockaddr) net.Addr {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
+	}
+	return nil
 }
 
 // write writes what is left of c's request; a full socket buffer leaves the rest for
@@ -629,7 +737,7 @@ func (e *loopEngine) sweep(now time.Time) {
 	e.nextSweep = time.Time{}
 	for _, c := range e.conns {
 		switch c.state {
-		case lcWriting, lcReading:
+		case lcConnecting, lcWriting, lcReading:
 			switch {
 			case c.deadline.IsZero():
 			case !now.Before(c.deadline):
@@ -648,9 +756,6 @@ func (e *loopEngine) sweep(now time.Time) {
 		}
 	}
 }
-
-// msgTimeout is what every engine records for an attempt past the client timeout (fastError).
-const msgTimeout = "timeout (no complete response within the client timeout)"
 
 // errLoopTimeout fails an attempt past its deadline; fastError records it as msgTimeout.
 var errLoopTimeout = loopTimeout{}
