@@ -36,9 +36,10 @@ import (
 // framing, and waits cost one epoll_pwait2 each, precise to the kernel's timer slack.
 //
 // What it does not do, chooseEngine sends elsewhere: TLS (fast), HTTP/2, proxies and redirects
-// (std), and any OS but Linux. Connections are dialed by the transport (its routing, Unix
-// socket and spares, on a goroutine per dial, since a dial may resolve a name), then read and
-// written by the loop through their file descriptors. Timeouts cover the whole attempt, dial
+// (std), and any OS but Linux. A connection to an IP address is connected by the loop itself
+// (connect); the rest are dialed by the transport (names, the Unix socket, spares, on a
+// goroutine per dial, since a dial may resolve a name). The loop reads and writes them all
+// through their file descriptors. Timeouts cover the whole attempt, dial
 // to body, as the client timeout does on the other engines.
 type loopEngine struct {
 	g         *group
