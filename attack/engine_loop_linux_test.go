@@ -267,4 +267,25 @@ func TestLoopEngineTransports(t *testing.T) {
 			t.Errorf("server accepted %d connections, want the 8 dialed ahead and the preflight's", n)
 		}
 	})
+	// The loop connects to an IP address itself (connect), and leaves a name to the transport
+	// (dial): both paths, for each address family.
+	t.Run("IPv6 address: the loop connects", func(t *testing.T) {
+		ln, err := net.Listen("tcp6", "[::1]:0")
+		if err != nil {
+			t.Skipf("no IPv6 loopback: %v", err)
+		}
+		srv := httptest.NewUnstartedServer((&observer{}).handler())
+		srv.Listener.Close()
+		srv.Listener = ln
+		srv.Start()
+		t.Cleanup(srv.Close)
+		check(t, runWith(t, srv.URL, transportProfile(t, loop(profiles.Transport{}), ", keepalive: false")),
+			func(c uint64) bool { return c == 20 })
+	})
+	t.Run("a name: the transport dials", func(t *testing.T) {
+		srv := serve(t, (&observer{}).handler())
+		named := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+		check(t, runWith(t, named, transportProfile(t, loop(profiles.Transport{}), ", keepalive: false")),
+			func(c uint64) bool { return c == 20 })
+	})
 }
