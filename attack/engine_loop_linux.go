@@ -39,8 +39,8 @@ import (
 // (std), and any OS but Linux. A connection to an IP address is connected by the loop itself
 // (connect); the rest are dialed by the transport (names, the Unix socket, spares, on a
 // goroutine per dial, since a dial may resolve a name). The loop reads and writes them all
-// through their file descriptors. Timeouts cover the whole attempt, dial
-// to body, as the client timeout does on the other engines.
+// through their file descriptors. Timeouts cover the whole attempt, connect or dial to body,
+// as the client timeout does on the other engines.
 type loopEngine struct {
 	g         *group
 	tr        *transport
