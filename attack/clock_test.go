@@ -68,7 +68,10 @@ func TestFineWaitLetsOthersRun(t *testing.T) {
 			late = append(late, d)
 		}
 	}
-	if len(late) > 3 {
+	// Without the yield nearly every wait is late (18 of 20); with it a busy machine (the
+	// whole suite under -race on 2 cores) still delays a few (5 of 20 seen), so the test asks
+	// for most waits on time, not all.
+	if len(late) > 10 {
 		t.Fatalf("in %d of 20 fine waits of %v a goroutine runnable on the waiter's P waited longer than %v to run: %v", len(late), wait, bound, late)
 	}
 }
