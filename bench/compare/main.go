@@ -102,7 +102,7 @@ func main() {
 	flag.StringVar(&o.preconnect, "preconnect", "0", "for -pacing: stormtest's --preconnect values to compare, alternating within each round, e.g. 0,256")
 	flag.StringVar(&o.heapFloor, "heap-floor", strconv.Itoa(heapfloor.DefaultMiB), "for -pacing: stormtest's --heap-floor-mib values to compare, alternating within each round, e.g. 0,128")
 	flag.BoolVar(&o.reference, "reference", true, "for -pacing: run the event-loop references in each round too (bench/openloop in C, built with cc, and bench/goloop in Go)")
-	flag.StringVar(&o.rates, "rates", "100,1000,5000,10000,20000,30000,40000,45000", "fixed rates for -pacing")
+	flag.StringVar(&o.rates, "rates", "100,1000,5000,10000,20000,30000,40000,45000", "fixed rates for -pacing: first attempts per second, or a share of stormtest's maximum rate measured first in the same invocation (e.g. 10%,25%,50%)")
 	flag.DurationVar(&o.pacingDur, "pacing-duration", 5*time.Second, "length of each -pacing run")
 	flag.StringVar(&o.pacingTarget, "pacing-target", "minimal", "target of -pacing: minimal or nginx")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "profile one in-process max-rate stormtest attack (CPU) to this file")
@@ -878,15 +878,33 @@ func pacing(o options, stormtest string) error {
 			return err
 		}
 	}
+	specs, err := parseRates(o.rates)
+	if err != nil {
+		return err
+	}
 	fmt.Printf("pacing, %s target, engine %s, %s per rate, max-workers %d, connections %d (medians of %d runs), load average %s\n\n",
 		o.pacingTarget, o.engine, o.pacingDur, o.workers, o.connections, o.runs, loadAverage())
+	rates, err := resolveRates(specs, func() (float64, error) {
+		// The maximum drifts by a third from hour to hour on a shared machine, so a share of
+		// it is measured here, minutes before the fixed rates it sets.
+		var rs []float64
+		for range max(o.runs, 1) {
+			smp, err := runStormtest(o, stormtest, tgt.url, o.engine)
+			if err != nil {
+				return 0, err
+			}
+			rs = append(rs, smp.rate)
+		}
+		m := median(rs)
+		fmt.Printf("stormtest's maximum rate (engine %s, %d workers, median of %d runs of %s): %.0f req/s\n\n", o.engine, o.workers, len(rs), o.duration, m)
+		return m, nil
+	})
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "intended/s\tgenerator\tachieved first/s\terror %\tlag p50 µs\tlag p99 µs\tlag max µs\tservice p99 µs\tstalls\tlongest stall ms\tCPU µs/req\thiccup p99 µs\thiccup max µs\t≤1 % and p99<1ms\tp99 / C's\t")
-	for _, rs := range strings.Split(o.rates, ",") {
-		rate, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
-		if err != nil {
-			return fmt.Errorf("bad rate %q", rs)
-		}
+	for _, rate := range rates {
 		prof := filepath.Join(o.work, "bench-pacing.yaml")
 		doc := pacingProfile(rate, o.pacingDur)
 		if err := os.WriteFile(prof, []byte(doc), 0o644); err != nil {
@@ -960,6 +978,58 @@ func pacing(o options, stormtest string) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// rateSpec is one entry of -rates: a rate in first attempts per second, or a share (0 < share
+// ≤ 1) of the maximum rate.
+type rateSpec struct {
+	rate, share float64
+}
+
+// parseRates reads -rates: "5000" or "50%", comma-separated.
+func parseRates(list string) ([]rateSpec, error) {
+	var specs []rateSpec
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if pct, ok := strings.CutSuffix(f, "%"); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+			if err != nil || v <= 0 || v > 100 {
+				return nil, fmt.Errorf("-rates: bad share %q (expected a percentage of the maximum rate above 0 and at most 100, such as 50%%)", f)
+			}
+			specs = append(specs, rateSpec{share: v / 100})
+			continue
+		}
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v <= 0 || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("-rates: bad rate %q (expected first attempts per second above 0, or a share such as 50%%)", f)
+		}
+		specs = append(specs, rateSpec{rate: v})
+	}
+	return specs, nil
+}
+
+// resolveRates turns specs into rates, calling maxRate once, and only if a share asks for it.
+// A share's rate is rounded to a whole number of attempts per second.
+func resolveRates(specs []rateSpec, maxRate func() (float64, error)) ([]float64, error) {
+	m := -1.0
+	rates := make([]float64, 0, len(specs))
+	for _, sp := range specs {
+		if sp.share == 0 {
+			rates = append(rates, sp.rate)
+			continue
+		}
+		if m < 0 {
+			var err error
+			if m, err = maxRate(); err != nil {
+				return nil, fmt.Errorf("measuring the maximum rate for -rates shares: %w", err)
+			}
+			if m < 1 {
+				return nil, fmt.Errorf("measuring the maximum rate for -rates shares: %.1f req/s, too low to take a share of", m)
+			}
+		}
+		rates = append(rates, math.Max(1, math.Round(m*sp.share)))
+	}
+	return rates, nil
 }
 
 // pacingRun is one fixed-rate run of a generator: its first attempts, their lag (scheduled
