@@ -294,7 +294,9 @@ func fastError(err error) (results.Kind, string) {
 		}
 		return results.KindMalformed, "malformed HTTP response: " + firstClause(msg)
 	}
-	if k := classifyError(msg); k != results.KindOther {
+	if k := classifyError(msg); k == results.KindTimeout {
+		return k, msgTimeout // a timeout fasthttp words otherwise, worded as every engine does
+	} else if k != results.KindOther {
 		return k, errorMessage(msg)
 	}
 	// fasthttp's messages carry a buffer dump after ". Buffer size="; keep the cause.
