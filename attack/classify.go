@@ -75,6 +75,16 @@ func classifyError(errText string) results.Kind {
 // message, so that runs on different engines count their timeouts alike.
 const msgTimeout = "timeout (no complete response within the client timeout)"
 
+// failure is how every engine records an attempt that ended without a response, from its
+// error's text: the kind, and the message (a timeout as msgTimeout, whatever the client said).
+func failure(errText string) (results.Kind, string) {
+	k := classifyError(errText)
+	if k == results.KindTimeout {
+		return k, msgTimeout
+	}
+	return k, errorMessage(errText)
+}
+
 func errorMessage(errText string) string {
 	if errText == "" {
 		return ""

@@ -190,11 +190,7 @@ func (e *stdEngine) send(slot uint32, ep *endpoint) outcome {
 	fail := func(err error) outcome {
 		o.lat = time.Since(o.sent)
 		o.code = 0
-		if o.kind = classify(0, err.Error()); o.kind == results.KindTimeout {
-			o.err = msgTimeout // as every engine words it
-		} else {
-			o.err = errorMessage(err.Error())
-		}
+		o.kind, o.err = failure(err.Error())
 		return o
 	}
 	tgt := vegeta.Target{Method: ep.method, URL: ep.url, Header: ep.header, Body: ep.body}

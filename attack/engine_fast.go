@@ -294,10 +294,8 @@ func fastError(err error) (results.Kind, string) {
 		}
 		return results.KindMalformed, "malformed HTTP response: " + firstClause(msg)
 	}
-	if k := classifyError(msg); k == results.KindTimeout {
-		return k, msgTimeout // a timeout fasthttp words otherwise, worded as every engine does
-	} else if k != results.KindOther {
-		return k, errorMessage(msg)
+	if k, m := failure(msg); k != results.KindOther {
+		return k, m // a timeout fasthttp words otherwise, too
 	}
 	// fasthttp's messages carry a buffer dump after ". Buffer size="; keep the cause.
 	if i := strings.Index(msg, ". Buffer size="); i >= 0 {

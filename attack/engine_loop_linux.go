@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"runtime"
 	"sync"
 	"syscall"
@@ -468,10 +467,7 @@ func (e *loopEngine) dialed(d loopDial) {
 // dialFailed delivers c's attempt as failed by its dial's err, as the other engines record a
 // failed dial, and frees c.
 func (e *loopEngine) dialFailed(c *loopConn, err error) {
-	kind, msg := classify(0, err.Error()), errorMessage(err.Error())
-	if kind == results.KindTimeout {
-		msg = msgTimeout
-	}
+	kind, msg := failure(err.Error())
 	e.deliver(c, outcome{kind: kind, err: msg})
 	if c.fd >= 0 {
 		unix.Close(c.fd) // closing takes it out of the epoll set too: no other descriptor has it
@@ -544,18 +540,7 @@ func (e *loopEngine) connected(c *loopConn) {
 // dialError is err as net.Dialer words it ("dial tcp 127.0.0.1:1: connect: connection
 // refused"), so that a failed connect is recorded as on every other engine.
 func (e *loopEngine) dialError(c *loopConn, call string, err error) error {
-	return &net.OpError{Op: "dial", Net: "tcp", Addr: addrOf(e.direct[c.origin]), Err: os.NewSyscallError(call, err)}
-}
-
-// addrOf is sa as a net.Addr.
-func addrOf(sa unix.Sockaddr) net.Addr {
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
-	case *unix.SockaddrInet6:
-		return &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
-	}
-	return nil
+	return fmt.Errorf("dial tcp %s: %s: %w", e.addrs[c.origin], call, err)
 }
 
 // write writes what is left of c's request; a full socket buffer leaves the rest for
