@@ -993,14 +993,14 @@ func parseRates(list string) ([]rateSpec, error) {
 		f = strings.TrimSpace(f)
 		if pct, ok := strings.CutSuffix(f, "%"); ok {
 			v, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
-			if err != nil || v <= 0 || v > 100 {
+			if err != nil || !(v > 0 && v <= 100) { // also NaN
 				return nil, fmt.Errorf("-rates: bad share %q (expected a percentage of the maximum rate above 0 and at most 100, such as 50%%)", f)
 			}
 			specs = append(specs, rateSpec{share: v / 100})
 			continue
 		}
 		v, err := strconv.ParseFloat(f, 64)
-		if err != nil || v <= 0 || math.IsInf(v, 0) {
+		if err != nil || !(v > 0) || math.IsInf(v, 0) { // also NaN
 			return nil, fmt.Errorf("-rates: bad rate %q (expected first attempts per second above 0, or a share such as 50%%)", f)
 		}
 		specs = append(specs, rateSpec{rate: v})

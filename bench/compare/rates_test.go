@@ -23,6 +23,8 @@ func TestRates(t *testing.T) {
 		{list: "0%", wantErr: `bad share "0%"`},
 		{list: "150%", wantErr: `bad share "150%"`},
 		{list: "half", wantErr: `bad rate "half"`},
+		{list: "NaN", wantErr: `bad rate "NaN"`},
+		{list: "NaN%", wantErr: `bad share "NaN%"`},
 		{list: "1000,", wantErr: `bad rate ""`},
 		{list: "-5", wantErr: `bad rate "-5"`},
 		{list: "50%", max: 0.2, calls: 1, wantErr: "too low"},
